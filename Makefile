@@ -1,0 +1,120 @@
+# wastebank build.  `make` builds bin/wastebankd and bin/wbctl; `make SAN=1`
+# builds the same with AddressSanitizer + UndefinedBehaviorSanitizer into
+# build-san/ and bin-san/ so the two builds never mix objects.
+#
+# Flags live in separate variables so `make CFLAGS=-O0` cannot drop the
+# include paths or the warnings:
+#   WARN      warnings (always on, -Werror)
+#   PKG_*     from pkg-config
+#   CFLAGS    user tunables (optimisation, debug info)
+
+PKGS    := libevent libevent_pthreads hiredis libmariadb libjwt jansson \
+           libqrencode libpng libsodium cairo
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wwrite-strings -Wformat=2 -Wvla -fno-common
+DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+INCS    := -I. -Ibuild-gen
+
+ifeq ($(SAN),1)
+BUILD   := build-san
+BIN     := bin-san
+SANFL   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD   := build
+BIN     := bin
+SANFL   :=
+endif
+
+ALL_CFLAGS  = $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS) $(SANFL) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SANFL) $(LDFLAGS)
+LIBS        = $(PKG_LIBS) -lpthread -lm
+
+# Layers.  admin-tools links db/ and qr/ (plus the two leaf modules of
+# server/ it shares: config and log), never the HTTP process.
+SHARED_SRC := server/config.c server/log.c server/clock.c server/pwpool.c
+DB_SRC     := $(wildcard db/*.c)
+QR_SRC     := $(wildcard qr/*.c)
+API_SRC    := $(wildcard api/*.c)
+SERVER_SRC := $(filter-out $(SHARED_SRC) server/main.c,$(wildcard server/*.c))
+MIGR_SQL   := $(sort $(wildcard db/migrations/*.sql))
+GEN_C      := build-gen/migrations_gen.c
+
+CORE_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(SHARED_SRC) $(DB_SRC) $(QR_SRC)) \
+              $(BUILD)/build-gen/migrations_gen.o
+SERVER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(SERVER_SRC) $(API_SRC))
+MAIN_OBJ   := $(BUILD)/server/main.o
+WBCTL_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard admin-tools/*.c))
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
+
+.PHONY: all san unit test run stop bench clean install-deps fuzz
+all: $(BIN)/wastebankd $(BIN)/wbctl
+
+san:
+	$(MAKE) SAN=1 all
+
+$(BIN)/wastebankd: $(MAIN_OBJ) $(SERVER_OBJ) $(CORE_OBJ) | $(BIN)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BIN)/wbctl: $(WBCTL_OBJ) $(CORE_OBJ) | $(BIN)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# Unit tests link everything but main(): each test_*.c is its own program.
+$(BIN)/tests/%: $(BUILD)/tests/unit/%.o $(SERVER_OBJ) $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs cmocka)
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -Wno-missing-prototypes -c -o $@ $<
+
+$(BUILD)/%.o: %.c $(GEN_C)
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/build-gen/%.o: build-gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
+# Migrations are compiled into the binaries so wbctl never has to find
+# the source tree at run time.
+$(GEN_C): $(MIGR_SQL) scripts/embed-sql.sh
+	@mkdir -p build-gen
+	scripts/embed-sql.sh $(MIGR_SQL) > $@.tmp && mv $@.tmp $@
+
+$(BIN):
+	@mkdir -p $@
+
+unit: 
+	$(MAKE) SAN=1 $(patsubst bin/%,bin-san/%,$(UNIT_BIN:bin-san/%=bin/%))
+	scripts/run-unit.sh bin-san/tests
+
+install-deps:
+	scripts/install-deps.sh
+
+# make test: sanitizer build, cmocka unit tests, then the black-box API
+# tests against private redis-server and mariadbd on free ports.
+test: install-deps
+	$(MAKE) SAN=1 all
+	$(MAKE) unit
+	python3 tests/api/run.py --bin bin-san
+
+run: install-deps all
+	scripts/run.sh
+
+stop:
+	scripts/services.sh stop var
+
+bench: install-deps all
+	bench/run.sh
+
+clean:
+	rm -rf build build-san bin bin-san build-gen
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

@@ -1,0 +1,23 @@
+/* wbctl.h - what the wbctl command files share. */
+#ifndef WB_WBCTL_H
+#define WB_WBCTL_H
+
+#include <stdbool.h>
+
+struct config;
+struct db;
+
+/* Print "wbctl: <reason>" and exit with code. */
+void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+
+const struct config *wbctl_config(void);
+
+/* Connect to MariaDB with the loaded configuration, or die(1). */
+struct db *wbctl_db(void);
+
+/* "--name value" among argv, NULL when absent; die(2) when the value is
+ * missing. */
+const char *opt_value(int argc, char **argv, const char *name);
+bool opt_flag(int argc, char **argv, const char *name);
+
+#endif

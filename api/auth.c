@@ -1,0 +1,186 @@
+/* auth.c - staff sign-in, sign-out and "who am I".
+ *
+ * Login: rate limits (per client address and per username) -> look the
+ * member up -> argon2id verify in the password pool, against a dummy hash
+ * when the username is unknown so timing tells nothing -> token.  The
+ * verify runs off the worker thread; the reply is sent when it returns. */
+#include "api/handlers.h"
+#include "api/input.h"
+#include "server/config.h"
+#include "server/clock.h"
+#include "server/metrics.h"
+#include "server/pwpool.h"
+#include "server/ratelimit.h"
+#include "server/request.h"
+#include "server/server.h"
+#include "server/token.h"
+#include "server/worker.h"
+#include "db/db.h"
+#include "db/revoke.h"
+#include "db/staff.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOGIN_USER_LIMIT 20      /* attempts per username per minute */
+
+static const struct field login_fields[] = {
+    { "username", FT_STR, F_REQUIRED, 1, 64, NULL },
+    { "password", FT_STR, F_REQUIRED, 1, 1024, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+struct login {
+    struct req *r;
+    struct staff s;
+    bool found;
+};
+
+static bool login_rate_ok_or_reply(struct req *r, const char *username)
+{
+    char key[160];
+    const struct config *cfg = r->w->cfg;
+    snprintf(key, sizeof key, "login:a:%s", r->remote);
+    int wait = ratelimit_hit(r->w->srv->rl, r->w->cache, key, cfg->login_limit_per_min, 60);
+    if (!wait) {
+        snprintf(key, sizeof key, "login:u:%s", username);
+        wait = ratelimit_hit(r->w->srv->rl, r->w->cache, key, LOGIN_USER_LIMIT, 60);
+    }
+    if (!wait)
+        return true;
+    char ra[16];
+    snprintf(ra, sizeof ra, "%d", wait);
+    reply_header(r, "Retry-After", ra);
+    metrics_event(MET_LOGIN_RATE_LIMITED);
+    reply_error(r, 429, "rate_limited", NULL, "too many sign-in attempts; retry in %d s", wait);
+    return false;
+}
+
+static void bad_credentials(struct req *r)
+{
+    reply_error(r, 401, "bad_credentials", NULL, "wrong username or password");
+}
+
+/* Sign a token for the principal and answer 200. */
+static void reply_token(struct req *r, struct principal *p)
+{
+    char *tok = NULL;
+    if (token_issue(r->w->cfg->jwt_secret, p, r->w->cfg->token_ttl, clock_now(), &tok) != 0) {
+        reply_error(r, 500, "internal", NULL, "could not sign a token");
+        return;
+    }
+    char exp[40];
+    clock_format((time_t)p->exp, exp, sizeof exp);
+    json_t *body = json_pack("{s:s, s:s, s:s}", "token", tok, "expires_at", exp, "role",
+                             role_name(p->role));
+    free(tok);
+    if (body && p->staff_id)
+        json_object_set_new(body, "staff_id", json_integer(p->staff_id));
+    if (body && p->household_id)
+        json_object_set_new(body, "household_id", json_integer(p->household_id));
+    reply_json(r, 200, body);
+}
+
+static void on_verified(bool ok, const char *hash, void *arg)
+{
+    (void)hash;
+    struct login *l = arg;
+    struct req *r = l->r;
+    if (!ok || !l->found || strcmp(l->s.status, "active") != 0) {
+        bad_credentials(r);
+    } else {
+        struct principal p = {
+            .role = role_bit(l->s.role),
+            .staff_id = l->s.id,
+            .region_id = l->s.region_id,
+            .site_id = l->s.site_id,
+            .shop_id = l->s.shop_id,
+            .ver = l->s.token_version,
+        };
+        reply_token(r, &p);
+    }
+    sodium_memzero(l->s.password_hash, sizeof l->s.password_hash);
+    free(l);
+    req_finish_async(r);
+}
+
+void h_auth_login(struct req *r)
+{
+    if (!input_check_or_reply(r, login_fields))
+        return;
+    const char *username = input_str(r->body, "username");
+    const char *password = input_str(r->body, "password");
+    if (!login_rate_ok_or_reply(r, username))
+        return;
+    struct db *d = worker_db(r->w);
+    if (!d) {
+        reply_db_error(r, NULL);
+        return;
+    }
+    struct login *l = calloc(1, sizeof *l);
+    if (!l) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    int found = staff_by_username(d, username, &l->s);
+    if (found < 0) {
+        free(l);
+        reply_db_error(r, d);
+        return;
+    }
+    l->r = r;
+    l->found = found == 1;
+    const char *hash = l->found ? l->s.password_hash : r->w->srv->dummy_hash;
+    r->async = true;
+    if (pwpool_verify(r->w->srv->pw, r->w->base, hash, password, on_verified, l) != 0) {
+        r->async = false;
+        free(l);
+        metrics_event(MET_PWHASH_REJECTED);
+        reply_header(r, "Retry-After", "1");
+        reply_error(r, 503, "unavailable", NULL, "sign-in is busy; retry in a second");
+    }
+}
+
+void h_auth_logout(struct req *r)
+{
+    struct db *d = worker_db(r->w);
+    if (!d) {
+        reply_db_error(r, NULL);
+        return;
+    }
+    char kind = r->who.role == ROLE_RESIDENT ? 'h' : 's';
+    long long id = kind == 'h' ? r->who.household_id : r->who.staff_id;
+    if (revoke_jti(d, r->w->cache, r->who.jti, kind, id, r->who.exp) != 0) {
+        reply_db_error(r, d);
+        return;
+    }
+    reply_empty(r);
+}
+
+static void set_id_or_null(json_t *o, const char *name, long long v)
+{
+    json_object_set_new(o, name, v ? json_integer(v) : json_null());
+}
+
+void h_auth_me(struct req *r)
+{
+    const struct principal *p = &r->who;
+    char exp[40];
+    clock_format((time_t)p->exp, exp, sizeof exp);
+    json_t *o = json_pack("{s:s, s:s}", "role", role_name(p->role), "expires_at", exp);
+    if (!o) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    if (p->role == ROLE_RESIDENT) {
+        json_object_set_new(o, "household_id", json_integer(p->household_id));
+    } else {
+        json_object_set_new(o, "staff_id", json_integer(p->staff_id));
+        set_id_or_null(o, "region_id", p->region_id);
+        set_id_or_null(o, "site_id", p->site_id);
+        set_id_or_null(o, "shop_id", p->shop_id);
+    }
+    reply_json(r, 200, o);
+}

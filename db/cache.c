@@ -1,0 +1,376 @@
+/* cache.c - hiredis wrapper with a breaker: see cache.h. */
+#include "db/cache.h"
+#include "db/stats.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CACHE_MAX_SCRIPTS 16
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 2000
+#define PENDING_MAX 4096
+
+struct pending_set {
+    char *key, *value;
+    int ttl;
+    long long queued_ms;
+};
+
+struct loaded_script {
+    const struct cache_script *s;
+    char sha[41];
+};
+
+struct cache {
+    char host[256];
+    int port;
+    char path[256];          /* unix socket, when set */
+    int dbnum;
+    redisContext *ctx;
+    long long next_try_ms;   /* breaker: no connect before this */
+    int backoff_ms;
+    bool down;
+    struct loaded_script scripts[CACHE_MAX_SCRIPTS];
+    int nscripts;
+    struct pending_set *pending;   /* ring of PENDING_MAX */
+    int phead, pcount;
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool parse_url(const char *url, char *host, size_t hostlen, int *port,
+                      char *path, size_t pathlen, int *dbnum)
+{
+    *port = 6379;
+    *dbnum = 0;
+    host[0] = path[0] = '\0';
+    if (!url)
+        return false;
+    if (strncmp(url, "unix://", 7) == 0) {
+        const char *p = url + 7;
+        const char *q = strchr(p, '?');
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        if (n == 0 || n >= pathlen || p[0] != '/')
+            return false;
+        memcpy(path, p, n);
+        path[n] = '\0';
+        if (q) {
+            char *end;
+            if (strncmp(q, "?db=", 4) != 0)
+                return false;
+            long v = strtol(q + 4, &end, 10);
+            if (*end || v < 0 || v > 255 || end == q + 4)
+                return false;
+            *dbnum = (int)v;
+        }
+        return true;
+    }
+    if (strncmp(url, "redis://", 8) != 0)
+        return false;
+    const char *p = url + 8;
+    const char *colon = strchr(p, ':');
+    const char *slash = strchr(p, '/');
+    const char *hend = colon ? colon : (slash ? slash : p + strlen(p));
+    size_t n = (size_t)(hend - p);
+    if (n == 0 || n >= hostlen)
+        return false;
+    memcpy(host, p, n);
+    host[n] = '\0';
+    if (colon) {
+        char *end;
+        long v = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || v < 1 || v > 65535 || (*end && *end != '/'))
+            return false;
+        *port = (int)v;
+    }
+    if (slash && slash[1]) {
+        char *end;
+        long v = strtol(slash + 1, &end, 10);
+        if (*end || v < 0 || v > 255)
+            return false;
+        *dbnum = (int)v;
+    }
+    return true;
+}
+
+bool cache_url_valid(const char *url)
+{
+    char host[256], path[256];
+    int port, dbnum;
+    return parse_url(url, host, sizeof host, &port, path, sizeof path, &dbnum);
+}
+
+struct cache *cache_new(const char *url, char *err, size_t errlen)
+{
+    struct cache *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (!parse_url(url, c->host, sizeof c->host, &c->port, c->path,
+                   sizeof c->path, &c->dbnum)) {
+        snprintf(err, errlen, "bad redis url '%s'", url ? url : "");
+        free(c);
+        return NULL;
+    }
+    c->backoff_ms = BACKOFF_MIN_MS;
+    return c;
+}
+
+static void pending_drop_oldest(struct cache *c)
+{
+    struct pending_set *p = &c->pending[c->phead];
+    free(p->key);
+    free(p->value);
+    p->key = p->value = NULL;
+    c->phead = (c->phead + 1) % PENDING_MAX;
+    c->pcount--;
+}
+
+void cache_free(struct cache *c)
+{
+    if (!c)
+        return;
+    while (c->pcount)
+        pending_drop_oldest(c);
+    free(c->pending);
+    if (c->ctx)
+        redisFree(c->ctx);
+    free(c);
+}
+
+static void trip(struct cache *c)
+{
+    if (c->ctx) {
+        redisFree(c->ctx);
+        c->ctx = NULL;
+    }
+    c->down = true;
+    c->nscripts = 0;           /* reload after reconnect, it may be a new server */
+    c->next_try_ms = now_ms() + c->backoff_ms;
+    c->backoff_ms *= 2;
+    if (c->backoff_ms > BACKOFF_MAX_MS)
+        c->backoff_ms = BACKOFF_MAX_MS;
+    atomic_fetch_add(&wb_stats.redis_errors, 1);
+}
+
+static bool replay_pending(struct cache *c);
+
+static bool connect_now(struct cache *c)
+{
+    struct timeval ctv = { 0, 500 * 1000 };
+    struct timeval rtv = { 1, 0 };
+    redisContext *ctx = c->path[0]
+        ? redisConnectUnixWithTimeout(c->path, ctv)
+        : redisConnectWithTimeout(c->host, c->port, ctv);
+    if (!ctx || ctx->err) {
+        if (ctx)
+            redisFree(ctx);
+        trip(c);
+        return false;
+    }
+    /* hiredis drops timeouts on reconnect (#593): we always build a fresh
+     * context, and set both here, every time. */
+    if (redisSetTimeout(ctx, rtv) != REDIS_OK ||
+        (!c->path[0] && redisEnableKeepAlive(ctx) != REDIS_OK)) {
+        redisFree(ctx);
+        trip(c);
+        return false;
+    }
+    c->ctx = ctx;
+    if (c->dbnum) {
+        redisReply *r = redisCommand(ctx, "SELECT %d", c->dbnum);
+        bool ok = r && r->type == REDIS_REPLY_STATUS;
+        if (r)
+            freeReplyObject(r);
+        if (!ok) {
+            trip(c);
+            return false;
+        }
+    }
+    if (c->down)
+        atomic_fetch_add(&wb_stats.redis_reconnects, 1);
+    c->down = false;
+    c->backoff_ms = BACKOFF_MIN_MS;
+    return replay_pending(c);
+}
+
+bool cache_available(struct cache *c)
+{
+    if (c->ctx)
+        return true;
+    if (now_ms() < c->next_try_ms) {
+        atomic_fetch_add(&wb_stats.redis_skipped, 1);
+        return false;
+    }
+    return connect_now(c);
+}
+
+bool cache_down(const struct cache *c)
+{
+    return c->down;
+}
+
+/* A NULL reply means the context is dead (hiredis: must reconnect). */
+static redisReply *checked(struct cache *c, void *reply)
+{
+    if (!reply) {
+        trip(c);
+        return NULL;
+    }
+    return reply;
+}
+
+redisReply *cache_cmd(struct cache *c, const char *fmt, ...)
+{
+    if (!cache_available(c))
+        return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    void *r = redisvCommand(c->ctx, fmt, ap);
+    va_end(ap);
+    return checked(c, r);
+}
+
+static const char *script_sha(struct cache *c, const struct cache_script *s, bool reload)
+{
+    int slot = -1;
+    for (int i = 0; i < c->nscripts; i++)
+        if (c->scripts[i].s == s) {
+            if (!reload)
+                return c->scripts[i].sha;
+            slot = i;
+            break;
+        }
+    if (slot < 0) {
+        if (c->nscripts == CACHE_MAX_SCRIPTS)
+            return NULL;
+        slot = c->nscripts;
+    }
+    redisReply *r = checked(c, redisCommand(c->ctx, "SCRIPT LOAD %s", s->src));
+    if (!r)
+        return NULL;
+    const char *sha = NULL;
+    if (r->type == REDIS_REPLY_STRING && r->len == 40) {
+        c->scripts[slot].s = s;
+        memcpy(c->scripts[slot].sha, r->str, 41);
+        if (slot == c->nscripts)
+            c->nscripts++;
+        sha = c->scripts[slot].sha;
+    } else {
+        atomic_fetch_add(&wb_stats.redis_errors, 1);
+    }
+    freeReplyObject(r);
+    return sha;
+}
+
+redisReply *cache_eval(struct cache *c, const struct cache_script *s,
+                       int nkeys, const char *const *keys,
+                       int nargs, const char *const *args)
+{
+    enum { MAXARGV = 32 };
+    const char *argv[MAXARGV];
+    char nk[16];
+    if (3 + nkeys + nargs > MAXARGV || nkeys < 0 || nargs < 0)
+        return NULL;
+    if (!cache_available(c))
+        return NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        const char *sha = script_sha(c, s, attempt > 0);
+        if (!sha)
+            return NULL;
+        int argc = 0;
+        snprintf(nk, sizeof nk, "%d", nkeys);
+        argv[argc++] = "EVALSHA";
+        argv[argc++] = sha;
+        argv[argc++] = nk;
+        for (int i = 0; i < nkeys; i++)
+            argv[argc++] = keys[i];
+        for (int i = 0; i < nargs; i++)
+            argv[argc++] = args[i];
+        redisReply *r = checked(c, redisCommandArgv(c->ctx, argc, argv, NULL));
+        if (!r)
+            return NULL;
+        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+            freeReplyObject(r);
+            continue;           /* restarted or flushed: load and run again */
+        }
+        return r;
+    }
+    return NULL;
+}
+
+/* Replay queued writes, oldest first; on a failure the breaker trips and
+ * what is left stays queued. */
+static bool replay_pending(struct cache *c)
+{
+    while (c->pcount) {
+        struct pending_set *p = &c->pending[c->phead];
+        long long left = p->ttl - (now_ms() - p->queued_ms) / 1000;
+        if (left > 0) {
+            redisReply *r = redisCommand(c->ctx, "SET %s %s EX %lld", p->key, p->value, left);
+            if (!r) {
+                trip(c);
+                return false;
+            }
+            freeReplyObject(r);
+        }
+        pending_drop_oldest(c);
+    }
+    return true;
+}
+
+int cache_set_durable(struct cache *c, const char *key, const char *value, int ttl)
+{
+    redisReply *r = cache_cmd(c, "SET %s %s EX %d", key, value, ttl);
+    if (r && r->type == REDIS_REPLY_STATUS) {
+        freeReplyObject(r);
+        return 0;
+    }
+    if (r)
+        freeReplyObject(r);
+    if (!c->pending) {
+        c->pending = calloc(PENDING_MAX, sizeof *c->pending);
+        if (!c->pending)
+            return 1;
+    }
+    if (c->pcount == PENDING_MAX)
+        pending_drop_oldest(c);
+    struct pending_set *p = &c->pending[(c->phead + c->pcount) % PENDING_MAX];
+    p->key = strdup(key);
+    p->value = strdup(value);
+    p->ttl = ttl;
+    p->queued_ms = now_ms();
+    if (!p->key || !p->value) {
+        free(p->key);
+        free(p->value);
+        p->key = p->value = NULL;
+        return 1;
+    }
+    c->pcount++;
+    return 1;
+}
+
+int cache_pending(const struct cache *c)
+{
+    return c->pcount;
+}
+
+int cache_ping(struct cache *c)
+{
+    redisReply *r = cache_cmd(c, "PING");
+    if (!r)
+        return -1;
+    int ok = r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
+    freeReplyObject(r);
+    return ok ? 0 : -1;
+}

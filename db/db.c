@@ -1,0 +1,693 @@
+/* db.c - MariaDB Connector/C wrapper: see db.h for the contract. */
+#include "db/db.h"
+
+#include <errno.h>
+#include <mysql.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#define DB_MAX_PARAMS 64
+#define DB_TX_ATTEMPTS 6
+
+struct cached_stmt {
+    const char *sql;        /* identity: the caller's static string */
+    MYSQL_STMT *st;
+};
+
+struct db {
+    MYSQL *my;
+    bool dead;
+    /* copies of the parameters, for reconnects */
+    char *host, *socket, *user, *password, *name;
+    int port, connect_timeout, rw_timeout;
+    struct cached_stmt *stmts;
+    size_t nstmts, capstmts;
+    int err;
+    char errstr[256];
+};
+
+struct db_cell {
+    char *data;             /* NUL-terminated copy, or NULL for SQL NULL */
+    size_t len;
+};
+
+struct db_rows {
+    size_t nrows, ncols, cur;   /* cur: 1-based after the first next() */
+    struct db_cell *cells;      /* nrows * ncols */
+};
+
+static bool is_conn_error(int e)
+{
+    switch (e) {
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST:
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_SERVER_LOST_EXTENDED:
+    case CR_COMMANDS_OUT_OF_SYNC:
+    case ER_CONNECTION_KILLED:
+    case ER_SERVER_SHUTDOWN:
+    case 4031:              /* ER_CLIENT_INTERACTION_TIMEOUT */
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void set_err(struct db *d, int e, const char *msg)
+{
+    d->err = e;
+    snprintf(d->errstr, sizeof d->errstr, "%s", msg ? msg : "");
+    if (is_conn_error(e))
+        d->dead = true;
+}
+
+static void set_err_my(struct db *d)
+{
+    set_err(d, (int)mysql_errno(d->my), mysql_error(d->my));
+}
+
+static void set_err_stmt(struct db *d, MYSQL_STMT *st)
+{
+    set_err(d, (int)mysql_stmt_errno(st), mysql_stmt_error(st));
+}
+
+static void clear_err(struct db *d)
+{
+    d->err = 0;
+    d->errstr[0] = '\0';
+}
+
+int db_library_init(void)
+{
+    return mysql_library_init(0, NULL, NULL) == 0 ? 0 : -1;
+}
+
+void db_library_end(void)
+{
+    mysql_library_end();
+}
+
+void db_thread_end(void)
+{
+    mysql_thread_end();
+}
+
+static char *dup_or_null(const char *s)
+{
+    return (s && *s) ? strdup(s) : NULL;
+}
+
+static void drop_stmts(struct db *d)
+{
+    for (size_t i = 0; i < d->nstmts; i++)
+        mysql_stmt_close(d->stmts[i].st);
+    d->nstmts = 0;
+}
+
+static int connect_now(struct db *d)
+{
+    if (d->my) {
+        drop_stmts(d);
+        mysql_close(d->my);
+        d->my = NULL;
+    }
+    d->my = mysql_init(NULL);
+    if (!d->my) {
+        set_err(d, CR_OUT_OF_MEMORY, "out of memory");
+        d->dead = true;
+        return -1;
+    }
+    unsigned int ct = (unsigned int)d->connect_timeout;
+    unsigned int rw = (unsigned int)d->rw_timeout;
+    my_bool off = 0;
+    mysql_optionsv(d->my, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+    mysql_optionsv(d->my, MYSQL_OPT_READ_TIMEOUT, &rw);
+    mysql_optionsv(d->my, MYSQL_OPT_WRITE_TIMEOUT, &rw);
+    /* A silent reconnect would roll back an open transaction and drop
+     * every prepared statement behind our back: we reconnect ourselves. */
+    mysql_optionsv(d->my, MYSQL_OPT_RECONNECT, &off);
+    mysql_optionsv(d->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    /* Never read /etc/mysql: the private server is all we talk to. */
+    unsigned int proto = d->socket ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
+    mysql_optionsv(d->my, MYSQL_OPT_PROTOCOL, &proto);
+
+    if (!mysql_real_connect(d->my, d->socket ? NULL : d->host, d->user,
+                            d->password, d->name, (unsigned int)d->port,
+                            d->socket, CLIENT_FOUND_ROWS)) {
+        set_err_my(d);
+        d->dead = true;
+        return -1;
+    }
+    d->dead = false;
+    clear_err(d);
+    /* Wall-clock values are passed from C as text; the session zone only
+     * matters for NOW() defaults, which we keep in UTC. */
+    if (db_exec_raw(d, "SET time_zone = '+00:00'") != 0)
+        return -1;
+    return 0;
+}
+
+struct db *db_open(const struct db_params *p, char *err, size_t errlen)
+{
+    struct db *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->host = dup_or_null(p->host ? p->host : "127.0.0.1");
+    d->socket = dup_or_null(p->socket);
+    d->user = dup_or_null(p->user);
+    d->password = dup_or_null(p->password);
+    d->name = dup_or_null(p->name);
+    d->port = p->port;
+    d->connect_timeout = p->connect_timeout > 0 ? p->connect_timeout : 3;
+    d->rw_timeout = p->rw_timeout > 0 ? p->rw_timeout : 10;
+    if (connect_now(d) != 0) {
+        snprintf(err, errlen, "mariadb: %s", d->errstr);
+        db_close(d);
+        return NULL;
+    }
+    return d;
+}
+
+void db_close(struct db *d)
+{
+    if (!d)
+        return;
+    drop_stmts(d);
+    free(d->stmts);
+    if (d->my)
+        mysql_close(d->my);
+    free(d->host);
+    free(d->socket);
+    free(d->user);
+    if (d->password)
+        sodium_memzero(d->password, strlen(d->password));
+    free(d->password);
+    free(d->name);
+    free(d);
+}
+
+bool db_dead(const struct db *d)
+{
+    return d->dead;
+}
+
+int db_reconnect(struct db *d)
+{
+    return connect_now(d);
+}
+
+int db_ping(struct db *d)
+{
+    if (d->dead || !d->my) {
+        set_err(d, CR_SERVER_GONE_ERROR, "connection is down");
+        return -1;
+    }
+    if (mysql_ping(d->my) != 0) {
+        set_err_my(d);
+        /* a failed ping is a dead link whatever the code */
+        d->dead = true;
+        return -1;
+    }
+    return 0;
+}
+
+int db_exec_raw(struct db *d, const char *sql)
+{
+    if (d->dead) {
+        set_err(d, CR_SERVER_GONE_ERROR, "connection is down");
+        return -1;
+    }
+    if (mysql_real_query(d->my, sql, strlen(sql)) != 0) {
+        set_err_my(d);
+        return -1;
+    }
+    /* Drain any result (SHOW ..., SELECT ...) so the link stays in sync. */
+    do {
+        MYSQL_RES *res = mysql_store_result(d->my);
+        if (res)
+            mysql_free_result(res);
+        else if (mysql_field_count(d->my) != 0) {
+            set_err_my(d);
+            return -1;
+        }
+    } while (mysql_next_result(d->my) == 0);
+    clear_err(d);
+    return 0;
+}
+
+static MYSQL_STMT *prepare_fresh(struct db *d, const char *sql)
+{
+    MYSQL_STMT *st = mysql_stmt_init(d->my);
+    if (!st) {
+        set_err_my(d);
+        return NULL;
+    }
+    my_bool on = 1;
+    mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
+    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+        set_err_stmt(d, st);
+        mysql_stmt_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+static MYSQL_STMT *get_stmt(struct db *d, const char *sql)
+{
+    for (size_t i = 0; i < d->nstmts; i++)
+        if (d->stmts[i].sql == sql)
+            return d->stmts[i].st;
+    MYSQL_STMT *st = prepare_fresh(d, sql);
+    if (!st)
+        return NULL;
+    if (d->nstmts == d->capstmts) {
+        size_t ncap = d->capstmts ? d->capstmts * 2 : 32;
+        struct cached_stmt *n = realloc(d->stmts, ncap * sizeof *n);
+        if (!n) {
+            mysql_stmt_close(st);
+            set_err(d, CR_OUT_OF_MEMORY, "out of memory");
+            return NULL;
+        }
+        d->stmts = n;
+        d->capstmts = ncap;
+    }
+    d->stmts[d->nstmts].sql = sql;
+    d->stmts[d->nstmts].st = st;
+    d->nstmts++;
+    return st;
+}
+
+/* After ER_NEED_REPREPARE (a table changed under a cached statement). */
+static MYSQL_STMT *reprepare(struct db *d, const char *sql)
+{
+    for (size_t i = 0; i < d->nstmts; i++) {
+        if (d->stmts[i].sql == sql) {
+            mysql_stmt_close(d->stmts[i].st);
+            d->stmts[i] = d->stmts[--d->nstmts];
+            break;
+        }
+    }
+    return get_stmt(d, sql);
+}
+
+struct bound {
+    MYSQL_BIND bind[DB_MAX_PARAMS];
+    long long ints[DB_MAX_PARAMS];
+    unsigned long lens[DB_MAX_PARAMS];
+    int n;
+};
+
+static int bind_params(struct db *d, struct bound *b, const char *fmt, va_list ap)
+{
+    memset(b->bind, 0, sizeof b->bind);
+    b->n = 0;
+    for (const char *f = fmt ? fmt : ""; *f; f++) {
+        if (b->n >= DB_MAX_PARAMS) {
+            set_err(d, CR_UNKNOWN_ERROR, "too many parameters");
+            return -1;
+        }
+        MYSQL_BIND *x = &b->bind[b->n];
+        switch (*f) {
+        case 'i':
+            b->ints[b->n] = va_arg(ap, long long);
+            x->buffer_type = MYSQL_TYPE_LONGLONG;
+            x->buffer = &b->ints[b->n];
+            break;
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            if (!s) {
+                x->buffer_type = MYSQL_TYPE_NULL;
+            } else {
+                b->lens[b->n] = (unsigned long)strlen(s);
+                x->buffer_type = MYSQL_TYPE_STRING;
+                x->buffer = (void *)(uintptr_t)s;
+                x->buffer_length = b->lens[b->n];
+                x->length = &b->lens[b->n];
+            }
+            break;
+        }
+        case 'b': {
+            const void *p = va_arg(ap, const void *);
+            size_t len = va_arg(ap, size_t);
+            if (!p) {
+                x->buffer_type = MYSQL_TYPE_NULL;
+            } else {
+                b->lens[b->n] = (unsigned long)len;
+                x->buffer_type = MYSQL_TYPE_BLOB;
+                x->buffer = (void *)(uintptr_t)p;
+                x->buffer_length = b->lens[b->n];
+                x->length = &b->lens[b->n];
+            }
+            break;
+        }
+        case 'n':
+            x->buffer_type = MYSQL_TYPE_NULL;
+            break;
+        default:
+            set_err(d, CR_UNKNOWN_ERROR, "bad parameter format");
+            return -1;
+        }
+        b->n++;
+    }
+    return 0;
+}
+
+/* Prepare (cached), bind and execute.  Returns the statement or NULL. */
+static MYSQL_STMT *run(struct db *d, const char *sql, const char *fmt, va_list ap)
+{
+    if (d->dead) {
+        set_err(d, CR_SERVER_GONE_ERROR, "connection is down");
+        return NULL;
+    }
+    struct bound b;
+    if (bind_params(d, &b, fmt, ap) != 0)
+        return NULL;
+    MYSQL_STMT *st = get_stmt(d, sql);
+    for (int attempt = 0; st && attempt < 2; attempt++) {
+        if (mysql_stmt_param_count(st) != (unsigned long)b.n) {
+            set_err(d, CR_UNKNOWN_ERROR, "parameter count does not match the statement");
+            return NULL;
+        }
+        if (mysql_stmt_bind_param(st, b.bind) != 0) {
+            set_err_stmt(d, st);
+            return NULL;
+        }
+        if (mysql_stmt_execute(st) == 0) {
+            clear_err(d);
+            return st;
+        }
+        set_err_stmt(d, st);
+        if (d->err != ER_NEED_REPREPARE)
+            return NULL;
+        st = reprepare(d, sql);
+    }
+    return NULL;
+}
+
+long long db_exec(struct db *d, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    MYSQL_STMT *st = run(d, sql, fmt, ap);
+    va_end(ap);
+    if (!st)
+        return -1;
+    long long n = (long long)mysql_stmt_affected_rows(st);
+    if (mysql_stmt_field_count(st) > 0)
+        mysql_stmt_free_result(st);
+    return n < 0 ? 0 : n;
+}
+
+static struct db_rows *fetch_all(struct db *d, MYSQL_STMT *st)
+{
+    struct db_rows *r = calloc(1, sizeof *r);
+    MYSQL_RES *meta = NULL;
+    MYSQL_BIND *rb = NULL;
+    unsigned long *lens = NULL;
+    my_bool *nulls = NULL;
+    char **bufs = NULL;
+    size_t ncols = mysql_stmt_field_count(st);
+
+    if (!r)
+        goto oom;
+    if (mysql_stmt_store_result(st) != 0) {
+        set_err_stmt(d, st);
+        goto fail;
+    }
+    meta = mysql_stmt_result_metadata(st);
+    if (!meta) {
+        set_err_stmt(d, st);
+        goto fail;
+    }
+    MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+    r->ncols = ncols;
+    r->nrows = (size_t)mysql_stmt_num_rows(st);
+    if (r->nrows && ncols) {
+        r->cells = calloc(r->nrows * ncols, sizeof *r->cells);
+        if (!r->cells)
+            goto oom;
+    }
+    rb = calloc(ncols ? ncols : 1, sizeof *rb);
+    lens = calloc(ncols ? ncols : 1, sizeof *lens);
+    nulls = calloc(ncols ? ncols : 1, sizeof *nulls);
+    bufs = calloc(ncols ? ncols : 1, sizeof *bufs);
+    if (!rb || !lens || !nulls || !bufs)
+        goto oom;
+    for (size_t c = 0; c < ncols; c++) {
+        /* max_length is exact after store_result (UPDATE_MAX_LENGTH);
+         * numbers and dates need room for their text form too */
+        size_t cap = fields[c].max_length + 1;
+        if (cap < 64)
+            cap = 64;
+        bufs[c] = malloc(cap);
+        if (!bufs[c])
+            goto oom;
+        rb[c].buffer_type = MYSQL_TYPE_STRING;
+        rb[c].buffer = bufs[c];
+        rb[c].buffer_length = cap;
+        rb[c].length = &lens[c];
+        rb[c].is_null = &nulls[c];
+    }
+    if (ncols && mysql_stmt_bind_result(st, rb) != 0) {
+        set_err_stmt(d, st);
+        goto fail;
+    }
+    for (size_t row = 0; row < r->nrows; row++) {
+        int rc = mysql_stmt_fetch(st);
+        if (rc == MYSQL_NO_DATA) {
+            r->nrows = row;
+            break;
+        }
+        if (rc == 1) {
+            set_err_stmt(d, st);
+            goto fail;
+        }
+        for (size_t c = 0; c < ncols; c++) {
+            struct db_cell *cell = &r->cells[row * ncols + c];
+            if (nulls[c])
+                continue;
+            size_t len = lens[c];
+            if (len >= rb[c].buffer_length)   /* truncated: cannot happen */
+                len = rb[c].buffer_length - 1;
+            cell->data = malloc(len + 1);
+            if (!cell->data)
+                goto oom;
+            memcpy(cell->data, bufs[c], len);
+            cell->data[len] = '\0';
+            cell->len = len;
+        }
+    }
+    goto done;
+oom:
+    set_err(d, CR_OUT_OF_MEMORY, "out of memory");
+fail:
+    db_rows_free(r);
+    r = NULL;
+done:
+    if (bufs)
+        for (size_t c = 0; c < ncols; c++)
+            free(bufs[c]);
+    free(bufs);
+    free(rb);
+    free(lens);
+    free(nulls);
+    if (meta)
+        mysql_free_result(meta);
+    mysql_stmt_free_result(st);
+    return r;
+}
+
+struct db_rows *db_query(struct db *d, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    MYSQL_STMT *st = run(d, sql, fmt, ap);
+    va_end(ap);
+    if (!st)
+        return NULL;
+    return fetch_all(d, st);
+}
+
+int db_query_int(struct db *d, long long *out, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    MYSQL_STMT *st = run(d, sql, fmt, ap);
+    va_end(ap);
+    if (!st)
+        return -1;
+    struct db_rows *r = fetch_all(d, st);
+    if (!r)
+        return -1;
+    int found = 0;
+    if (db_rows_next(r)) {
+        *out = db_rows_int(r, 0);
+        found = 1;
+    }
+    db_rows_free(r);
+    return found;
+}
+
+bool db_rows_next(struct db_rows *r)
+{
+    if (r->cur >= r->nrows)
+        return false;
+    r->cur++;
+    return true;
+}
+
+size_t db_rows_count(const struct db_rows *r)
+{
+    return r->nrows;
+}
+
+static const struct db_cell *cell_at(const struct db_rows *r, int col)
+{
+    if (r->cur == 0 || col < 0 || (size_t)col >= r->ncols)
+        return NULL;
+    return &r->cells[(r->cur - 1) * r->ncols + (size_t)col];
+}
+
+bool db_rows_null(const struct db_rows *r, int col)
+{
+    const struct db_cell *c = cell_at(r, col);
+    return !c || !c->data;
+}
+
+long long db_rows_int(const struct db_rows *r, int col)
+{
+    const struct db_cell *c = cell_at(r, col);
+    if (!c || !c->data)
+        return 0;
+    return strtoll(c->data, NULL, 10);
+}
+
+const char *db_rows_str(const struct db_rows *r, int col, size_t *len)
+{
+    const struct db_cell *c = cell_at(r, col);
+    if (!c || !c->data) {
+        if (len)
+            *len = 0;
+        return "";
+    }
+    if (len)
+        *len = c->len;
+    return c->data;
+}
+
+void db_rows_free(struct db_rows *r)
+{
+    if (!r)
+        return;
+    if (r->cells)
+        for (size_t i = 0; i < r->nrows * r->ncols; i++)
+            free(r->cells[i].data);
+    free(r->cells);
+    free(r);
+}
+
+uint64_t db_insert_id(const struct db *d)
+{
+    return d->my ? (uint64_t)mysql_insert_id(d->my) : 0;
+}
+
+int db_begin(struct db *d)
+{
+    return db_exec_raw(d, "START TRANSACTION");
+}
+
+int db_commit(struct db *d)
+{
+    if (d->dead) {
+        set_err(d, CR_SERVER_GONE_ERROR, "connection is down");
+        return -1;
+    }
+    if (mysql_commit(d->my) != 0) {
+        set_err_my(d);
+        return -1;
+    }
+    return 0;
+}
+
+void db_rollback(struct db *d)
+{
+    if (!d->dead && d->my) {
+        int e = d->err;
+        char saved[sizeof d->errstr];
+        memcpy(saved, d->errstr, sizeof saved);
+        if (mysql_rollback(d->my) != 0 && is_conn_error((int)mysql_errno(d->my)))
+            d->dead = true;
+        /* keep the error that made us roll back */
+        d->err = e;
+        memcpy(d->errstr, saved, sizeof saved);
+    }
+}
+
+static void backoff_pause(int attempt)
+{
+    /* 1-4 ms, then doubling: enough for the lock holder to commit */
+    long ms = (long)(1 + randombytes_uniform(4)) << (attempt < 4 ? attempt : 4);
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+int db_tx(struct db *d, int (*fn)(struct db *d, void *arg), void *arg)
+{
+    for (int attempt = 0;; attempt++) {
+        if (db_begin(d) != 0)
+            return -1;
+        int rc = fn(d, arg);
+        if (rc > 0) {
+            db_rollback(d);
+            return rc;
+        }
+        if (rc == 0) {
+            if (db_commit(d) == 0)
+                return 0;
+            if (db_errkind(d) == DB_CONN)
+                return -2;
+        }
+        db_rollback(d);
+        if (db_errkind(d) != DB_RETRY || attempt + 1 >= DB_TX_ATTEMPTS)
+            return -1;
+        backoff_pause(attempt);
+    }
+}
+
+int db_errno(const struct db *d)
+{
+    return d->err;
+}
+
+const char *db_error(const struct db *d)
+{
+    return d->errstr;
+}
+
+enum db_errkind db_errkind(const struct db *d)
+{
+    if (d->err == 0)
+        return DB_OK;
+    if (d->dead || is_conn_error(d->err))
+        return DB_CONN;
+    switch (d->err) {
+    case ER_DUP_ENTRY:
+        return DB_DUP;
+    case ER_LOCK_DEADLOCK:
+    case ER_LOCK_WAIT_TIMEOUT:
+        return DB_RETRY;
+    default:
+        return DB_OTHER;
+    }
+}

@@ -1,0 +1,131 @@
+/* db.h - one MariaDB connection, prepared statements, transactions.
+ *
+ * A struct db is owned by exactly one thread (a server worker or wbctl).
+ * Nothing here locks: never share one between threads.
+ *
+ * Statements are named by their SQL text, which must be a string with
+ * static storage (a literal): the connection caches one prepared statement
+ * per distinct pointer and prepares it again after a reconnect.
+ *
+ * Parameters are passed printf-style with a tiny format of one letter per
+ * '?' in the SQL:
+ *   'i'  long long
+ *   's'  const char *  (NUL-terminated; NULL binds SQL NULL)
+ *   'b'  const void *, size_t   (bytes; NULL binds SQL NULL)
+ *   'n'  nothing consumed: SQL NULL
+ * Result columns are all fetched as text (MariaDB converts) and read back
+ * with db_rows_int() / db_rows_str().
+ *
+ * Errors: every call that can fail returns -1 or NULL and leaves the
+ * MariaDB error number and text on the connection (db_errno, db_error).
+ * db_errkind() sorts them into what the caller must do about them.
+ */
+#ifndef WB_DB_H
+#define WB_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+struct db_rows;
+
+struct db_params {
+    const char *host;       /* used when socket is NULL or empty */
+    int port;
+    const char *socket;     /* unix socket path, preferred when set */
+    const char *user;
+    const char *password;
+    const char *name;       /* database */
+    int connect_timeout;    /* seconds */
+    int rw_timeout;         /* seconds, read and write */
+};
+
+enum db_errkind {
+    DB_OK = 0,
+    DB_DUP,        /* duplicate key (1062) */
+    DB_RETRY,      /* deadlock (1213) or lock wait timeout (1205): retry whole tx */
+    DB_CONN,       /* connection lost or unreachable: reconnect */
+    DB_OTHER       /* anything else: a bug or a constraint; answer 500 */
+};
+
+/* Connect.  Returns NULL and fills err on failure.  The connection runs in
+ * autocommit mode with utf8mb4, and the session's innodb_lock_wait_timeout
+ * is left to the server (the private server sets 3 s). */
+struct db *db_open(const struct db_params *p, char *err, size_t errlen);
+
+/* Close and free; NULL is fine. */
+void db_close(struct db *d);
+
+/* True when the last connection attempt or command showed the link dead.
+ * A dead connection answers every call with -1/DB_CONN until db_reconnect. */
+bool db_dead(const struct db *d);
+
+/* Drop every statement and connect again with the same parameters.
+ * Returns 0 or -1 (still dead). */
+int db_reconnect(struct db *d);
+
+/* Round trip to the server; 0 when it answered. */
+int db_ping(struct db *d);
+
+/* Run a statement that returns no rows.  Returns the affected row count
+ * (>= 0) or -1. */
+long long db_exec(struct db *d, const char *sql, const char *fmt, ...);
+
+/* Run a statement that returns rows; NULL on error.  The whole result is
+ * buffered client-side, so the connection is free again on return.  The
+ * caller frees it with db_rows_free(). */
+struct db_rows *db_query(struct db *d, const char *sql, const char *fmt, ...);
+
+/* Advance to the next row; false when there is none. */
+bool db_rows_next(struct db_rows *r);
+size_t db_rows_count(const struct db_rows *r);
+bool db_rows_null(const struct db_rows *r, int col);
+/* The column as an integer (0 when NULL or not a number). */
+long long db_rows_int(const struct db_rows *r, int col);
+/* The column as text, NUL-terminated, owned by r (valid until the next
+ * db_rows_next or db_rows_free); "" when NULL.  len may be NULL. */
+const char *db_rows_str(const struct db_rows *r, int col, size_t *len);
+void db_rows_free(struct db_rows *r);
+
+/* Convenience for "SELECT one integer": returns 1 and sets *out when a row
+ * came back, 0 when none, -1 on error. */
+int db_query_int(struct db *d, long long *out, const char *sql, const char *fmt, ...);
+
+uint64_t db_insert_id(const struct db *d);
+
+/* Plain (unprepared) SQL, for DDL and session settings: 0 or -1. */
+int db_exec_raw(struct db *d, const char *sql);
+
+int db_begin(struct db *d);
+/* COMMIT.  On -1 with DB_CONN the outcome is unknown: the server may or
+ * may not have committed. */
+int db_commit(struct db *d);
+/* ROLLBACK; errors are ignored (a dead link rolls back by itself). */
+void db_rollback(struct db *d);
+
+/* Run fn inside BEGIN ... COMMIT, retrying the whole transaction (up to a
+ * few times, with a short random pause) when it fails with DB_RETRY.
+ * fn returns 0 to commit, a positive value to roll back and hand that
+ * value to the caller (a business refusal), or -1 on a database error
+ * (left on the connection).  db_tx returns:
+ *    0   committed
+ *   >0   fn's refusal, rolled back
+ *   -1   database error, rolled back (see db_errkind)
+ *   -2   the COMMIT itself failed on a lost connection: outcome unknown
+ * fn must have no side effects outside the database, since it may run
+ * more than once. */
+int db_tx(struct db *d, int (*fn)(struct db *d, void *arg), void *arg);
+
+int db_errno(const struct db *d);
+const char *db_error(const struct db *d);
+enum db_errkind db_errkind(const struct db *d);
+
+/* Process-wide set-up and tear-down of the client library: call
+ * db_library_init once before any thread starts, db_thread_end in every
+ * thread that used a connection before it exits. */
+int db_library_init(void);
+void db_library_end(void);
+void db_thread_end(void);
+
+#endif

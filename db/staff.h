@@ -1,0 +1,31 @@
+/* staff.h - the staff table: people who sign in with a password. */
+#ifndef WB_STAFF_H
+#define WB_STAFF_H
+
+#include <stddef.h>
+
+struct db;
+
+struct staff {
+    long long id;
+    char username[65];
+    char role[16];            /* admin region_admin attendant clerk */
+    long long region_id;      /* 0 = none */
+    long long site_id;
+    long long shop_id;
+    char display_name[401];   /* 100 characters of up to 4 bytes */
+    char status[10];          /* active disabled */
+    long long token_version;
+    char created_at[32];      /* "YYYY-MM-DD HH:MM:SS" UTC */
+    char password_hash[256];  /* argon2id string; never leaves the server */
+};
+
+/* 1 found (filled), 0 none, -1 error (left on d). */
+int staff_by_username(struct db *d, const char *username, struct staff *out);
+int staff_by_id(struct db *d, long long id, struct staff *out);
+
+/* Insert; returns the new id or -1 (db_errkind DB_DUP: username taken).
+ * s->password_hash must hold the hash. */
+long long staff_insert(struct db *d, const struct staff *s);
+
+#endif

@@ -1,0 +1,211 @@
+/* reply.c - the single exit of every request: headers, body, access log,
+ * metrics, then evhttp_send_reply. */
+#include "server/request.h"
+#include "server/worker.h"
+#include "server/metrics.h"
+#include "server/clock.h"
+#include "server/log.h"
+#include "db/db.h"
+#include "db/stats.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 423: return "Locked";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "";
+    }
+}
+
+const char *req_query(const struct req *r, const char *name)
+{
+    return r->query ? evhttp_find_header(r->query, name) : NULL;
+}
+
+const char *req_header(const struct req *r, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+}
+
+void reply_header(struct req *r, const char *name, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);
+}
+
+static void on_complete(struct evhttp_request *ev, void *arg)
+{
+    (void)ev;
+    worker_reply_flushed(arg);
+}
+
+static void access_log(struct req *r, uint64_t ns)
+{
+    json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s}",
+                          "request_id", r->id,
+                          "method", r->method,
+                          "path", evhttp_request_get_uri(r->ev),
+                          "status", r->status,
+                          "ms", (double)ns / 1e6,
+                          "remote", r->remote);
+    if (!f)
+        return;
+    if (r->route)
+        json_object_set_new(f, "route", json_string(r->route->pattern));
+    if (r->authed) {
+        json_object_set_new(f, "role", json_string(role_name(r->who.role)));
+        if (r->who.staff_id)
+            json_object_set_new(f, "staff_id", json_integer(r->who.staff_id));
+        if (r->who.household_id)
+            json_object_set_new(f, "household_id", json_integer(r->who.household_id));
+    }
+    if (r->log_note)
+        json_object_set_new(f, "note", json_string(r->log_note));
+    log_event(r->status >= 500 ? LOG_WARN : LOG_INFO, "request", f);
+    json_decref(f);
+}
+
+/* The one place a reply leaves.  buf (may be NULL) is not taken. */
+static void send_now(struct req *r, int status, const char *ctype, struct evbuffer *buf)
+{
+    if (r->done) {
+        log_msg(LOG_ERROR, "BUG: second reply to request %s", r->id);
+        return;
+    }
+    r->done = true;
+    r->status = status;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+    evhttp_add_header(h, "X-Request-Id", r->id);
+    if (ctype)
+        evhttp_add_header(h, "Content-Type", ctype);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    if (r->w->stopping)
+        evhttp_add_header(h, "Connection", "close");
+    uint64_t ns = clock_mono_ns() - r->t0;
+    metrics_observe(r->route_index, status, ns);
+    access_log(r, ns);
+    if (status == 401)
+        metrics_event(MET_AUTH_REJECTED);
+    /* A client that went away leaves the request without a connection;
+     * evhttp then frees it inside send_reply and never completes it. */
+    if (evhttp_request_get_connection(r->ev)) {
+        r->w->unflushed++;
+        evhttp_request_set_on_complete_cb(r->ev, on_complete, r->w);
+    }
+    evhttp_send_reply(r->ev, status, reason_phrase(status), buf);
+    worker_request_end(r->w);
+}
+
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+    return evbuffer_add(data, buf, size);
+}
+
+void reply_json(struct req *r, int status, json_t *body)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (!b) {
+        json_decref(body);
+        send_now(r, 500, NULL, NULL);
+        return;
+    }
+    if (body) {
+        if (json_dump_callback(body, dump_cb, b, JSON_COMPACT) != 0) {
+            evbuffer_drain(b, evbuffer_get_length(b));
+            status = 500;
+            evbuffer_add_printf(b, "{\"error\":{\"code\":\"internal\",\"message\":\"could not encode the answer\",\"request_id\":\"%s\"}}", r->id);
+        }
+        json_decref(body);
+    }
+    send_now(r, status, body ? "application/json; charset=utf-8" : NULL, b);
+    evbuffer_free(b);
+}
+
+void reply_error_ex(struct req *r, int status, const char *code, const char *field,
+                    json_t *in_error, json_t *beside, const char *message)
+{
+    json_t *err = json_object();
+    json_t *top = beside && json_is_object(beside) ? beside : json_object();
+    if (beside && top != beside)
+        json_decref(beside);
+    if (!err || !top) {
+        json_decref(err);
+        json_decref(top);
+        json_decref(in_error);
+        send_now(r, 500, NULL, NULL);
+        return;
+    }
+    json_object_set_new(err, "code", json_string(code));
+    json_object_set_new(err, "message", json_string(message));
+    if (field)
+        json_object_set_new(err, "field", json_string(field));
+    json_object_set_new(err, "request_id", json_string(r->id));
+    if (in_error) {
+        json_object_update(err, in_error);
+        json_decref(in_error);
+    }
+    json_object_set_new(top, "error", err);
+    reply_json(r, status, top);
+}
+
+void reply_error(struct req *r, int status, const char *code, const char *field,
+                 const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    reply_error_ex(r, status, code, field, NULL, NULL, msg);
+}
+
+void reply_raw(struct req *r, int status, const char *content_type, const void *data,
+               size_t len)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (!b || evbuffer_add(b, data, len) != 0) {
+        if (b)
+            evbuffer_free(b);
+        send_now(r, 500, NULL, NULL);
+        return;
+    }
+    send_now(r, status, content_type, b);
+    evbuffer_free(b);
+}
+
+void reply_empty(struct req *r)
+{
+    send_now(r, 204, NULL, NULL);
+}
+
+void reply_db_error(struct req *r, struct db *d)
+{
+    atomic_fetch_add(&wb_stats.db_errors, 1);
+    if (!d || db_errkind(d) == DB_CONN) {
+        reply_error(r, 503, "unavailable", NULL, "the database is unavailable; nothing was written");
+        return;
+    }
+    log_msg(LOG_ERROR, "request %s: database error %d: %s", r->id, db_errno(d), db_error(d));
+    reply_error(r, 500, "internal", NULL, "internal error");
+}

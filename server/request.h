@@ -1,0 +1,134 @@
+/* request.h - the request context every handler works on, the route
+ * table's row type, and the reply functions.
+ *
+ * Life of a request (router.c): route lookup (404/405) -> authentication
+ * and roles (401/403) -> body limit, content type and JSON parse
+ * (413/415/400) -> handler.  A handler answers by calling exactly one
+ * reply_* function; after that it must not touch the reply again.  The
+ * struct req itself is freed by the router once the handler returns, or,
+ * for a handler that set r->async, by whoever calls reply_* later
+ * (see req_finish_async).
+ */
+#ifndef WB_REQUEST_H
+#define WB_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct evhttp_request;
+struct evkeyvalq;
+struct worker;
+struct req;
+struct db;
+
+/* Roles are bits so a route can allow several. */
+enum {
+    ROLE_ADMIN = 1 << 0,
+    ROLE_REGION_ADMIN = 1 << 1,
+    ROLE_ATTENDANT = 1 << 2,
+    ROLE_CLERK = 1 << 3,
+    ROLE_RESIDENT = 1 << 4,
+};
+#define ROLES_ADMINS (ROLE_ADMIN | ROLE_REGION_ADMIN)
+#define ROLES_STAFF (ROLE_ADMIN | ROLE_REGION_ADMIN | ROLE_ATTENDANT | ROLE_CLERK)
+#define ROLES_ANY (ROLES_STAFF | ROLE_RESIDENT)
+#define ROLES_PUBLIC 0
+
+/* Role name <-> bit; role_bit returns 0 for an unknown name. */
+int role_bit(const char *name);
+const char *role_name(int bit);
+
+/* Who a verified token says the caller is. */
+struct principal {
+    int role;                 /* one ROLE_* bit */
+    long long staff_id;       /* staff tokens */
+    long long household_id;   /* resident tokens */
+    long long region_id;      /* 0 = none (province-wide admin) */
+    long long site_id;        /* attendants */
+    long long shop_id;        /* clerks */
+    long long ver;            /* token_version at issue */
+    long long exp, iat;
+    char jti[33];
+};
+
+enum body_kind {
+    BODY_NONE,                /* any body is ignored */
+    BODY_JSON,                /* application/json, parsed into r->body */
+    BODY_CSV,                 /* text/csv, raw in r->raw */
+};
+
+typedef void (*handler_fn)(struct req *r);
+
+struct route {
+    const char *method;       /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *pattern;      /* "/v1/households/{id}/card.png" */
+    int roles;                /* ROLES_PUBLIC: no token needed */
+    enum body_kind body;
+    size_t max_body;          /* 0: the 64 KiB default */
+    handler_fn handler;
+};
+
+#define REQ_MAX_PARAMS 4
+#define DEFAULT_MAX_BODY (64 * 1024)
+#define LARGEST_MAX_BODY (16 * 1024 * 1024)
+
+struct req {
+    struct evhttp_request *ev;
+    struct worker *w;
+    const struct route *route;
+    int route_index;          /* into the route table; -1 unmatched */
+    char id[65];              /* request id, echoed in X-Request-Id */
+    char remote[64];          /* client address (X-Forwarded-For if trusted) */
+    char method[8];
+    long long param[REQ_MAX_PARAMS];   /* {id}-style path parameters */
+    int nparam;
+    struct principal who;
+    bool authed;
+    json_t *body;             /* parsed JSON body or NULL; owned by req */
+    const char *raw;          /* the raw body, owned by evhttp */
+    size_t rawlen;
+    struct evkeyvalq *query;  /* parsed query string; owned by req */
+    uint64_t t0;              /* monotonic ns at arrival */
+    int status;
+    bool done;                /* a reply has been sent */
+    bool async;               /* handler returned before replying */
+    const char *log_note;     /* optional extra word for the access log */
+};
+
+/* Query parameter by name (NULL when absent). */
+const char *req_query(const struct req *r, const char *name);
+/* A request header (NULL when absent). */
+const char *req_header(const struct req *r, const char *name);
+
+/* Add a response header before the reply. */
+void reply_header(struct req *r, const char *name, const char *value);
+
+/* Send body (stolen; NULL sends no body) as JSON with status. */
+void reply_json(struct req *r, int status, json_t *body);
+
+/* Send {"error":{code,message,field?,request_id}}.  field may be NULL. */
+void reply_error(struct req *r, int status, const char *code, const char *field,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* As reply_error, with extra members merged into the error object
+ * (in_error, e.g. attempts_left) and beside it at the top level
+ * (beside, e.g. errors[]).  Both are stolen and may be NULL. */
+void reply_error_ex(struct req *r, int status, const char *code, const char *field,
+                    json_t *in_error, json_t *beside, const char *message);
+
+/* Send raw bytes with a content type (copied). */
+void reply_raw(struct req *r, int status, const char *content_type, const void *data,
+               size_t len);
+
+/* 204 No Content. */
+void reply_empty(struct req *r);
+
+/* Map a failed store call to 503 unavailable (connection) or 500. */
+void reply_db_error(struct req *r, struct db *d);
+
+/* For async handlers: after the late reply_*, free the request. */
+void req_finish_async(struct req *r);
+
+#endif

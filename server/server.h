@@ -1,0 +1,20 @@
+/* server.h - what all workers share, read-only after start-up (the
+ * password pool and rate limiter are internally synchronised). */
+#ifndef WB_SERVER_H
+#define WB_SERVER_H
+
+struct config;
+struct pwpool;
+struct ratelimit;
+struct worker;
+
+struct server {
+    const struct config *cfg;
+    struct pwpool *pw;
+    struct ratelimit *rl;
+    char *dummy_hash;          /* verified for unknown usernames */
+    int nworkers;
+    struct worker *workers;
+};
+
+#endif

@@ -1,0 +1,267 @@
+/* worker.c - a worker thread and the connections it owns; see worker.h. */
+#include "server/worker.h"
+#include "server/server.h"
+#include "server/config.h"
+#include "server/router.h"
+#include "server/request.h"
+#include "server/log.h"
+#include "db/db.h"
+#include "db/cache.h"
+#include "db/revoke.h"
+#include "db/stats.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DB_BACKOFF_MIN_MS 100
+#define DB_BACKOFF_MAX_MS 1000
+#define PURGE_EVERY_S 3600
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct db *open_db(const struct config *cfg, char *err, size_t errlen)
+{
+    struct db_params p = {
+        .host = cfg->db_host,
+        .port = cfg->db_port,
+        .socket = cfg->db_socket,
+        .user = cfg->db_user,
+        .password = cfg->db_password,
+        .name = cfg->db_name,
+        .connect_timeout = 2,
+        .rw_timeout = 10,
+    };
+    return db_open(&p, err, errlen);
+}
+
+struct db *worker_db(struct worker *w)
+{
+    if (w->db && !db_dead(w->db))
+        return w->db;
+    long long now = now_ms();
+    if (now < w->db_next_try_ms)
+        return NULL;
+    char err[256];
+    bool ok;
+    if (!w->db) {
+        w->db = open_db(w->cfg, err, sizeof err);
+        ok = w->db != NULL;
+    } else {
+        ok = db_reconnect(w->db) == 0;
+        snprintf(err, sizeof err, "%s", db_error(w->db));
+    }
+    if (ok) {
+        if (w->db_backoff_ms > 0) {
+            atomic_fetch_add(&wb_stats.db_reconnects, 1);
+            log_msg(LOG_INFO, "worker %d: mariadb connection restored", w->index);
+        }
+        w->db_backoff_ms = 0;
+        return w->db;
+    }
+    if (w->db_backoff_ms == 0)
+        log_msg(LOG_WARN, "worker %d: mariadb unavailable: %s", w->index, err);
+    w->db_backoff_ms = w->db_backoff_ms ? w->db_backoff_ms * 2 : DB_BACKOFF_MIN_MS;
+    if (w->db_backoff_ms > DB_BACKOFF_MAX_MS)
+        w->db_backoff_ms = DB_BACKOFF_MAX_MS;
+    w->db_next_try_ms = now + w->db_backoff_ms;
+    return NULL;
+}
+
+void worker_request_begin(struct worker *w)
+{
+    w->inflight++;
+}
+
+void worker_request_end(struct worker *w)
+{
+    w->inflight--;
+}
+
+void worker_reply_flushed(struct worker *w)
+{
+    w->unflushed--;
+}
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    if ((w->inflight <= 0 && w->unflushed <= 0) || now_ms() > w->stop_deadline_ms) {
+        if (w->inflight > 0)
+            log_msg(LOG_WARN, "worker %d: %d requests still open at the deadline", w->index,
+                    w->inflight);
+        event_base_loopexit(w->base, NULL);
+    }
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    if (w->stopping)
+        return;
+    w->stopping = true;
+    if (w->bound) {
+        evhttp_del_accept_socket(w->http, w->bound);   /* closes our dup */
+        w->bound = NULL;
+        w->listen_fd = -1;
+    }
+    w->stop_deadline_ms = now_ms() + (long long)w->cfg->shutdown_grace * 1000;
+    struct timeval tv = { 0, 20 * 1000 };
+    w->drain_ev = event_new(w->base, -1, EV_PERSIST, on_drain_tick, w);
+    if (!w->drain_ev || event_add(w->drain_ev, &tv) != 0)
+        event_base_loopexit(w->base, NULL);
+}
+
+/* Once a second: replay queued Redis writes, purge old revocations. */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    if (cache_pending(w->cache))
+        (void)cache_available(w->cache);
+    static _Thread_local long long last_purge;
+    long long now = (long long)time(NULL);
+    if (w->index == 0 && now - last_purge >= PURGE_EVERY_S) {
+        struct db *d = worker_db(w);
+        if (d && revoke_purge(d, now) >= 0)
+            last_purge = now;
+    }
+}
+
+/* Out of file descriptors: stop accepting for a moment instead of
+ * spinning on accept() (libevent #71). */
+static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct evconnlistener *l = arg;
+    evconnlistener_enable(l);
+}
+
+static void on_listener_error(struct evconnlistener *l, void *arg)
+{
+    struct worker *w = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+        log_msg(LOG_WARN, "worker %d: accept: %s; pausing 100 ms", w->index, strerror(e));
+        evconnlistener_disable(l);
+        struct timeval tv = { 0, 100 * 1000 };
+        event_base_once(w->base, -1, EV_TIMEOUT, on_resume_accept, l, &tv);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    event_base_dispatch(w->base);
+    /* Close what this thread owns on this thread (MariaDB's client keeps
+     * per-thread state that mysql_thread_end releases). */
+    evhttp_free(w->http);
+    w->http = NULL;
+    db_close(w->db);
+    w->db = NULL;
+    cache_free(w->cache);
+    w->cache = NULL;
+    db_thread_end();
+    return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+    char err[256];
+    w->base = event_base_new();
+    w->http = w->base ? evhttp_new(w->base) : NULL;
+    if (!w->http) {
+        log_msg(LOG_ERROR, "worker %d: cannot create the event loop", w->index);
+        return -1;
+    }
+    /* evhttp answers some errors in HTML before we see the request; keep
+     * its limits above ours so our JSON answers win (docs/architecture.md). */
+    evhttp_set_max_body_size(w->http, LARGEST_MAX_BODY);
+    evhttp_set_max_headers_size(w->http, 32 * 1024);
+    evhttp_set_timeout(w->http, 30);
+    evhttp_set_default_content_type(w->http, "application/json; charset=utf-8");
+    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+    evhttp_set_gencb(w->http, router_handle, w);
+
+    /* Each worker accepts on its own dup of the one listening socket, so
+     * only an idle worker takes a new connection, and removing one
+     * worker's socket at shutdown closes only its dup. */
+    w->bound = evhttp_accept_socket_with_handle(w->http, w->listen_fd);
+    if (!w->bound) {
+        log_msg(LOG_ERROR, "worker %d: cannot accept on the listening socket", w->index);
+        return -1;
+    }
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(w->bound),
+                                on_listener_error);
+    w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
+    w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
+    struct timeval one = { 1, 0 };
+    if (!w->stop_ev || !w->tick_ev || event_add(w->tick_ev, &one) != 0) {
+        log_msg(LOG_ERROR, "worker %d: cannot create events", w->index);
+        return -1;
+    }
+    w->cache = cache_new(w->cfg->redis_url, err, sizeof err);
+    if (!w->cache) {
+        log_msg(LOG_ERROR, "worker %d: %s", w->index, err);
+        return -1;
+    }
+    /* MariaDB may be down at start: the worker then serves 503s and
+     * connects when it can. */
+    (void)worker_db(w);
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        log_msg(LOG_ERROR, "worker %d: cannot start its thread", w->index);
+        return -1;
+    }
+    w->started = true;
+    return 0;
+}
+
+void worker_stop(struct worker *w)
+{
+    if (w->stop_ev)
+        event_active(w->stop_ev, EV_TIMEOUT, 0);
+}
+
+void worker_join(struct worker *w)
+{
+    if (w->started)
+        pthread_join(w->thread, NULL);
+    w->started = false;
+}
+
+void worker_free(struct worker *w)
+{
+    if (w->http)
+        evhttp_free(w->http);
+    db_close(w->db);
+    cache_free(w->cache);
+    if (w->drain_ev)
+        event_free(w->drain_ev);
+    if (w->tick_ev)
+        event_free(w->tick_ev);
+    if (w->stop_ev)
+        event_free(w->stop_ev);
+    if (w->base)
+        event_base_free(w->base);
+    memset(w, 0, sizeof *w);
+}

@@ -1,0 +1,63 @@
+/* worker.h - one worker thread: its own event_base and evhttp accepting
+ * on the shared listening socket, its own MariaDB and Redis connections.
+ * Nothing on a worker is touched by another thread except stop_ev, which
+ * the main thread activates (libevent is built thread-aware). */
+#ifndef WB_WORKER_H
+#define WB_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+struct config;
+struct server;
+struct db;
+struct cache;
+
+struct worker {
+    int index;
+    pthread_t thread;
+    struct server *srv;
+    const struct config *cfg;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    struct event *stop_ev;        /* activated by main on shutdown */
+    struct event *drain_ev;       /* timer while draining */
+    struct event *tick_ev;        /* once a second housekeeping */
+    bool started;                 /* thread running */
+    int listen_fd;                /* this worker's dup of the listening fd */
+    struct db *db;
+    long long db_next_try_ms;     /* reconnect back-off */
+    int db_backoff_ms;
+    struct cache *cache;
+    int inflight;                 /* requests received, not yet answered */
+    int unflushed;                /* answers sent, not yet written out */
+    bool stopping;
+    long long stop_deadline_ms;
+};
+
+/* Create the loop and connections and start the thread.  Returns 0, or
+ * -1 with a reason logged. */
+int worker_start(struct worker *w);
+
+/* Ask the worker to stop accepting, finish what is in flight and exit
+ * its thread.  Safe from any thread. */
+void worker_stop(struct worker *w);
+
+/* Wait for the thread to end (it closes its connections itself). */
+void worker_join(struct worker *w);
+
+/* Free the loop and whatever the thread did not (after worker_join, or
+ * after a failed worker_start). */
+void worker_free(struct worker *w);
+
+/* The worker's MariaDB connection when usable, reconnecting (with
+ * back-off) when it was lost; NULL while MariaDB is unreachable. */
+struct db *worker_db(struct worker *w);
+
+/* Mark that a request has been answered (the router calls these). */
+void worker_request_begin(struct worker *w);
+void worker_request_end(struct worker *w);
+void worker_reply_flushed(struct worker *w);
+
+#endif
