@@ -52,7 +52,7 @@ WBCTL_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard admin-tools/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
-.PHONY: all san unit test run stop bench clean install-deps fuzz
+.PHONY: all san unit unit-bins test run stop bench clean install-deps
 all: $(BIN)/wastebankd $(BIN)/wbctl
 
 san:
@@ -91,8 +91,11 @@ $(GEN_C): $(MIGR_SQL) scripts/embed-sql.sh
 $(BIN):
 	@mkdir -p $@
 
-unit: 
-	$(MAKE) SAN=1 $(patsubst bin/%,bin-san/%,$(UNIT_BIN:bin-san/%=bin/%))
+unit-bins: $(UNIT_BIN)
+
+# cmocka unit tests, always in the sanitizer build
+unit:
+	$(MAKE) SAN=1 unit-bins
 	scripts/run-unit.sh bin-san/tests
 
 install-deps:
@@ -105,13 +108,16 @@ test: install-deps
 	$(MAKE) unit
 	python3 tests/api/run.py --bin bin-san
 
-run: install-deps all
+# Sub-makes so pkg-config runs after install-deps on a fresh machine.
+run: install-deps
+	$(MAKE) all
 	scripts/run.sh
 
 stop:
 	scripts/services.sh stop var
 
-bench: install-deps all
+bench: install-deps
+	$(MAKE) all
 	bench/run.sh
 
 clean:
