@@ -14,4 +14,44 @@ void h_auth_login(struct req *r);
 void h_auth_logout(struct req *r);
 void h_auth_me(struct req *r);
 
+/* api/regions.c */
+void h_regions_create(struct req *r);
+void h_regions_get(struct req *r);
+void h_regions_list(struct req *r);
+
+/* api/staff.c */
+void h_staff_create(struct req *r);
+void h_staff_get(struct req *r);
+void h_staff_list(struct req *r);
+void h_staff_patch(struct req *r);
+
+/* api/sites.c */
+void h_sites_create(struct req *r);
+void h_sites_get(struct req *r);
+void h_sites_list(struct req *r);
+void h_shops_create(struct req *r);
+void h_shops_get(struct req *r);
+
+/* api/households.c */
+void h_households_create(struct req *r);
+void h_households_get(struct req *r);
+void h_households_search(struct req *r);
+void h_households_patch(struct req *r);
+void h_households_card_reissue(struct req *r);
+void h_households_card_png(struct req *r);
+void h_households_card_svg(struct req *r);
+void h_households_pin(struct req *r);
+
+/* api/scan.c */
+void h_scan(struct req *r);
+void h_auth_resident(struct req *r);
+void h_residents_me(struct req *r);
+
+/* Renderers shared between resource files. */
+#include <jansson.h>
+struct site;
+struct shop;
+json_t *site_json(const struct site *s);
+json_t *shop_json(const struct shop *s);
+
 #endif

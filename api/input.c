@@ -22,6 +22,7 @@ static const char *type_word(enum ftype t)
     case FT_BOOL: return "true or false";
     case FT_OBJ: return "an object";
     case FT_ARR: return "an array";
+    case FT_NUM: return "a number";
     }
     return "a value";
 }
@@ -56,6 +57,16 @@ static int check_value(json_t *v, const struct field *f, const char *path, char 
             break;
         long long n = json_integer_value(v);
         if (n < f->min || n > f->max) {
+            snprintf(msg, mlen, "%s must be from %lld to %lld", path, f->min, f->max);
+            return -1;
+        }
+        return 0;
+    }
+    case FT_NUM: {
+        if (!json_is_number(v))
+            break;
+        double x = json_number_value(v);
+        if (!(x >= (double)f->min && x <= (double)f->max)) {
             snprintf(msg, mlen, "%s must be from %lld to %lld", path, f->min, f->max);
             return -1;
         }
@@ -181,4 +192,13 @@ bool input_has(json_t *obj, const char *name)
 {
     json_t *v = json_object_get(obj, name);
     return v && !json_is_null(v);
+}
+
+bool input_num(json_t *obj, const char *name, double *out)
+{
+    json_t *v = json_object_get(obj, name);
+    if (!json_is_number(v))
+        return false;
+    *out = json_number_value(v);
+    return true;
 }

@@ -21,6 +21,7 @@ enum ftype {
     FT_BOOL,
     FT_OBJ,     /* sub: its fields */
     FT_ARR,     /* min/max: element count; sub: element fields (objects) */
+    FT_NUM,     /* any JSON number; min/max: value */
 };
 
 enum {
@@ -49,6 +50,7 @@ bool input_check_or_reply(struct req *r, const struct field *spec);
 const char *input_str(json_t *obj, const char *name);       /* NULL if absent */
 bool input_int(json_t *obj, const char *name, long long *out); /* false if absent */
 bool input_has(json_t *obj, const char *name);              /* present, not null */
+bool input_num(json_t *obj, const char *name, double *out);  /* false if absent */
 
 /* Number of UTF-8 characters in s (jansson has validated the encoding). */
 size_t utf8_chars(const char *s, size_t bytes);

@@ -1,11 +1,13 @@
 /* routes.c - the route table: every path, who may call it, what body it
  * takes, and its handler.  The router checks roles from here before any
- * handler runs; handlers then check reach to each object. */
+ * handler runs; handlers then check reach to each object (404 outside). */
 #include "server/request.h"
 #include "server/router.h"
 #include "api/handlers.h"
 
 #define KiB 1024
+#define MiB (1024 * 1024)
+#define HH_READERS (ROLES_ADMINS | ROLE_RESIDENT)
 
 const struct route wb_routes[] = {
     /* operations: no token */
@@ -15,8 +17,41 @@ const struct route wb_routes[] = {
 
     /* auth */
     { "POST", "/v1/auth/login", ROLES_PUBLIC, BODY_JSON, 4 * KiB, h_auth_login },
+    { "POST", "/v1/auth/resident", ROLES_PUBLIC, BODY_JSON, 4 * KiB, h_auth_resident },
     { "POST", "/v1/auth/logout", ROLES_ANY, BODY_NONE, 0, h_auth_logout },
     { "GET", "/v1/auth/me", ROLES_ANY, BODY_NONE, 0, h_auth_me },
+
+    /* regions */
+    { "POST", "/v1/regions", ROLES_ADMINS, BODY_JSON, 0, h_regions_create },
+    { "GET", "/v1/regions/{id}", ROLES_STAFF, BODY_NONE, 0, h_regions_get },
+    { "GET", "/v1/regions", ROLES_STAFF, BODY_NONE, 0, h_regions_list },
+
+    /* staff */
+    { "POST", "/v1/staff", ROLES_ADMINS, BODY_JSON, 0, h_staff_create },
+    { "GET", "/v1/staff/{id}", ROLES_ADMINS, BODY_NONE, 0, h_staff_get },
+    { "GET", "/v1/staff", ROLES_ADMINS, BODY_NONE, 0, h_staff_list },
+    { "PATCH", "/v1/staff/{id}", ROLES_ADMINS, BODY_JSON, 0, h_staff_patch },
+
+    /* sites and shops */
+    { "POST", "/v1/sites", ROLES_ADMINS, BODY_JSON, 0, h_sites_create },
+    { "GET", "/v1/sites/{id}", ROLES_STAFF, BODY_NONE, 0, h_sites_get },
+    { "GET", "/v1/sites", ROLES_STAFF, BODY_NONE, 0, h_sites_list },
+    { "POST", "/v1/shops", ROLES_ADMINS, BODY_JSON, 0, h_shops_create },
+    { "GET", "/v1/shops/{id}", ROLES_STAFF, BODY_NONE, 0, h_shops_get },
+
+    /* households and cards */
+    { "POST", "/v1/households", ROLES_ADMINS, BODY_JSON, 0, h_households_create },
+    { "GET", "/v1/households/{id}", HH_READERS, BODY_NONE, 0, h_households_get },
+    { "GET", "/v1/households", ROLES_ADMINS, BODY_NONE, 0, h_households_search },
+    { "PATCH", "/v1/households/{id}", ROLES_ADMINS, BODY_JSON, 0, h_households_patch },
+    { "POST", "/v1/households/{id}/card", ROLES_ADMINS, BODY_NONE, 0, h_households_card_reissue },
+    { "GET", "/v1/households/{id}/card.png", HH_READERS, BODY_NONE, 0, h_households_card_png },
+    { "GET", "/v1/households/{id}/card.svg", HH_READERS, BODY_NONE, 0, h_households_card_svg },
+    { "PUT", "/v1/households/{id}/pin", HH_READERS, BODY_JSON, 0, h_households_pin },
+
+    /* scan and the resident's own */
+    { "POST", "/v1/scan", ROLE_ATTENDANT | ROLE_CLERK, BODY_JSON, 0, h_scan },
+    { "GET", "/v1/residents/me", ROLE_RESIDENT, BODY_NONE, 0, h_residents_me },
 };
 
 const int wb_nroutes = (int)(sizeof wb_routes / sizeof wb_routes[0]);

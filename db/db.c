@@ -13,6 +13,8 @@
 
 #include <sodium.h>
 
+#include "db/stats.h"
+
 #define DB_MAX_PARAMS 64
 #define DB_TX_ATTEMPTS 6
 
@@ -394,6 +396,64 @@ static MYSQL_STMT *run(struct db *d, const char *sql, const char *fmt, va_list a
     return NULL;
 }
 
+long long db_exec_params(struct db *d, const char *sql, const struct db_param *p, int n)
+{
+    if (d->dead) {
+        set_err(d, CR_SERVER_GONE_ERROR, "connection is down");
+        return -1;
+    }
+    MYSQL_BIND *b = calloc(n > 0 ? (size_t)n : 1, sizeof *b);
+    unsigned long *lens = calloc(n > 0 ? (size_t)n : 1, sizeof *lens);
+    long long *ints = calloc(n > 0 ? (size_t)n : 1, sizeof *ints);
+    long long rc = -1;
+    if (!b || !lens || !ints) {
+        set_err(d, CR_OUT_OF_MEMORY, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        switch (p[i].type) {
+        case 'i':
+            ints[i] = p[i].i;
+            b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+            b[i].buffer = &ints[i];
+            break;
+        case 's':
+        case 'b':
+            if (!p[i].s) {
+                b[i].buffer_type = MYSQL_TYPE_NULL;
+                break;
+            }
+            lens[i] = (unsigned long)(p[i].type == 's' ? strlen(p[i].s) : p[i].len);
+            b[i].buffer_type = p[i].type == 's' ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
+            b[i].buffer = (void *)(uintptr_t)p[i].s;
+            b[i].buffer_length = lens[i];
+            b[i].length = &lens[i];
+            break;
+        default:
+            b[i].buffer_type = MYSQL_TYPE_NULL;
+            break;
+        }
+    }
+    MYSQL_STMT *st = get_stmt(d, sql);
+    if (!st)
+        goto out;
+    if (mysql_stmt_param_count(st) != (unsigned long)n) {
+        set_err(d, CR_UNKNOWN_ERROR, "parameter count does not match the statement");
+        goto out;
+    }
+    if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
+        set_err_stmt(d, st);
+        goto out;
+    }
+    clear_err(d);
+    rc = (long long)mysql_stmt_affected_rows(st);
+out:
+    free(b);
+    free(lens);
+    free(ints);
+    return rc;
+}
+
 long long db_exec(struct db *d, const char *sql, const char *fmt, ...)
 {
     va_list ap;
@@ -661,6 +721,7 @@ int db_tx(struct db *d, int (*fn)(struct db *d, void *arg), void *arg)
         db_rollback(d);
         if (db_errkind(d) != DB_RETRY || attempt + 1 >= DB_TX_ATTEMPTS)
             return -1;
+        atomic_fetch_add(&wb_stats.tx_retries, 1);
         backoff_pause(attempt);
     }
 }

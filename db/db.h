@@ -72,6 +72,18 @@ int db_ping(struct db *d);
  * (>= 0) or -1. */
 long long db_exec(struct db *d, const char *sql, const char *fmt, ...);
 
+/* A parameter for db_exec_params: type 'i' (i), 's' (s, NUL-terminated,
+ * NULL = SQL NULL), 'b' (s, len) or 'n' (NULL). */
+struct db_param {
+    char type;
+    long long i;
+    const char *s;
+    size_t len;
+};
+
+/* As db_exec, with an array of any length (bulk inserts). */
+long long db_exec_params(struct db *d, const char *sql, const struct db_param *p, int n);
+
 /* Run a statement that returns rows; NULL on error.  The whole result is
  * buffered client-side, so the connection is free again on return.  The
  * caller frees it with db_rows_free(). */

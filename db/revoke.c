@@ -12,6 +12,9 @@
 
 static const char SQL_STAFF_STATE[] =
     "SELECT status = 'active', token_version FROM staff WHERE id = ?";
+/* A closed household's sessions end; a suspended one may still read. */
+static const char SQL_HOUSEHOLD_STATE[] =
+    "SELECT status <> 'closed', token_version FROM households WHERE id = ?";
 static const char SQL_JTI_REVOKED[] =
     "SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?";
 static const char SQL_REVOKE[] =
@@ -33,9 +36,8 @@ static void jti_key(char *buf, size_t len, const char *jti)
  * disabled, -1 error. */
 static int subject_state(struct db *d, char kind, long long id, long long *ver)
 {
-    if (kind != 's')
-        return 0;       /* other kinds are checked by their own module */
-    struct db_rows *r = db_query(d, SQL_STAFF_STATE, "i", id);
+    struct db_rows *r = db_query(d, kind == 's' ? SQL_STAFF_STATE : SQL_HOUSEHOLD_STATE,
+                                 "i", id);
     if (!r)
         return -1;
     int st = 0;
@@ -121,12 +123,12 @@ int revoke_jti(struct db *d, struct cache *c, const char *jti, char kind, long l
     return 0;
 }
 
-void revoke_staff_changed(struct db *d, struct cache *c, long long staff_id)
+void revoke_subject_changed(struct db *d, struct cache *c, char kind, long long id)
 {
     char key[64], v[48];
     long long ver = 0;
-    int st = subject_state(d, 's', staff_id, &ver);
-    subject_key(key, sizeof key, 's', staff_id);
+    int st = subject_state(d, kind, id, &ver);
+    subject_key(key, sizeof key, kind, id);
     if (st < 0) {
         /* cannot read the row: make every cached answer about it fail safe */
         cache_set_durable(c, key, "0:0", SUBJECT_TTL);

@@ -24,9 +24,10 @@ int revoke_check(struct db *d, struct cache *c, char kind, long long id, long lo
 int revoke_jti(struct db *d, struct cache *c, const char *jti, char kind, long long id,
                long long exp);
 
-/* After a staff member's status or token_version changed in MariaDB
- * (committed): overwrite its cache entry with the current row. */
-void revoke_staff_changed(struct db *d, struct cache *c, long long staff_id);
+/* After a staff member's ('s') or household's ('h') status or
+ * token_version changed in MariaDB (committed): overwrite its cache entry
+ * with the current row. */
+void revoke_subject_changed(struct db *d, struct cache *c, char kind, long long id);
 
 /* Delete revocation rows past their expiry; returns rows deleted or -1. */
 long long revoke_purge(struct db *d, long long now);

@@ -6,12 +6,17 @@
 #include <string.h>
 
 #define STAFF_COLS \
-    "id, username, role, COALESCE(region_id, 0), COALESCE(site_id, 0), " \
-    "COALESCE(shop_id, 0), display_name, status, token_version, " \
-    "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s'), password_hash"
+    "s.id, s.username, s.role, COALESCE(s.region_id, 0), COALESCE(s.site_id, 0), " \
+    "COALESCE(s.shop_id, 0), s.display_name, s.status, s.token_version, " \
+    "UNIX_TIMESTAMP(s.created_at), s.password_hash, COALESCE(g.path, '') " \
+    "FROM staff s LEFT JOIN regions g ON g.id = s.region_id "
 
-static const char SQL_BY_NAME[] = "SELECT " STAFF_COLS " FROM staff WHERE username = ?";
-static const char SQL_BY_ID[] = "SELECT " STAFF_COLS " FROM staff WHERE id = ?";
+static const char SQL_BY_NAME[] = "SELECT " STAFF_COLS "WHERE s.username = ?";
+static const char SQL_BY_ID[] = "SELECT " STAFF_COLS "WHERE s.id = ?";
+static const char SQL_UPDATE[] =
+    "UPDATE staff SET status = COALESCE(?, status), display_name = COALESCE(?, display_name), "
+    "password_hash = COALESCE(?, password_hash), token_version = token_version + ? "
+    "WHERE id = ?";
 static const char SQL_INSERT[] =
     "INSERT INTO staff (username, password_hash, role, region_id, site_id, shop_id, "
     "display_name) VALUES (?, ?, ?, NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), ?)";
@@ -37,8 +42,9 @@ static int fill(struct db_rows *r, struct staff *s)
         copy(s->display_name, sizeof s->display_name, db_rows_str(r, 6, NULL));
         copy(s->status, sizeof s->status, db_rows_str(r, 7, NULL));
         s->token_version = db_rows_int(r, 8);
-        copy(s->created_at, sizeof s->created_at, db_rows_str(r, 9, NULL));
+        s->created_at = db_rows_int(r, 9);
         copy(s->password_hash, sizeof s->password_hash, db_rows_str(r, 10, NULL));
+        copy(s->region_path, sizeof s->region_path, db_rows_str(r, 11, NULL));
         found = 1;
     }
     db_rows_free(r);
@@ -61,4 +67,11 @@ long long staff_insert(struct db *d, const struct staff *s)
                 s->region_id, s->site_id, s->shop_id, s->display_name) < 0)
         return -1;
     return (long long)db_insert_id(d);
+}
+
+long long staff_update(struct db *d, long long id, const char *status,
+                       const char *display_name, const char *password_hash, bool bump)
+{
+    return db_exec(d, SQL_UPDATE, "sssii", status, display_name, password_hash,
+                   bump ? 1LL : 0LL, id);
 }

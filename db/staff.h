@@ -2,6 +2,7 @@
 #ifndef WB_STAFF_H
 #define WB_STAFF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct db;
@@ -16,7 +17,8 @@ struct staff {
     char display_name[401];   /* 100 characters of up to 4 bytes */
     char status[10];          /* active disabled */
     long long token_version;
-    char created_at[32];      /* "YYYY-MM-DD HH:MM:SS" UTC */
+    long long created_at;     /* epoch seconds */
+    char region_path[256];    /* "" when the member has no region */
     char password_hash[256];  /* argon2id string; never leaves the server */
 };
 
@@ -27,5 +29,11 @@ int staff_by_id(struct db *d, long long id, struct staff *out);
 /* Insert; returns the new id or -1 (db_errkind DB_DUP: username taken).
  * s->password_hash must hold the hash. */
 long long staff_insert(struct db *d, const struct staff *s);
+
+/* Change status / display name / password hash (each NULL = keep).  When
+ * bump is true token_version moves on, killing every live token.  Returns
+ * rows changed (0 or 1) or -1. */
+long long staff_update(struct db *d, long long id, const char *status,
+                       const char *display_name, const char *password_hash, bool bump);
 
 #endif

@@ -42,6 +42,7 @@ static const struct setting settings[] = {
     S("WB_REDIS_URL", redis_url, "redis://127.0.0.1:6379/0", 8, 300),
     X("WB_JWT_SECRET", jwt_secret),
     X("WB_QR_SECRET", qr_secret),
+    S("WB_PIN_SECRET", pin_secret, "", 0, 4096),
     I("WB_TOKEN_TTL", token_ttl, "43200", 60, 30 * 86400),
     S("WB_TIMEZONE", timezone, "Asia/Shanghai", 1, 64),
     S("WB_LOG", log_format, "json", 4, 4),
@@ -147,7 +148,8 @@ static int load_file(struct config *c, const char *path, char *err, size_t errle
             rc = -1;
             break;
         }
-        if (s->kind == K_SECRET && open_to_others) {
+        if ((s->kind == K_SECRET || strstr(key, "SECRET") || strstr(key, "PASSWORD")) &&
+            open_to_others) {
             snprintf(err, errlen, "%s holds %s but is readable by others (chmod 600)",
                      path, key);
             rc = -1;
@@ -204,6 +206,10 @@ static int validate(struct config *c, char *err, size_t errlen)
                          s->min, s->max);
             return -1;
         }
+    }
+    if (c->pin_secret[0] && strlen(c->pin_secret) < 32) {
+        snprintf(err, errlen, "WB_PIN_SECRET is too short: at least 32 bytes when set");
+        return -1;
     }
     if (strcmp(c->jwt_secret, c->qr_secret) == 0) {
         snprintf(err, errlen, "WB_JWT_SECRET and WB_QR_SECRET must differ");

@@ -24,6 +24,7 @@ struct config {
     char *redis_url;
     char *jwt_secret;        /* >= 32 bytes */
     char *qr_secret;         /* >= 32 bytes */
+    char *pin_secret;        /* optional, >= 32 bytes; else derived from qr_secret */
     int token_ttl;           /* seconds */
     char *timezone;          /* IANA name, e.g. Asia/Shanghai */
     char *log_format;        /* json | text */

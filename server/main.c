@@ -10,6 +10,7 @@
 #include "server/server.h"
 #include "server/worker.h"
 #include "db/db.h"
+#include "db/pin.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -147,6 +148,7 @@ int main(int argc, char **argv)
         return 1;
     }
     srv.dummy_hash = dummy_hash;
+    pin_key_derive(cfg.pin_secret[0] ? cfg.pin_secret : cfg.qr_secret, srv.pin_key);
 
     /* Workers inherit this mask: only the main thread takes the signals. */
     sigset_t stopsigs;
@@ -191,6 +193,7 @@ int main(int argc, char **argv)
     ratelimit_free(srv.rl);
     metrics_free();
     sodium_memzero(dummy_pw, sizeof dummy_pw);
+    sodium_memzero(srv.pin_key, sizeof srv.pin_key);
     config_release(&cfg);
     db_library_end();
     libevent_global_shutdown();

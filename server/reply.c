@@ -131,7 +131,7 @@ void reply_json(struct req *r, int status, json_t *body)
         return;
     }
     if (body) {
-        if (json_dump_callback(body, dump_cb, b, JSON_COMPACT) != 0) {
+        if (json_dump_callback(body, dump_cb, b, JSON_COMPACT | JSON_REAL_PRECISION(10)) != 0) {
             evbuffer_drain(b, evbuffer_get_length(b));
             status = 500;
             evbuffer_add_printf(b, "{\"error\":{\"code\":\"internal\",\"message\":\"could not encode the answer\",\"request_id\":\"%s\"}}", r->id);

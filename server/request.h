@@ -95,6 +95,8 @@ struct req {
     bool done;                /* a reply has been sent */
     bool async;               /* handler returned before replying */
     const char *log_note;     /* optional extra word for the access log */
+    char reach_path[256];     /* the caller's subtree, loaded on first use */
+    bool reach_loaded;
 };
 
 /* Query parameter by name (NULL when absent). */

@@ -13,6 +13,7 @@ struct server {
     struct pwpool *pw;
     struct ratelimit *rl;
     char *dummy_hash;          /* verified for unknown usernames */
+    unsigned char pin_key[32]; /* household PIN hashing key */
     int nworkers;
     struct worker *workers;
 };

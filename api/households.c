@@ -1,0 +1,451 @@
+/* households.c - household accounts, their cards and PINs:
+ * POST/GET/PATCH /v1/households[/{id}], search, card reissue and images,
+ * PUT /v1/households/{id}/pin. */
+#include "api/handlers.h"
+#include "api/household_view.h"
+#include "api/input.h"
+#include "api/list.h"
+#include "api/reach.h"
+#include "server/clock.h"
+#include "server/config.h"
+#include "server/request.h"
+#include "server/server.h"
+#include "server/worker.h"
+#include "db/db.h"
+#include "db/households.h"
+#include "db/pin.h"
+#include "db/regions.h"
+#include "db/revoke.h"
+#include "qr/card.h"
+#include "qr/qrimage.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ID_MAX 999999999999999999LL
+
+static const struct field create_fields[] = {
+    { "region_id", FT_INT, F_REQUIRED, 1, ID_MAX, NULL },
+    { "head_name", FT_STR, F_REQUIRED, 1, 100, NULL },
+    { "address", FT_STR, F_REQUIRED, 1, 200, NULL },
+    { "phone", FT_STR, F_NULLABLE, 3, 32, NULL },
+    { "members", FT_INT, 0, 1, 99, NULL },
+    { "pin", FT_STR, F_NULLABLE, 1, 16, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+static const struct field patch_fields[] = {
+    { "head_name", FT_STR, 0, 1, 100, NULL },
+    { "address", FT_STR, 0, 1, 200, NULL },
+    { "phone", FT_STR, F_NULLABLE, 3, 32, NULL },
+    { "members", FT_INT, 0, 1, 99, NULL },
+    { "status", FT_STR, 0, 1, 12, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+static const struct field pin_fields[] = {
+    { "pin", FT_STR, F_REQUIRED, 1, 16, NULL },
+    { "old_pin", FT_STR, 0, 1, 16, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+static const char SQL_SEARCH[] =
+    "SELECT h.id FROM households h JOIN regions g ON g.id = h.region_id "
+    "WHERE g.path LIKE CONCAT(?, '%') AND (? = '' OR h.head_name LIKE ? OR h.address LIKE ?) "
+    "AND h.id > ? ORDER BY h.id LIMIT ?";
+
+static bool valid_phone(const char *p)
+{
+    return strspn(p, "0123456789+- ") == strlen(p) && strpbrk(p, "0123456789");
+}
+
+static bool phone_ok_or_reply(struct req *r)
+{
+    const char *phone = input_str(r->body, "phone");
+    if (phone && !valid_phone(phone)) {
+        reply_error(r, 400, "invalid_request", "phone",
+                    "phone may hold digits, '+', '-' and spaces only");
+        return false;
+    }
+    return true;
+}
+
+static void bad_pin_rule(struct req *r, const char *field)
+{
+    reply_error(r, 400, "invalid_request", field,
+                "a PIN is 4 to 6 digits, not all the same and not a straight run");
+}
+
+struct create_hh {
+    struct req *r;
+    struct household h;
+    const char *pin;
+};
+
+static int create_tx(struct db *d, void *arg)
+{
+    struct create_hh *c = arg;
+    c->h.id = household_insert(d, &c->h);
+    if (c->h.id < 0)
+        return -1;
+    if (c->pin && pin_store(d, c->h.id, c->pin, c->r->w->srv->pin_key) != 0)
+        return -1;
+    json_t *detail = json_pack("{s:I, s:b}", "region_id", (json_int_t)c->h.region_id,
+                               "pin_set", c->pin != NULL);
+    int rc = audit_req(c->r, d, "household.create", "household", c->h.id, detail);
+    json_decref(detail);
+    return rc;
+}
+
+void h_households_create(struct req *r)
+{
+    if (!input_check_or_reply(r, create_fields) || !phone_ok_or_reply(r))
+        return;
+    struct create_hh c = { .r = r };
+    input_int(r->body, "region_id", &c.h.region_id);
+    snprintf(c.h.head_name, sizeof c.h.head_name, "%s", input_str(r->body, "head_name"));
+    snprintf(c.h.address, sizeof c.h.address, "%s", input_str(r->body, "address"));
+    const char *phone = input_str(r->body, "phone");
+    c.h.has_phone = phone != NULL;
+    snprintf(c.h.phone, sizeof c.h.phone, "%s", phone ? phone : "");
+    c.h.members = 1;
+    input_int(r->body, "members", &c.h.members);
+    c.pin = input_str(r->body, "pin");
+    if (c.pin && !pin_acceptable(c.pin)) {
+        bad_pin_rule(r, "pin");
+        return;
+    }
+    struct db *d = db_or_reply(r);
+    struct region g;
+    if (!d || !reach_region_or_reply(r, d, c.h.region_id, &g))
+        return;
+    if (strcmp(g.level, "village") != 0 && strcmp(g.level, "community") != 0) {
+        reply_error(r, 400, "invalid_request", "region_id",
+                    "households belong to a village or community, not a %s", g.level);
+        return;
+    }
+    if (db_tx(d, create_tx, &c) != 0) {
+        reply_db_error(r, d);
+        return;
+    }
+    struct household h;
+    if (household_get(d, c.h.id, &h, false) != 1) {
+        reply_db_error(r, d);
+        return;
+    }
+    reply_json(r, 201, household_json(r, &h));
+}
+
+void h_households_get(struct req *r)
+{
+    struct db *d = db_or_reply(r);
+    struct household h;
+    if (!d || !household_in_reach_or_reply(r, d, r->param[0], &h))
+        return;
+    reply_json(r, 200, household_json(r, &h));
+}
+
+/* LIKE pattern "%q%" with the wildcards of q escaped. */
+static void like_pattern(const char *q, char *out, size_t len)
+{
+    size_t o = 0;
+    out[o++] = '%';
+    for (; *q && o + 3 < len; q++) {
+        if (*q == '%' || *q == '_' || *q == '\\')
+            out[o++] = '\\';
+        out[o++] = *q;
+    }
+    out[o++] = '%';
+    out[o] = '\0';
+}
+
+void h_households_search(struct req *r)
+{
+    int limit;
+    long long after, region_id;
+    if (!list_params_or_reply(r, &limit, &after) ||
+        !query_id_or_reply(r, "region_id", &region_id))
+        return;
+    const char *q = req_query(r, "q");
+    if (q && (strlen(q) > 400 || utf8_chars(q, strlen(q)) > 100)) {
+        reply_error(r, 400, "invalid_request", "q", "q must be at most 100 characters");
+        return;
+    }
+    struct db *d = db_or_reply(r);
+    if (!d)
+        return;
+    struct region g;
+    const char *root;
+    if (region_id) {
+        if (!reach_region_or_reply(r, d, region_id, &g))
+            return;
+        root = g.path;
+    } else if (!(root = reach_path(r, d))) {
+        reply_db_error(r, d);
+        return;
+    }
+    char pat[1024];
+    like_pattern(q ? q : "", pat, sizeof pat);
+    struct db_rows *rows = db_query(d, SQL_SEARCH, "ssssii", root, q ? q : "", pat, pat, after,
+                                    (long long)limit + 1);
+    if (!rows) {
+        reply_db_error(r, d);
+        return;
+    }
+    json_t *items = json_array();
+    long long last = 0;
+    int n = 0;
+    bool more = false;
+    while (db_rows_next(rows)) {
+        if (n == limit) {
+            more = true;
+            break;
+        }
+        struct household h;
+        if (household_get(d, db_rows_int(rows, 0), &h, false) != 1) {
+            db_rows_free(rows);
+            json_decref(items);
+            reply_db_error(r, d);
+            return;
+        }
+        json_array_append_new(items, household_json(r, &h));
+        last = h.id;
+        n++;
+    }
+    db_rows_free(rows);
+    reply_json(r, 200, list_page(items, more, last));
+}
+
+struct patch_hh {
+    struct req *r;
+    long long id;
+    const char *head_name, *address, *phone, *status;
+    bool set_phone;
+    long long members;
+};
+
+static int patch_tx(struct db *d, void *arg)
+{
+    struct patch_hh *p = arg;
+    struct household h;
+    int rc = household_get(d, p->id, &h, true);
+    if (rc <= 0)
+        return rc < 0 ? -1 : 1;
+    if (household_update(d, p->id, p->head_name, p->address, p->set_phone, p->phone,
+                         p->members, p->status) < 0)
+        return -1;
+    /* closing a household ends its resident sessions */
+    if (p->status && strcmp(p->status, "closed") == 0 && strcmp(h.status, "closed") != 0 &&
+        household_bump_tokens(d, p->id) != 0)
+        return -1;
+    json_t *detail = json_object();
+    if (p->head_name)
+        json_object_set_new(detail, "head_name", json_string("changed"));
+    if (p->address)
+        json_object_set_new(detail, "address", json_string("changed"));
+    if (p->set_phone)
+        json_object_set_new(detail, "phone", json_string("changed"));
+    if (p->members >= 0)
+        json_object_set_new(detail, "members", json_integer(p->members));
+    if (p->status) {
+        json_object_set_new(detail, "status", json_string(p->status));
+        json_object_set_new(detail, "status_was", json_string(h.status));
+    }
+    rc = audit_req(p->r, d, "household.update", "household", p->id, detail);
+    json_decref(detail);
+    return rc;
+}
+
+void h_households_patch(struct req *r)
+{
+    if (!input_check_or_reply(r, patch_fields) || !phone_ok_or_reply(r))
+        return;
+    struct patch_hh p = { .r = r, .id = r->param[0], .members = -1 };
+    p.head_name = input_str(r->body, "head_name");
+    p.address = input_str(r->body, "address");
+    p.set_phone = json_object_get(r->body, "phone") != NULL;
+    p.phone = input_str(r->body, "phone");
+    p.status = input_str(r->body, "status");
+    input_int(r->body, "members", &p.members);
+    if (p.status && strcmp(p.status, "active") != 0 && strcmp(p.status, "suspended") != 0 &&
+        strcmp(p.status, "closed") != 0) {
+        reply_error(r, 400, "invalid_request", "status",
+                    "status must be active, suspended or closed");
+        return;
+    }
+    if (!p.head_name && !p.address && !p.set_phone && p.members < 0 && !p.status) {
+        reply_error(r, 400, "invalid_request", "body", "nothing to change");
+        return;
+    }
+    struct db *d = db_or_reply(r);
+    struct household h;
+    if (!d || !household_in_reach_or_reply(r, d, p.id, &h))
+        return;
+    int rc = db_tx(d, patch_tx, &p);
+    if (rc != 0 || household_get(d, p.id, &h, false) != 1) {
+        reply_db_error(r, d);
+        return;
+    }
+    if (p.status)
+        revoke_subject_changed(d, r->w->cache, 'h', p.id);
+    reply_json(r, 200, household_json(r, &h));
+}
+
+struct reissue {
+    struct req *r;
+    long long id;
+};
+
+static int reissue_tx(struct db *d, void *arg)
+{
+    struct reissue *x = arg;
+    struct household h;
+    int rc = household_get(d, x->id, &h, true);
+    if (rc <= 0)
+        return rc < 0 ? -1 : 1;
+    if (household_reissue(d, x->id) != 0)
+        return -1;
+    json_t *detail = json_pack("{s:I}", "old_generation", (json_int_t)h.card_gen);
+    rc = audit_req(x->r, d, "household.card_reissue", "household", x->id, detail);
+    json_decref(detail);
+    return rc;
+}
+
+void h_households_card_reissue(struct req *r)
+{
+    struct db *d = db_or_reply(r);
+    struct household h;
+    if (!d || !household_in_reach_or_reply(r, d, r->param[0], &h))
+        return;
+    struct reissue x = { r, h.id };
+    if (db_tx(d, reissue_tx, &x) != 0 || household_get(d, h.id, &h, false) != 1) {
+        reply_db_error(r, d);
+        return;
+    }
+    revoke_subject_changed(d, r->w->cache, 'h', h.id);
+    reply_json(r, 200, household_json(r, &h));
+}
+
+void h_households_card_png(struct req *r)
+{
+    long long size = 512;
+    const char *s = req_query(r, "size");
+    if (s) {
+        char *end;
+        size = strtoll(s, &end, 10);
+        if (*end || end == s || size < QR_PNG_MIN || size > QR_PNG_MAX) {
+            reply_error(r, 400, "invalid_request", "size", "size must be from %d to %d pixels",
+                        QR_PNG_MIN, QR_PNG_MAX);
+            return;
+        }
+    }
+    struct db *d = db_or_reply(r);
+    struct household h;
+    if (!d || !household_in_reach_or_reply(r, d, r->param[0], &h))
+        return;
+    char code[CARD_MAX];
+    card_encode(r->w->cfg->qr_secret, h.id, h.card_gen, code);
+    unsigned char *png = NULL;
+    size_t len = 0;
+    if (qr_png(code, (int)size, &png, &len) != 0) {
+        reply_error(r, 500, "internal", NULL, "could not draw the card");
+        return;
+    }
+    reply_raw(r, 200, "image/png", png, len);
+    free(png);
+}
+
+void h_households_card_svg(struct req *r)
+{
+    struct db *d = db_or_reply(r);
+    struct household h;
+    if (!d || !household_in_reach_or_reply(r, d, r->param[0], &h))
+        return;
+    char code[CARD_MAX], caption[600];
+    card_encode(r->w->cfg->qr_secret, h.id, h.card_gen, code);
+    snprintf(caption, sizeof caption, "%s · %lld", h.region_name, h.id);
+    char *svg = NULL;
+    size_t len = 0;
+    if (qr_svg(code, caption, &svg, &len) != 0) {
+        reply_error(r, 500, "internal", NULL, "could not draw the card");
+        return;
+    }
+    reply_raw(r, 200, "image/svg+xml; charset=utf-8", svg, len);
+    free(svg);
+}
+
+struct pin_change {
+    struct req *r;
+    long long id;
+    const char *pin, *old_pin;
+    bool reset;                 /* by an admin: no old PIN, audited */
+    struct pin_result res;
+};
+
+/* Committed even when the old PIN was wrong: the failure must count. */
+static int pin_tx(struct db *d, void *arg)
+{
+    struct pin_change *p = arg;
+    struct household h;
+    int rc = household_get(d, p->id, &h, true);
+    if (rc <= 0)
+        return rc < 0 ? -1 : 1;
+    const unsigned char *key = p->r->w->srv->pin_key;
+    if (!p->reset) {
+        if (pin_attempt_locked(d, p->id, p->old_pin, key, (long long)clock_now(),
+                               p->r->w->cfg->pin_lock_seconds, &p->res) != 0)
+            return -1;
+        if (p->res.outcome != PIN_OK)
+            return 0;
+    }
+    p->res.outcome = PIN_OK;
+    if (pin_store(d, p->id, p->pin, key) != 0)
+        return -1;
+    if (p->reset) {
+        if (household_bump_tokens(d, p->id) != 0)
+            return -1;
+        return audit_req(p->r, d, "household.pin_reset", "household", p->id, NULL);
+    }
+    return 0;
+}
+
+void h_households_pin(struct req *r)
+{
+    if (!input_check_or_reply(r, pin_fields))
+        return;
+    struct pin_change p = { .r = r, .id = r->param[0] };
+    p.pin = input_str(r->body, "pin");
+    p.old_pin = input_str(r->body, "old_pin");
+    p.reset = r->who.role != ROLE_RESIDENT;
+    if (!pin_acceptable(p.pin)) {
+        bad_pin_rule(r, "pin");
+        return;
+    }
+    if (p.reset && p.old_pin) {
+        reply_error(r, 400, "invalid_request", "old_pin",
+                    "an administrator resets a PIN without the old one");
+        return;
+    }
+    struct db *d = db_or_reply(r);
+    struct household h;
+    if (!d || !household_in_reach_or_reply(r, d, p.id, &h))
+        return;
+    if (!p.reset && !p.old_pin) {
+        reply_error(r, 400, "invalid_request", "old_pin", "old_pin is required");
+        return;
+    }
+    if (db_tx(d, pin_tx, &p) != 0) {
+        reply_db_error(r, d);
+        return;
+    }
+    if (!reply_pin_refusal(r, &p.res, "old_pin")) {
+        if (p.reset)
+            revoke_subject_changed(d, r->w->cache, 'h', p.id);
+        if (household_get(d, p.id, &h, false) != 1) {
+            reply_db_error(r, d);
+            return;
+        }
+        reply_json(r, 200, household_json(r, &h));
+    }
+}

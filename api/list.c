@@ -1,0 +1,86 @@
+/* list.c - see list.h. */
+#include "api/list.h"
+#include "server/clock.h"
+#include "server/request.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool parse_pos(const char *s, long long max, long long *out)
+{
+    if (!s || !*s || strlen(s) > 18 || strspn(s, "0123456789") != strlen(s) || s[0] == '0')
+        return false;
+    long long v = strtoll(s, NULL, 10);
+    if (v < 1 || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool list_params_or_reply(struct req *r, int *limit, long long *after)
+{
+    const char *l = req_query(r, "limit");
+    const char *c = req_query(r, "cursor");
+    long long v = 50;
+    if (l && !parse_pos(l, 500, &v)) {
+        reply_error(r, 400, "invalid_request", "limit", "limit must be from 1 to 500");
+        return false;
+    }
+    *limit = (int)v;
+    *after = 0;
+    if (c) {
+        /* cursors are "c" + id: opaque to clients, trivial to check here */
+        if (c[0] != 'c' || !parse_pos(c + 1, 999999999999999999LL, after)) {
+            reply_error(r, 400, "invalid_request", "cursor", "cursor is not one this server gave");
+            return false;
+        }
+    }
+    return true;
+}
+
+json_t *list_page(json_t *items, bool more, long long last_id)
+{
+    json_t *o = json_object();
+    if (!o) {
+        json_decref(items);
+        return NULL;
+    }
+    json_object_set_new(o, "items", items);
+    if (more) {
+        char cur[32];
+        snprintf(cur, sizeof cur, "c%lld", last_id);
+        json_object_set_new(o, "next_cursor", json_string(cur));
+    } else {
+        json_object_set_new(o, "next_cursor", json_null());
+    }
+    return o;
+}
+
+bool query_id_or_reply(struct req *r, const char *name, long long *out)
+{
+    const char *v = req_query(r, name);
+    *out = 0;
+    if (!v)
+        return true;
+    if (!parse_pos(v, 999999999999999999LL, out)) {
+        reply_error(r, 400, "invalid_request", name, "%s must be a positive integer", name);
+        return false;
+    }
+    return true;
+}
+
+bool query_day_or_reply(struct req *r, const char *name, char out[11])
+{
+    const char *v = req_query(r, name);
+    out[0] = '\0';
+    if (!v)
+        return true;
+    int y, m, d;
+    if (!clock_parse_day(v, &y, &m, &d)) {
+        reply_error(r, 400, "invalid_request", name, "%s must be a day, YYYY-MM-DD", name);
+        return false;
+    }
+    snprintf(out, 11, "%s", v);
+    return true;
+}

@@ -1,0 +1,27 @@
+/* list.h - query-string helpers and the shape of list answers:
+ * {"items": [...], "next_cursor": "..." | null}, ?limit= 1-500 (50),
+ * ?cursor= opaque (it encodes the last id of the previous page). */
+#ifndef WB_LIST_H
+#define WB_LIST_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+struct req;
+
+/* Parse ?limit= and ?cursor=.  On a bad value reply 400 (field "limit"
+ * or "cursor") and return false.  *after is 0 on the first page. */
+bool list_params_or_reply(struct req *r, int *limit, long long *after);
+
+/* Build the answer.  items is stolen.  When the query fetched limit + 1
+ * rows, pass more = true and last_id = the id of the limit-th row. */
+json_t *list_page(json_t *items, bool more, long long last_id);
+
+/* An optional positive id in the query string: true with *out = 0 when
+ * absent; false after replying 400 when malformed. */
+bool query_id_or_reply(struct req *r, const char *name, long long *out);
+
+/* An optional day (YYYY-MM-DD): true with out[0] = 0 when absent. */
+bool query_day_or_reply(struct req *r, const char *name, char out[11]);
+
+#endif

@@ -1,0 +1,81 @@
+/* reach.c - see reach.h. */
+#include "api/reach.h"
+#include "server/request.h"
+#include "server/worker.h"
+#include "db/db.h"
+#include "db/regions.h"
+#include "db/audit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct db *db_or_reply(struct req *r)
+{
+    struct db *d = worker_db(r->w);
+    if (!d)
+        reply_db_error(r, NULL);
+    return d;
+}
+
+const char *reach_path(struct req *r, struct db *d)
+{
+    if (r->reach_loaded)
+        return r->reach_path;
+    if (r->who.role == ROLE_RESIDENT)
+        return NULL;
+    if (r->who.role == ROLE_ADMIN) {
+        snprintf(r->reach_path, sizeof r->reach_path, "/");
+    } else {
+        struct region g;
+        int rc = r->who.region_id ? region_get(d, r->who.region_id, &g) : 0;
+        if (rc < 0)
+            return NULL;
+        /* a member whose region vanished reaches nothing: a path no
+         * region has */
+        snprintf(r->reach_path, sizeof r->reach_path, "%s", rc ? g.path : "/none/");
+    }
+    r->reach_loaded = true;
+    return r->reach_path;
+}
+
+int reach_region(struct req *r, struct db *d, long long region_id, struct region *out)
+{
+    struct region tmp;
+    struct region *g = out ? out : &tmp;
+    if (r->who.role == ROLE_RESIDENT)
+        return 0;
+    int rc = region_get(d, region_id, g);
+    if (rc <= 0)
+        return rc;
+    const char *root = reach_path(r, d);
+    if (!root)
+        return -1;
+    return region_path_within(root, g->path) ? 1 : 0;
+}
+
+bool reach_region_or_reply(struct req *r, struct db *d, long long region_id,
+                           struct region *out)
+{
+    int rc = reach_region(r, d, region_id, out);
+    if (rc < 0) {
+        reply_db_error(r, d);
+        return false;
+    }
+    if (rc == 0) {
+        reply_error(r, 404, "not_found", NULL, "no such region");
+        return false;
+    }
+    return true;
+}
+
+int audit_req(struct req *r, struct db *d, const char *action, const char *kind,
+              long long id, json_t *detail)
+{
+    char actor[48];
+    if (r->who.role == ROLE_RESIDENT)
+        snprintf(actor, sizeof actor, "h:%lld", r->who.household_id);
+    else
+        snprintf(actor, sizeof actor, "s:%lld", r->who.staff_id);
+    struct audit_actor a = { actor, role_name(r->who.role), r->remote, r->id };
+    return audit_write(d, &a, action, kind, id, detail);
+}

@@ -1,0 +1,39 @@
+/* reach.h - may this caller see that object?
+ *
+ * Every staff role has a subtree of the region tree: an admin the whole
+ * tree, a region admin its own region's subtree, an attendant or clerk
+ * the county of its site or shop (the token's region claim, computed at
+ * sign-in).  An object outside the caller's subtree does not exist for
+ * it: 404, never 403, so ids cannot be probed.  A resident reaches only
+ * its own household (checked by the household handlers). */
+#ifndef WB_REACH_H
+#define WB_REACH_H
+
+#include <stdbool.h>
+
+struct req;
+struct db;
+struct region;
+
+/* The caller's subtree path ("/" for admins).  NULL on a store error
+ * (no reply sent) or for residents. */
+const char *reach_path(struct req *r, struct db *d);
+
+/* Is region_id inside the caller's subtree?  1 yes (out filled when not
+ * NULL), 0 no or no such region, -1 store error. */
+int reach_region(struct req *r, struct db *d, long long region_id, struct region *out);
+
+/* reach_region, replying 404 not_found (or the store error) on false. */
+bool reach_region_or_reply(struct req *r, struct db *d, long long region_id,
+                           struct region *out);
+
+/* Append an audit record for this request's caller (inside the caller's
+ * transaction).  detail is borrowed.  0 or -1. */
+#include <jansson.h>
+int audit_req(struct req *r, struct db *d, const char *action, const char *kind,
+              long long id, json_t *detail);
+
+/* The worker's MariaDB connection, or reply 503 and return NULL. */
+struct db *db_or_reply(struct req *r);
+
+#endif

@@ -1,0 +1,128 @@
+/* pin.c - see pin.h. */
+#include "db/pin.h"
+#include "db/db.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_LOCK_SECONDS 86400
+
+static const char SQL_STATE[] =
+    "SELECT pin_hash, pin_failures, pin_locked_until, pin_lock_count "
+    "FROM households WHERE id = ?";
+static const char SQL_COUNTERS[] =
+    "UPDATE households SET pin_failures = ?, pin_locked_until = ?, pin_lock_count = ? "
+    "WHERE id = ?";
+static const char SQL_STORE[] =
+    "UPDATE households SET pin_hash = ?, pin_failures = 0, pin_locked_until = 0, "
+    "pin_lock_count = 0 WHERE id = ?";
+
+bool pin_acceptable(const char *pin)
+{
+    size_t n = strlen(pin);
+    if (n < 4 || n > 6 || strspn(pin, "0123456789") != n)
+        return false;
+    bool same = true, up = true, down = true;
+    for (size_t i = 1; i < n; i++) {
+        same = same && pin[i] == pin[0];
+        up = up && pin[i] == pin[i - 1] + 1;
+        down = down && pin[i] == pin[i - 1] - 1;
+    }
+    return !same && !up && !down;
+}
+
+void pin_key_derive(const char *secret, unsigned char key[PIN_KEY_BYTES])
+{
+    static const char label[] = "wastebank household PIN key v1";
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)label, sizeof label - 1);
+    crypto_auth_hmacsha256_final(&st, key);
+}
+
+void pin_hash(const unsigned char key[PIN_KEY_BYTES], long long household_id,
+              const char *pin, unsigned char out[PIN_HASH_BYTES])
+{
+    char msg[48];
+    int n = snprintf(msg, sizeof msg, "%lld:%s", household_id, pin);
+    crypto_auth_hmacsha256(out, (const unsigned char *)msg, (unsigned long long)n, key);
+    sodium_memzero(msg, sizeof msg);
+}
+
+int pin_attempt_locked(struct db *d, long long household_id, const char *pin,
+                       const unsigned char key[PIN_KEY_BYTES], long long now,
+                       int lock_seconds, struct pin_result *res)
+{
+    memset(res, 0, sizeof *res);
+    struct db_rows *r = db_query(d, SQL_STATE, "i", household_id);
+    if (!r)
+        return -1;
+    if (!db_rows_next(r)) {
+        db_rows_free(r);
+        res->outcome = PIN_NOT_SET;
+        return 0;
+    }
+    size_t hlen = 0;
+    unsigned char stored[PIN_HASH_BYTES];
+    bool set = !db_rows_null(r, 0);
+    const char *h = db_rows_str(r, 0, &hlen);
+    if (set && hlen == PIN_HASH_BYTES)
+        memcpy(stored, h, PIN_HASH_BYTES);
+    else
+        set = false;
+    long long failures = db_rows_int(r, 1);
+    long long locked_until = db_rows_int(r, 2);
+    long long lock_count = db_rows_int(r, 3);
+    db_rows_free(r);
+
+    if (!set) {
+        res->outcome = PIN_NOT_SET;
+        return 0;
+    }
+    if (locked_until > now) {
+        res->outcome = PIN_LOCKED;
+        res->retry_after = locked_until - now;
+        return 0;
+    }
+    /* Count the attempt before looking at the PIN: a crash or a refused
+     * request after this point still leaves it counted (the caller
+     * commits). */
+    failures++;
+    unsigned char given[PIN_HASH_BYTES];
+    pin_hash(key, household_id, pin, given);
+    bool right = sodium_memcmp(given, stored, PIN_HASH_BYTES) == 0;
+    if (right) {
+        failures = 0;
+        lock_count = 0;
+        res->outcome = PIN_OK;
+    } else if (failures >= PIN_MAX_FAILURES) {
+        long long secs = lock_seconds;
+        for (long long i = 0; i < lock_count && secs < MAX_LOCK_SECONDS; i++)
+            secs *= 2;
+        if (secs > MAX_LOCK_SECONDS)
+            secs = MAX_LOCK_SECONDS;
+        locked_until = now + secs;
+        lock_count++;
+        failures = 0;
+        res->outcome = PIN_LOCKED;
+        res->retry_after = secs;
+    } else {
+        res->outcome = PIN_WRONG;
+        res->attempts_left = (int)(PIN_MAX_FAILURES - failures);
+    }
+    if (db_exec(d, SQL_COUNTERS, "iiii", failures, locked_until, lock_count, household_id) < 0)
+        return -1;
+    return 0;
+}
+
+int pin_store(struct db *d, long long household_id, const char *pin,
+              const unsigned char key[PIN_KEY_BYTES])
+{
+    unsigned char h[PIN_HASH_BYTES];
+    if (pin)
+        pin_hash(key, household_id, pin, h);
+    long long rc = db_exec(d, SQL_STORE, "bi", pin ? (const void *)h : NULL,
+                           (size_t)PIN_HASH_BYTES, household_id);
+    return rc < 0 ? -1 : 0;
+}

@@ -1,0 +1,55 @@
+/* pin.h - household PINs and the lock that guards them.
+ *
+ * A PIN is 4-6 digits; all-same digits and straight runs (1234, 98765)
+ * are refused.  It is stored as HMAC-SHA256(pin key, "<household id>:<pin>"):
+ * argon2 adds nothing to a space of 10^4..10^6, the key makes a stolen
+ * table useless, and the real guard is the lock below.
+ *
+ * The lock lives on the household row and is only touched with that row
+ * locked (SELECT ... FOR UPDATE): every attempt counts before the PIN is
+ * compared, a right PIN clears the count, the 5th wrong one in a row locks
+ * for WB_PIN_LOCK_SECONDS, doubling with each further lock up to a day.
+ * The caller commits the new counters even when it refuses the request. */
+#ifndef WB_PIN_H
+#define WB_PIN_H
+
+#include <stdbool.h>
+
+struct db;
+
+#define PIN_MAX_FAILURES 5
+#define PIN_KEY_BYTES 32
+#define PIN_HASH_BYTES 32
+
+bool pin_acceptable(const char *pin);
+
+/* The PIN key from a server secret (domain-separated HMAC). */
+void pin_key_derive(const char *secret, unsigned char key[PIN_KEY_BYTES]);
+
+void pin_hash(const unsigned char key[PIN_KEY_BYTES], long long household_id,
+              const char *pin, unsigned char out[PIN_HASH_BYTES]);
+
+enum pin_outcome {
+    PIN_OK,
+    PIN_WRONG,        /* attempts_left says how many before the lock */
+    PIN_LOCKED,       /* retry_after seconds */
+    PIN_NOT_SET,
+};
+
+struct pin_result {
+    enum pin_outcome outcome;
+    int attempts_left;
+    long long retry_after;
+};
+
+/* Inside a transaction that holds the household row lock: check pin and
+ * write the new counters.  Returns 0 (res filled) or -1 (store error). */
+int pin_attempt_locked(struct db *d, long long household_id, const char *pin,
+                       const unsigned char key[PIN_KEY_BYTES], long long now,
+                       int lock_seconds, struct pin_result *res);
+
+/* Set (pin non-NULL) or clear the PIN, clearing the lock too. 0 or -1. */
+int pin_store(struct db *d, long long household_id, const char *pin,
+              const unsigned char key[PIN_KEY_BYTES]);
+
+#endif
