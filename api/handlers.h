@@ -41,6 +41,7 @@ void h_households_card_reissue(struct req *r);
 void h_households_card_png(struct req *r);
 void h_households_card_svg(struct req *r);
 void h_households_pin(struct req *r);
+void h_households_import(struct req *r);
 
 /* api/scan.c */
 void h_scan(struct req *r);

@@ -12,7 +12,9 @@
 #include "server/server.h"
 #include "server/worker.h"
 #include "db/db.h"
+#include "db/audit.h"
 #include "db/households.h"
+#include "db/import.h"
 #include "db/pin.h"
 #include "db/regions.h"
 #include "db/revoke.h"
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define ID_MAX 999999999999999999LL
 
@@ -448,4 +451,70 @@ void h_households_pin(struct req *r)
         }
         reply_json(r, 200, household_json(r, &h));
     }
+}
+
+/* charset=gb18030 in the Content-Type picks the legacy encoding. */
+static bool wants_gb18030(const char *ct)
+{
+    const char *p = ct ? strchr(ct, ';') : NULL;
+    while (p) {
+        p++;
+        while (*p == ' ')
+            p++;
+        if (strncasecmp(p, "charset=", 8) == 0) {
+            p += 8;
+            if (*p == '"')
+                p++;
+            return strncasecmp(p, "gb18030", 7) == 0;
+        }
+        p = strchr(p, ';');
+    }
+    return false;
+}
+
+void h_households_import(struct req *r)
+{
+    if (!r->raw || r->rawlen == 0) {
+        reply_error(r, 400, "invalid_request", "body", "send the CSV file as the body");
+        return;
+    }
+    struct db *d = db_or_reply(r);
+    const char *root = d ? reach_path(r, d) : NULL;
+    if (!d)
+        return;
+    if (!root) {
+        reply_db_error(r, d);
+        return;
+    }
+    struct import_result *res = malloc(sizeof *res);
+    if (!res) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    char actor[48];
+    snprintf(actor, sizeof actor, "s:%lld", r->who.staff_id);
+    struct audit_actor who = { actor, role_name(r->who.role), r->remote, r->id };
+    int rc = import_households(d, r->raw, r->rawlen, wants_gb18030(req_header(r, "Content-Type")),
+                               root, &who, res);
+    if (rc == 0) {
+        reply_json(r, 200, json_pack("{s:I}", "created", (json_int_t)res->created));
+    } else if (rc == 1) {
+        json_t *errs = json_array();
+        for (int i = 0; i < res->nerrors; i++)
+            json_array_append_new(errs, json_pack("{s:I, s:s, s:s}", "line",
+                                                  (json_int_t)res->errors[i].line, "field",
+                                                  res->errors[i].field, "message",
+                                                  res->errors[i].message));
+        char msg[160];
+        snprintf(msg, sizeof msg, "%ld problems found; nothing was imported", res->total_errors);
+        reply_error_ex(r, 400, "invalid_request", res->nerrors ? res->errors[0].field : "body",
+                       json_pack("{s:I}", "error_count", (json_int_t)res->total_errors),
+                       json_pack("{s:o}", "errors", errs), msg);
+    } else if (rc == -2) {
+        reply_error(r, 503, "outcome_unknown", NULL,
+                    "the store failed while committing; check before sending again");
+    } else {
+        reply_db_error(r, d);
+    }
+    free(res);
 }

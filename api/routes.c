@@ -43,6 +43,7 @@ const struct route wb_routes[] = {
     { "POST", "/v1/households", ROLES_ADMINS, BODY_JSON, 0, h_households_create },
     { "GET", "/v1/households/{id}", HH_READERS, BODY_NONE, 0, h_households_get },
     { "GET", "/v1/households", ROLES_ADMINS, BODY_NONE, 0, h_households_search },
+    { "POST", "/v1/households/import", ROLES_ADMINS, BODY_CSV, 16 * MiB, h_households_import },
     { "PATCH", "/v1/households/{id}", ROLES_ADMINS, BODY_JSON, 0, h_households_patch },
     { "POST", "/v1/households/{id}/card", ROLES_ADMINS, BODY_NONE, 0, h_households_card_reissue },
     { "GET", "/v1/households/{id}/card.png", HH_READERS, BODY_NONE, 0, h_households_card_png },
