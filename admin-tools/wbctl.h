@@ -20,4 +20,9 @@ struct db *wbctl_db(void);
 const char *opt_value(int argc, char **argv, const char *name);
 bool opt_flag(int argc, char **argv, const char *name);
 
+/* Commands, one file each (admin-tools/cmd_*.c). */
+int cmd_import_households(int argc, char **argv);
+int cmd_cards(int argc, char **argv);
+int cmd_seed_demo(int argc, char **argv);
+
 #endif

@@ -22,6 +22,7 @@
 #include "db/sites.h"
 #include "db/staff.h"
 
+#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +74,10 @@ static bool login_rate_ok_or_reply(struct req *r, const char *username)
     snprintf(key, sizeof key, "login:a:%s", r->remote);
     int wait = ratelimit_hit(r->w->srv->rl, r->w->cache, key, cfg->login_limit_per_min, 60);
     if (!wait) {
-        snprintf(key, sizeof key, "login:u:%s", username);
+        /* usernames compare without case in MariaDB: so must the limit */
+        int n = snprintf(key, sizeof key, "login:u:%s", username);
+        for (int i = 8; i < n && i < (int)sizeof key; i++)
+            key[i] = (char)tolower((unsigned char)key[i]);
         wait = ratelimit_hit(r->w->srv->rl, r->w->cache, key, LOGIN_USER_LIMIT, 60);
     }
     if (!wait)

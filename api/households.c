@@ -238,9 +238,9 @@ static int patch_tx(struct db *d, void *arg)
     if (household_update(d, p->id, p->head_name, p->address, p->set_phone, p->phone,
                          p->members, p->status) < 0)
         return -1;
-    /* closing a household ends its resident sessions */
-    if (p->status && strcmp(p->status, "closed") == 0 && strcmp(h.status, "closed") != 0 &&
-        household_bump_tokens(d, p->id) != 0)
+    /* a status change ends resident sessions and moves the cached state's
+     * version on (db/revoke.c) */
+    if (p->status && strcmp(p->status, h.status) != 0 && household_bump_tokens(d, p->id) != 0)
         return -1;
     json_t *detail = json_object();
     if (p->head_name)

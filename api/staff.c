@@ -464,7 +464,10 @@ void h_staff_patch(struct req *r)
     if (status) {
         p->has_status = true;
         snprintf(p->status, sizeof p->status, "%s", status);
-        p->bump = strcmp(status, s.status) != 0 && strcmp(status, "disabled") == 0;
+        /* every status change moves token_version on: disabling kills the
+         * member's tokens, and the cached state's version must grow
+         * (db/revoke.c) */
+        p->bump = strcmp(status, s.status) != 0;
     }
     if (display) {
         p->has_display = true;

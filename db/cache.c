@@ -16,8 +16,25 @@
 
 struct pending_set {
     char *key, *value;
+    long long version;
     int ttl;
     long long queued_ms;
+};
+
+/* Versioned entries are "<version>|<payload>|<run_id>".  A write lands
+ * only when the key is absent, was written by another incarnation of the
+ * server (a restart reloaded it from the AOF: it may predate a change that
+ * never reached Redis), or holds an older version.  Versions are compared
+ * as numbers (tonumber: Lua compares strings as strings). */
+static const struct cache_script put_versioned = {
+    "put_versioned",
+    "local cur = redis.call('GET', KEYS[1])\n"
+    "if cur then\n"
+    "  local v, rid = string.match(cur, '^(%d+)|.*|([^|]*)$')\n"
+    "  if v and rid == ARGV[3] and tonumber(v) >= tonumber(ARGV[1]) then return 0 end\n"
+    "end\n"
+    "redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2] .. '|' .. ARGV[3], 'EX', tonumber(ARGV[4]))\n"
+    "return 1\n",
 };
 
 struct loaded_script {
@@ -34,6 +51,7 @@ struct cache {
     long long next_try_ms;   /* breaker: no connect before this */
     int backoff_ms;
     bool down;
+    char run_id[48];         /* the server's run_id: changes on restart */
     struct loaded_script scripts[CACHE_MAX_SCRIPTS];
     int nscripts;
     struct pending_set *pending;   /* ring of PENDING_MAX */
@@ -187,6 +205,25 @@ static bool connect_now(struct cache *c)
         return false;
     }
     c->ctx = ctx;
+    /* A restarted Redis reloads its AOF, which may hold cache entries
+     * written before a change that could not reach it; entries tagged
+     * with the old run_id are then recognisably stale (see revoke.c). */
+    redisReply *info = redisCommand(ctx, "INFO server");
+    const char *rid = info && info->type == REDIS_REPLY_STRING ? strstr(info->str, "run_id:") : NULL;
+    if (!rid) {
+        if (info)
+            freeReplyObject(info);
+        redisFree(ctx);
+        c->ctx = NULL;
+        trip(c);
+        return false;
+    }
+    size_t n = strcspn(rid + 7, "\r\n");
+    if (n >= sizeof c->run_id)
+        n = sizeof c->run_id - 1;
+    memcpy(c->run_id, rid + 7, n);
+    c->run_id[n] = '\0';
+    freeReplyObject(info);
     if (c->dbnum) {
         redisReply *r = redisCommand(ctx, "SELECT %d", c->dbnum);
         bool ok = r && r->type == REDIS_REPLY_STATUS;
@@ -309,35 +346,54 @@ redisReply *cache_eval(struct cache *c, const struct cache_script *s,
     return NULL;
 }
 
-/* Replay queued writes, oldest first; on a failure the breaker trips and
- * what is left stays queued. */
+static bool put_now(struct cache *c, const char *key, long long version,
+                    const char *payload, int ttl)
+{
+    char ver[24], t[16];
+    snprintf(ver, sizeof ver, "%lld", version);
+    snprintf(t, sizeof t, "%d", ttl);
+    const char *keys[] = { key };
+    const char *args[] = { ver, payload, c->run_id, t };
+    redisReply *r = cache_eval(c, &put_versioned, 1, keys, 4, args);
+    bool ok = r && r->type == REDIS_REPLY_INTEGER;
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}
+
+/* Replay queued writes, oldest first, through the versioned script (so
+ * a late replay never overwrites a newer value); on a failure the breaker
+ * trips and what is left stays queued. */
 static bool replay_pending(struct cache *c)
 {
     while (c->pcount) {
         struct pending_set *p = &c->pending[c->phead];
         long long left = p->ttl - (now_ms() - p->queued_ms) / 1000;
-        if (left > 0) {
-            redisReply *r = redisCommand(c->ctx, "SET %s %s EX %lld", p->key, p->value, left);
-            if (!r) {
-                trip(c);
-                return false;
-            }
-            freeReplyObject(r);
-        }
+        if (left > 0 && !put_now(c, p->key, p->version, p->value, (int)left))
+            return false;
         pending_drop_oldest(c);
     }
     return true;
 }
 
-int cache_set_durable(struct cache *c, const char *key, const char *value, int ttl)
+const char *cache_run_id(const struct cache *c)
 {
-    redisReply *r = cache_cmd(c, "SET %s %s EX %d", key, value, ttl);
-    if (r && r->type == REDIS_REPLY_STATUS) {
-        freeReplyObject(r);
-        return 0;
+    return c->ctx ? c->run_id : "";
+}
+
+int cache_put(struct cache *c, const char *key, long long version, const char *payload,
+              int ttl, bool durable)
+{
+    /* Twice: a first failure may only be a socket that died while idle;
+     * the second try reconnects at once, whatever the breaker says. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (attempt == 1 && !c->ctx)
+            c->next_try_ms = 0;
+        if (cache_available(c) && put_now(c, key, version, payload, ttl))
+            return 0;
+        if (!durable)
+            return 1;
     }
-    if (r)
-        freeReplyObject(r);
     if (!c->pending) {
         c->pending = calloc(PENDING_MAX, sizeof *c->pending);
         if (!c->pending)
@@ -347,7 +403,8 @@ int cache_set_durable(struct cache *c, const char *key, const char *value, int t
         pending_drop_oldest(c);
     struct pending_set *p = &c->pending[(c->phead + c->pcount) % PENDING_MAX];
     p->key = strdup(key);
-    p->value = strdup(value);
+    p->value = strdup(payload);
+    p->version = version;
     p->ttl = ttl;
     p->queued_ms = now_ms();
     if (!p->key || !p->value) {
@@ -363,6 +420,31 @@ int cache_set_durable(struct cache *c, const char *key, const char *value, int t
 int cache_pending(const struct cache *c)
 {
     return c->pcount;
+}
+
+int cache_get(struct cache *c, const char *key, long long *version, char *payload,
+              size_t len)
+{
+    redisReply *r = cache_cmd(c, "GET %s", key);
+    if (!r)
+        return -1;
+    int rc = 0;
+    if (r->type == REDIS_REPLY_STRING) {
+        /* "<version>|<payload>|<run_id>": payload may not hold '|' */
+        char *bar1 = strchr(r->str, '|');
+        char *bar2 = bar1 ? strrchr(r->str, '|') : NULL;
+        if (bar1 && bar2 > bar1 && strcmp(bar2 + 1, c->run_id) == 0 &&
+            (size_t)(bar2 - bar1 - 1) < len) {
+            *version = strtoll(r->str, NULL, 10);
+            memcpy(payload, bar1 + 1, (size_t)(bar2 - bar1 - 1));
+            payload[bar2 - bar1 - 1] = '\0';
+            rc = 1;
+        }
+    } else if (r->type != REDIS_REPLY_NIL) {
+        rc = -1;
+    }
+    freeReplyObject(r);
+    return rc;
 }
 
 int cache_ping(struct cache *c)

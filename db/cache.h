@@ -53,11 +53,31 @@ redisReply *cache_eval(struct cache *c, const struct cache_script *s,
                        int nkeys, const char *const *keys,
                        int nargs, const char *const *args);
 
-/* SET key value EX ttl that must not be lost while Redis is away: when
- * Redis is unavailable the write is queued (bounded, oldest dropped) and
- * replayed, in order, as soon as this connection is back, before any
- * other command.  Returns 0 when written now, 1 when queued. */
-int cache_set_durable(struct cache *c, const char *key, const char *value, int ttl);
+/* Versioned cache entries.  A value carries a version (a number that
+ * only grows with the state it caches: a ledger seq, a token_version) and
+ * the run_id of the Redis it was written to.
+ *
+ * cache_put writes payload (no '|' in it) at version, unless Redis holds a
+ * newer or equal version written to this same Redis incarnation.  With
+ * durable set, a write that cannot reach Redis is queued on this
+ * connection (bounded, oldest dropped) and replayed through the same
+ * versioned script as soon as Redis answers again, before any other
+ * command, so a late replay never overwrites a newer value.  Returns 0
+ * when written (or found newer), 1 when queued or skipped.
+ *
+ * cache_get returns 1 with version and payload filled when the key holds a
+ * value written to the Redis now running, 0 when absent or written to an
+ * earlier incarnation (a restart may have reloaded a value older than the
+ * truth), -1 when Redis is unavailable. */
+int cache_put(struct cache *c, const char *key, long long version, const char *payload,
+              int ttl, bool durable);
+int cache_get(struct cache *c, const char *key, long long *version, char *payload,
+              size_t len);
+
+/* The connected server's run_id ("" when not connected): it changes when
+ * Redis restarts, so a cached value tagged with it is known to have been
+ * written to this very incarnation of the server. */
+const char *cache_run_id(const struct cache *c);
 
 /* Number of queued writes (tests, metrics). */
 int cache_pending(const struct cache *c);

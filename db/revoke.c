@@ -1,4 +1,11 @@
-/* revoke.c - see revoke.h. */
+/* revoke.c - see revoke.h.
+ *
+ * Cache entries (db/cache.h, versioned and tagged with the Redis run_id):
+ *   auth:j:<jti>      version 0 payload "0" = live, version 1 "1" = revoked
+ *   auth:s:<id>       staff: version token_version, payload "1" active / "0"
+ *   auth:h:<id>       household: the same, "0" when closed
+ * Every status change bumps token_version, so a newer state always has a
+ * higher version and an old write can never win over a new one. */
 #include "db/revoke.h"
 #include "db/cache.h"
 #include "db/db.h"
@@ -7,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SUBJECT_TTL 30          /* seconds a subject's status is cached */
+#define SUBJECT_TTL 30          /* seconds a subject's state is cached */
 #define LIVE_JTI_TTL 30         /* seconds a "not revoked" answer is cached */
 
 static const char SQL_STAFF_STATE[] =
@@ -41,67 +48,50 @@ static int subject_state(struct db *d, char kind, long long id, long long *ver)
     if (!r)
         return -1;
     int st = 0;
-    if (db_rows_next(r) && db_rows_int(r, 0) == 1) {
+    *ver = 0;
+    if (db_rows_next(r)) {
         *ver = db_rows_int(r, 1);
-        st = 1;
+        st = db_rows_int(r, 0) == 1;
     }
     db_rows_free(r);
     return st;
 }
 
-/* Parse "1:<ver>" / "0:0" cached subject state. */
-static int parse_state(const char *s, long long *ver)
-{
-    long long v;
-    int active;
-    if (sscanf(s, "%d:%lld", &active, &v) != 2)
-        return -1;
-    *ver = v;
-    return active ? 1 : 0;
-}
-
 int revoke_check(struct db *d, struct cache *c, char kind, long long id, long long ver,
                  const char *jti)
 {
-    char skey[64], jkey[64];
+    char skey[64], jkey[64], payload[8];
     subject_key(skey, sizeof skey, kind, id);
     jti_key(jkey, sizeof jkey, jti);
 
-    int state = -2, revoked = -2;
-    long long cur_ver = 0;
-    redisReply *r = cache_cmd(c, "MGET %s %s", skey, jkey);
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-        if (r->element[0]->type == REDIS_REPLY_STRING)
-            state = parse_state(r->element[0]->str, &cur_ver);
-        if (r->element[1]->type == REDIS_REPLY_STRING)
-            revoked = strcmp(r->element[1]->str, "1") == 0;
+    long long cur_ver = 0, jver = 0;
+    int state = -1, revoked = -1;
+    int got = cache_get(c, skey, &cur_ver, payload, sizeof payload);
+    bool redis_ok = got >= 0;
+    if (got == 1)
+        state = strcmp(payload, "1") == 0;
+    if (redis_ok) {
+        got = cache_get(c, jkey, &jver, payload, sizeof payload);
+        redis_ok = got >= 0;
+        if (got == 1)
+            revoked = jver >= 1;
     }
-    bool redis_ok = r != NULL;
-    if (r)
-        freeReplyObject(r);
 
     if (state < 0) {
         state = subject_state(d, kind, id, &cur_ver);
         if (state < 0)
             return -1;
-        if (redis_ok) {
-            char v[48];
-            snprintf(v, sizeof v, "%d:%lld", state, cur_ver);
-            redisReply *w = cache_cmd(c, "SET %s %s EX %d NX", skey, v, SUBJECT_TTL);
-            if (w)
-                freeReplyObject(w);
-        }
+        if (redis_ok)
+            cache_put(c, skey, cur_ver, state ? "1" : "0", SUBJECT_TTL, false);
     }
     if (revoked < 0) {
         long long n = 0;
         if (db_query_int(d, &n, SQL_JTI_REVOKED, "s", jti) < 0)
             return -1;
         revoked = n > 0;
-        if (redis_ok && !revoked) {
-            redisReply *w = cache_cmd(c, "SET %s 0 EX %d NX", jkey, LIVE_JTI_TTL);
-            if (w)
-                freeReplyObject(w);
-        }
+        if (redis_ok)
+            cache_put(c, jkey, revoked, revoked ? "1" : "0", revoked ? 86400 : LIVE_JTI_TTL,
+                      false);
     }
     if (revoked || state != 1 || cur_ver != ver)
         return 1;
@@ -118,24 +108,20 @@ int revoke_jti(struct db *d, struct cache *c, const char *jti, char kind, long l
     long long left = exp - (long long)time(NULL);
     if (left > 0) {
         jti_key(key, sizeof key, jti);
-        cache_set_durable(c, key, "1", (int)(left < 86400 * 31 ? left : 86400 * 31));
+        cache_put(c, key, 1, "1", (int)(left < 86400 * 31 ? left : 86400 * 31), true);
     }
     return 0;
 }
 
 void revoke_subject_changed(struct db *d, struct cache *c, char kind, long long id)
 {
-    char key[64], v[48];
+    char key[64];
     long long ver = 0;
     int st = subject_state(d, kind, id, &ver);
+    if (st < 0)
+        return;    /* readers then find the old version tag mismatch on ver */
     subject_key(key, sizeof key, kind, id);
-    if (st < 0) {
-        /* cannot read the row: make every cached answer about it fail safe */
-        cache_set_durable(c, key, "0:0", SUBJECT_TTL);
-        return;
-    }
-    snprintf(v, sizeof v, "%d:%lld", st, ver);
-    cache_set_durable(c, key, v, SUBJECT_TTL);
+    cache_put(c, key, ver, st ? "1" : "0", SUBJECT_TTL, true);
 }
 
 long long revoke_purge(struct db *d, long long now)

@@ -1,13 +1,16 @@
 /* revoke.h - is a token still good?  MariaDB is the record, Redis a cache.
  *
- * A token dies when its jti was logged out (revoked_tokens) or, for staff,
- * when the member is disabled or its token_version moved on.  Reads look
- * in Redis first and fall back to MariaDB (then fill Redis with SET NX, so
- * a reader can never overwrite a newer value a writer just put there).
- * Writers update MariaDB first, then overwrite the Redis entry; a Redis
- * write that fails is queued on the connection and replayed when Redis is
- * back (cache_set_durable).  With Redis down every check reads MariaDB,
- * so a revoked token is never accepted. */
+ * A token dies when its jti was logged out (revoked_tokens), or when its
+ * subject (staff member or household) is disabled/closed or its
+ * token_version moved on.  Reads look in Redis first and fall back to
+ * MariaDB, filling Redis with a versioned entry.  Writers update MariaDB
+ * first, then write the Redis entry with a higher version; a write that
+ * cannot reach Redis is queued and replayed when Redis is back.  Entries
+ * written to an earlier Redis incarnation are ignored (a restart may have
+ * reloaded a value that predates a change), so with Redis down, restarted
+ * or flushed every check falls back to MariaDB and a revoked token is
+ * never accepted.  Callers must bump token_version on every status change
+ * (db/staff.c, db/households.c do). */
 #ifndef WB_REVOKE_H
 #define WB_REVOKE_H
 

@@ -104,6 +104,15 @@ int main(int argc, char **argv)
         }
     }
 
+    /* Block the stop signals before any thread exists (the password pool,
+     * the workers): threads inherit the mask, so only the main thread's
+     * sigwait ever takes them. */
+    sigset_t stopsigs;
+    sigemptyset(&stopsigs);
+    sigaddset(&stopsigs, SIGTERM);
+    sigaddset(&stopsigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stopsigs, NULL);
+
     static struct config cfg;
     char err[512];
     if (config_load(&cfg, cfg_path, err, sizeof err) != 0) {
@@ -150,12 +159,6 @@ int main(int argc, char **argv)
     srv.dummy_hash = dummy_hash;
     pin_key_derive(cfg.pin_secret[0] ? cfg.pin_secret : cfg.qr_secret, srv.pin_key);
 
-    /* Workers inherit this mask: only the main thread takes the signals. */
-    sigset_t stopsigs;
-    sigemptyset(&stopsigs);
-    sigaddset(&stopsigs, SIGTERM);
-    sigaddset(&stopsigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stopsigs, NULL);
 
     int rc = 0;
     int started = 0;

@@ -265,6 +265,31 @@ static void duplicate_field(const char *text, char *field, size_t len)
     field[n] = '\0';
 }
 
+/* Invalid UTF-8 inside a string: name the key whose value it is (the last
+ * '"key":' before the error), as api.md asks for a field. */
+static void field_at(const char *raw, size_t pos, char *field, size_t len)
+{
+    snprintf(field, len, "body");
+    for (size_t i = pos; i-- > 1;) {
+        if (raw[i] != ':')
+            continue;
+        size_t j = i;
+        while (j > 0 && (raw[j - 1] == ' ' || raw[j - 1] == '\t' || raw[j - 1] == '\n' ||
+                         raw[j - 1] == '\r'))
+            j--;
+        if (j == 0 || raw[j - 1] != '"')
+            continue;
+        size_t end = j - 1, k = end;
+        while (k > 0 && raw[k - 1] != '"')
+            k--;
+        if (k == 0 || end - k == 0 || end - k >= len)
+            return;
+        memcpy(field, raw + k, end - k);
+        field[end - k] = '\0';
+        return;
+    }
+}
+
 static bool read_body_or_reply(struct req *r)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
@@ -295,6 +320,10 @@ static bool read_body_or_reply(struct req *r)
         if (json_error_code(&jerr) == json_error_duplicate_key) {
             duplicate_field(jerr.text, field, sizeof field);
             reply_error(r, 400, "invalid_request", field, "duplicate key '%s'", field);
+        } else if (json_error_code(&jerr) == json_error_invalid_utf8) {
+            field_at(r->raw, (size_t)jerr.position < len ? (size_t)jerr.position : len, field,
+                     sizeof field);
+            reply_error(r, 400, "invalid_request", field, "%s is not valid UTF-8", field);
         } else {
             reply_error(r, 400, "invalid_request", "body", "malformed JSON: %s at position %d",
                         jerr.text, jerr.position);

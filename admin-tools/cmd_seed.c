@@ -1,0 +1,202 @@
+/* wbctl seed-demo: a demo province with counties, towns, villages and
+ * communities, sites of every tier, shops, about 200 households and staff
+ * of every role.  Runs once (the province code marks it); prints how to
+ * sign in, one line a role: "role  username  password". */
+#include "admin-tools/wbctl.h"
+#include "server/config.h"
+#include "server/pwpool.h"
+#include "db/audit.h"
+#include "db/db.h"
+#include "db/households.h"
+#include "db/pin.h"
+#include "db/regions.h"
+#include "db/shops.h"
+#include "db/sites.h"
+#include "db/staff.h"
+#include "qr/card.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEMO_PROVINCE_CODE "990000000000"
+
+static const char SQL_SEEDED[] = "SELECT COUNT(*) FROM regions WHERE code = ?";
+
+static const char *const surnames[] = { "王", "李", "张", "刘", "陈", "杨", "黄", "赵",
+                                        "吴", "周", "徐", "孙", "马", "朱", "胡", "郭" };
+static const char *const given[] = { "秀英", "桂英", "建国", "建华", "志强", "丽娟", "海燕",
+                                     "国庆", "春梅", "文军", "金凤", "玉兰", "德明", "小平" };
+
+struct place {
+    const char *name, *level, *code;
+    int parent;          /* index into the same table, -1 = the province */
+};
+
+/* The demo tree under the province (index order = insert order). */
+static const struct place tree[] = {
+    { "绿源市", "city", "990100000000", -1 },                 /* 0 */
+    { "青山县", "county", "990102000000", 0 },                /* 1 */
+    { "清水县", "county", "990103000000", 0 },                /* 2 */
+    { "竹林镇", "town", "990102101000", 1 },                  /* 3 */
+    { "桃花镇", "town", "990102102000", 1 },                  /* 4 */
+    { "河口镇", "town", "990103101000", 2 },                  /* 5 */
+    { "上溪村", "village", "990102101201", 3 },               /* 6 */
+    { "下溪村", "village", "990102101202", 3 },               /* 7 */
+    { "桃源村", "village", "990102102201", 4 },               /* 8 */
+    { "新城社区", "community", "990102102001", 4 },           /* 9 */
+    { "河滨社区", "community", "990103101001", 5 },           /* 10 */
+    { "渔村", "village", "990103101201", 5 },                 /* 11 */
+};
+#define NPLACES (sizeof tree / sizeof tree[0])
+
+struct seed {
+    long long province;
+    long long ids[NPLACES];
+    struct region regs[NPLACES];
+    long long site_drop, site_transfer, site_sorting, shop;
+    long long demo_household;
+    char demo_pin[8];
+    unsigned char pin_key[32];
+};
+
+static void random_pin(char out[8])
+{
+    do
+        snprintf(out, 8, "%04u", (unsigned)randombytes_uniform(10000));
+    while (!pin_acceptable(out));
+}
+
+static void random_password(char out[24])
+{
+    unsigned char raw[9];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(out, 24, raw, sizeof raw);
+}
+
+static int seed_tx(struct db *d, void *arg)
+{
+    struct seed *s = arg;
+    struct region prov;
+    s->province = region_insert(d, NULL, "示范省", "province", DEMO_PROVINCE_CODE);
+    if (s->province < 0 || region_get(d, s->province, &prov) != 1)
+        return -1;
+    for (size_t i = 0; i < NPLACES; i++) {
+        const struct region *parent = tree[i].parent < 0 ? &prov : &s->regs[tree[i].parent];
+        s->ids[i] = region_insert(d, parent, tree[i].name, tree[i].level, tree[i].code);
+        if (s->ids[i] < 0 || region_get(d, s->ids[i], &s->regs[i]) != 1)
+            return -1;
+    }
+    struct site site = { .region_id = s->ids[3], .has_geo = true, .lat_e6 = 29137000,
+                         .lng_e6 = 118412000 };
+    snprintf(site.name, sizeof site.name, "竹林镇两网融合回收点");
+    snprintf(site.tier, sizeof site.tier, "dropoff");
+    snprintf(site.network, sizeof site.network, "integrated");
+    snprintf(site.address, sizeof site.address, "竹林镇中心街8号");
+    if ((s->site_drop = site_insert(d, &site)) < 0)
+        return -1;
+    site.region_id = s->ids[1];
+    site.has_geo = false;
+    snprintf(site.name, sizeof site.name, "青山县再生资源中转站");
+    snprintf(site.tier, sizeof site.tier, "transfer");
+    snprintf(site.network, sizeof site.network, "recycling");
+    snprintf(site.address, sizeof site.address, "青山县工业园区3号");
+    if ((s->site_transfer = site_insert(d, &site)) < 0)
+        return -1;
+    site.region_id = s->ids[0];
+    snprintf(site.name, sizeof site.name, "绿源市分拣中心");
+    snprintf(site.tier, sizeof site.tier, "sorting");
+    snprintf(site.network, sizeof site.network, "integrated");
+    snprintf(site.address, sizeof site.address, "绿源市环卫路1号");
+    if ((s->site_sorting = site_insert(d, &site)) < 0)
+        return -1;
+    struct shop shop = { .region_id = s->ids[3] };
+    snprintf(shop.name, sizeof shop.name, "竹林镇便民超市");
+    snprintf(shop.address, sizeof shop.address, "竹林镇中心街12号");
+    if ((s->shop = shop_insert(d, &shop)) < 0)
+        return -1;
+
+    /* about 200 households over the villages and communities */
+    for (int i = 0; i < 200; i++) {
+        size_t place = 6 + (size_t)i % (NPLACES - 6);
+        struct household h = { .region_id = s->ids[place], .members = 1 + i % 5 };
+        snprintf(h.head_name, sizeof h.head_name, "%s%s",
+                 surnames[randombytes_uniform(sizeof surnames / sizeof surnames[0])],
+                 given[randombytes_uniform(sizeof given / sizeof given[0])]);
+        snprintf(h.address, sizeof h.address, "%s%d号", tree[place].name, 1 + i / 6);
+        if (i % 3 == 0) {
+            h.has_phone = true;
+            snprintf(h.phone, sizeof h.phone, "139%08u", (unsigned)randombytes_uniform(100000000));
+        }
+        long long id = household_insert(d, &h);
+        if (id < 0)
+            return -1;
+        if (i == 0) {
+            s->demo_household = id;
+            if (pin_store(d, id, s->demo_pin, s->pin_key) != 0)
+                return -1;
+        }
+    }
+    struct audit_actor who = { "cli", "admin", "local", "" };
+    return audit_write(d, &who, "demo.seed", "region", s->province, NULL);
+}
+
+static long long add_staff(struct db *d, const char *username, const char *role,
+                           long long region, long long site, long long shop, char pw[24])
+{
+    struct staff st = { .region_id = region, .site_id = site, .shop_id = shop };
+    snprintf(st.username, sizeof st.username, "%s", username);
+    snprintf(st.role, sizeof st.role, "%s", role);
+    snprintf(st.display_name, sizeof st.display_name, "%s", username);
+    random_password(pw);
+    if (pw_hash_now(pw, st.password_hash) != 0)
+        die(1, "cannot hash a password");
+    long long id = staff_insert(d, &st);
+    if (id < 0 && db_errkind(d) == DB_DUP)
+        die(1, "username '%s' is taken: the demo staff exist already", username);
+    if (id < 0)
+        die(1, "cannot create '%s': %s", username, db_error(d));
+    return id;
+}
+
+int cmd_seed_demo(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    struct db *d = wbctl_db();
+    long long n = 0;
+    if (db_query_int(d, &n, SQL_SEEDED, "s", DEMO_PROVINCE_CODE) < 0)
+        die(1, "%s", db_error(d));
+    if (n) {
+        fprintf(stderr, "wbctl: the demo province exists already; nothing to do\n");
+        db_close(d);
+        return 0;
+    }
+    struct seed *s = calloc(1, sizeof *s);
+    if (!s)
+        die(1, "out of memory");
+    const struct config *cfg = wbctl_config();
+    pin_key_derive(cfg->pin_secret[0] ? cfg->pin_secret : cfg->qr_secret, s->pin_key);
+    random_pin(s->demo_pin);
+    if (db_tx(d, seed_tx, s) != 0)
+        die(1, "seeding failed: %s", db_error(d));
+
+    char pw_ra[24], pw_att[24], pw_clerk[24];
+    add_staff(d, "qingshan_admin", "region_admin", s->ids[1], 0, 0, pw_ra);
+    add_staff(d, "zhulin_attendant", "attendant", s->ids[3], s->site_drop, 0, pw_att);
+    add_staff(d, "zhulin_clerk", "clerk", s->ids[3], 0, s->shop, pw_clerk);
+    char code[CARD_MAX];
+    struct household h;
+    if (household_get(d, s->demo_household, &h, false) != 1)
+        die(1, "cannot read the demo household");
+    card_encode(cfg->qr_secret, h.id, h.card_gen, code);
+    printf("region_admin  qingshan_admin  %s\n", pw_ra);
+    printf("attendant  zhulin_attendant  %s\n", pw_att);
+    printf("clerk  zhulin_clerk  %s\n", pw_clerk);
+    printf("resident  card %s  PIN %s\n", code, s->demo_pin);
+    sodium_memzero(s, sizeof *s);
+    free(s);
+    db_close(d);
+    return 0;
+}
