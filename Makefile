@@ -53,7 +53,7 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
 .PHONY: all san unit unit-bins test run stop bench clean install-deps
-all: $(BIN)/wastebankd $(BIN)/wbctl
+all: $(BIN)/wastebankd $(BIN)/wbctl $(BIN)/dbrate
 
 san:
 	$(MAKE) SAN=1 all
@@ -62,6 +62,10 @@ $(BIN)/wastebankd: $(MAIN_OBJ) $(SERVER_OBJ) $(CORE_OBJ) | $(BIN)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BIN)/wbctl: $(WBCTL_OBJ) $(CORE_OBJ) | $(BIN)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# The raw-rate tool of `make bench` uses the store directly.
+$(BIN)/dbrate: $(BUILD)/bench/dbrate.o $(CORE_OBJ) | $(BIN)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 # Unit tests link everything but main(): each test_*.c is its own program.

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# bench/run.sh - `make bench`: load the real stack on 127.0.0.1 and, in the
+# same run, measure the raw rates of the same Redis and MariaDB, so every
+# figure has its ceiling beside it.
+#
+# Private services in a temporary folder (never var/ nor the system ones);
+# everything it starts is stopped on exit.  Bounded: each load runs
+# BENCH_SECONDS (10) with BENCH_CONNS (64) connections.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BENCH_BIN:-bin}
+SECS=${BENCH_SECONDS:-10}
+CONNS=${BENCH_CONNS:-64}
+DIR=$(mktemp -d /tmp/wbbench.XXXXXX)
+SERVER_PID=
+
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    scripts/services.sh stop "$DIR" >/dev/null 2>&1 || true
+    rm -rf "$DIR"
+}
+trap cleanup EXIT INT TERM
+
+scripts/services.sh start "$DIR" >/dev/null
+set -a
+. "$DIR/services.env"
+WB_JWT_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+WB_QR_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+WB_LOGIN_LIMIT_PER_MIN=100000
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+WB_LISTEN=127.0.0.1:$PORT
+set +a
+"$BIN/wbctl" migrate >/dev/null
+PW=$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')
+printf '%s\n' "$PW" | "$BIN/wbctl" create-admin --username bench >/dev/null
+
+"$BIN/wastebankd" 2>"$DIR/server.log" &
+SERVER_PID=$!
+for _ in $(seq 100); do
+    curl -sf "http://$WB_LISTEN/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+URL="http://$WB_LISTEN"
+TOKEN=$(curl -sf -X POST "$URL/v1/auth/login" -H 'Content-Type: application/json' \
+        -d "{\"username\":\"bench\",\"password\":\"$PW\"}" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+
+# wrk_run NAME URL [wrk args...]: prints "NAME rate p50 p99" (ms)
+wrk_run() {
+    local name=$1 url=$2
+    shift 2
+    local out
+    out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$@" "$url")
+    local rate p50 p99 errs
+    rate=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+    p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+    errs=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+    printf '%-28s %10.0f req/s   p50 %-9s p99 %-9s%s\n' "$name" "$rate" "$p50" "$p99" \
+        "${errs:+  non-2xx: $errs}"
+    eval "RATE_${name//[^A-Za-z0-9]/_}=$rate"
+}
+
+echo "wastebank bench: $(nproc) cores, $CONNS connections, ${SECS}s each, server $BIN/wastebankd"
+echo
+echo "== raw stores =="
+REDIS_OUT=$(redis-benchmark -s "$WB_REDIS_SOCKET" -t get,incr -n 300000 -c 16 -q 2>/dev/null | tr '\r' '\n')
+REDIS_GET=$(awk -F'[: ]+' '/^GET/ {print $2}' <<<"$REDIS_OUT" | tail -1)
+REDIS_INCR=$(awk -F'[: ]+' '/^INCR/ {print $2}' <<<"$REDIS_OUT" | tail -1)
+printf '%-28s %10.0f ops/s\n' "redis GET (16 clients)" "$REDIS_GET"
+printf '%-28s %10.0f ops/s\n' "redis INCR (16 clients)" "$REDIS_INCR"
+DB_OUT=$("$BIN/dbrate" --clients 16 --seconds "$SECS" insert)
+DB_RATE=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$DB_OUT")
+printf '%-28s %10.0f tx/s    (%s)\n' "mariadb 1-row tx (16 cl.)" "$DB_RATE" "$DB_OUT"
+echo
+echo "== server =="
+wrk_run healthz "$URL/healthz"
+wrk_run auth_me "$URL/v1/auth/me" -H "Authorization: Bearer $TOKEN"
+echo
+echo "== ratios =="
+python3 - "$RATE_healthz" "$RATE_auth_me" "$REDIS_GET" "$DB_RATE" <<'PY'
+import sys
+healthz, me, rget, db = map(float, sys.argv[1:])
+print(f"auth/me / healthz          {me / healthz:6.2f}  (cost of token verify + revocation check)")
+print(f"auth/me / redis GET        {me / rget:6.2f}  (each auth/me makes 2 Redis reads)")
+print(f"mariadb tx / redis GET     {db / rget:6.2f}")
+PY
+if grep -qE 'AddressSanitizer|runtime error' "$DIR/server.log"; then
+    echo "bench: the server log shows sanitizer errors" >&2
+    exit 1
+fi
