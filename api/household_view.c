@@ -73,7 +73,7 @@ void mask_name(const char *name, char *out, size_t len)
     for (; name[i]; i++)
         if (((unsigned char)name[i] & 0xC0) != 0x80)
             chars++;
-    if (chars == 0 && o + 1 < len)
+    if (name[0] && chars == 0 && o + 1 < len)
         out[o++] = '*';     /* a one-character name still hides something */
     for (size_t k = 0; k < chars && o + 1 < len; k++)
         out[o++] = '*';

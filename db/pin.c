@@ -44,10 +44,16 @@ void pin_key_derive(const char *secret, unsigned char key[PIN_KEY_BYTES])
 void pin_hash(const unsigned char key[PIN_KEY_BYTES], long long household_id,
               const char *pin, unsigned char out[PIN_HASH_BYTES])
 {
-    char msg[48];
-    int n = snprintf(msg, sizeof msg, "%lld:%s", household_id, pin);
-    crypto_auth_hmacsha256(out, (const unsigned char *)msg, (unsigned long long)n, key);
-    sodium_memzero(msg, sizeof msg);
+    /* id, ':' and PIN as separate updates: no buffer to outgrow, whatever
+     * a caller passes as the PIN */
+    char id[24];
+    int n = snprintf(id, sizeof id, "%lld:", household_id);
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key, PIN_KEY_BYTES);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)id, (unsigned long long)n);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)pin, strlen(pin));
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(&st, sizeof st);
 }
 
 int pin_attempt_locked(struct db *d, long long household_id, const char *pin,

@@ -71,11 +71,13 @@ static const char *parse_num(const char *s, int maxdigits, long long *out)
     long long v = 0;
     if (*s == '0')
         return NULL;
-    while (s[n] >= '0' && s[n] <= '9' && n <= maxdigits) {
+    while (s[n] >= '0' && s[n] <= '9') {
+        if (n == maxdigits)
+            return NULL;        /* too long: stop before v can overflow */
         v = v * 10 + (s[n] - '0');
         n++;
     }
-    if (n == 0 || n > maxdigits)
+    if (n == 0)
         return NULL;
     *out = v;
     return s + n;

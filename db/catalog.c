@@ -1,0 +1,166 @@
+/* catalog.c - see catalog.h. */
+#include "db/catalog.h"
+#include "db/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CACHE_MS 2000
+#define MAX_DEPTH 8
+
+static const char SQL_ALL[] =
+    "SELECT id, code, name, name_zh, unit = 'item', daily_cap IS NOT NULL, "
+    "COALESCE(daily_cap, 0) FROM categories ORDER BY id";
+static const char SQL_RATES[] =
+    "SELECT category_id, region_key, id, points_per_unit, effective_from FROM rates "
+    "WHERE region_key IN (?, ?, ?, ?, ?, ?, ?, ?) AND effective_from <= ?";
+static const char SQL_INSERT_CAT[] =
+    "INSERT INTO categories (code, name, name_zh, unit, daily_cap) VALUES (?, ?, ?, ?, ?)";
+static const char SQL_INSERT_RATE[] =
+    "INSERT INTO rates (category_id, region_key, points_per_unit, effective_from, created_by) "
+    "VALUES (?, ?, ?, ?, ?)";
+
+static _Thread_local struct category cache[CATALOG_MAX];
+static _Thread_local int cache_n = -1;
+static _Thread_local long long cache_at_ms;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void catalog_invalidate(void)
+{
+    cache_n = -1;
+}
+
+int catalog_all(struct db *d, const struct category **out)
+{
+    long long now = now_ms();
+    if (cache_n >= 0 && now - cache_at_ms < CACHE_MS) {
+        *out = cache;
+        return cache_n;
+    }
+    struct db_rows *r = db_query(d, SQL_ALL, "");
+    if (!r)
+        return -1;
+    int n = 0;
+    while (db_rows_next(r) && n < CATALOG_MAX) {
+        struct category *c = &cache[n++];
+        memset(c, 0, sizeof *c);
+        c->id = (int)db_rows_int(r, 0);
+        snprintf(c->code, sizeof c->code, "%s", db_rows_str(r, 1, NULL));
+        snprintf(c->name, sizeof c->name, "%s", db_rows_str(r, 2, NULL));
+        snprintf(c->name_zh, sizeof c->name_zh, "%s", db_rows_str(r, 3, NULL));
+        c->per_item = db_rows_int(r, 4) != 0;
+        c->has_cap = db_rows_int(r, 5) != 0;
+        c->daily_cap = db_rows_int(r, 6);
+    }
+    db_rows_free(r);
+    cache_n = n;
+    cache_at_ms = now;
+    *out = cache;
+    return n;
+}
+
+const struct category *catalog_find(struct db *d, const char *code)
+{
+    const struct category *all;
+    int n = catalog_all(d, &all);
+    for (int i = 0; i < n; i++)
+        if (strcmp(all[i].code, code) == 0)
+            return &all[i];
+    return NULL;
+}
+
+/* "/1/4/9/" -> {1, 4, 9}; returns the count. */
+static int path_ids(const char *path, long long *ids, int max)
+{
+    int n = 0;
+    const char *p = path;
+    while (*p && n < max) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        ids[n++] = strtoll(p, (char **)&p, 10);
+    }
+    return n;
+}
+
+int catalog_rates(struct db *d, const char *region_path, long long at,
+                  const struct category *cats, int ncats, struct rate *out)
+{
+    long long ids[MAX_DEPTH] = { 0 };
+    int depth = path_ids(region_path, ids, MAX_DEPTH - 1);
+    /* best match per category: the deepest region with a version in force,
+     * then its latest version */
+    int best_depth[CATALOG_MAX];
+    long long best_from[CATALOG_MAX];
+    for (int i = 0; i < ncats; i++) {
+        out[i].id = 0;
+        out[i].ppu = 0;
+        best_depth[i] = -1;
+        best_from[i] = -1;
+    }
+    struct db_rows *r = db_query(d, SQL_RATES, "iiiiiiiii", ids[0], ids[1], ids[2], ids[3],
+                                 ids[4], ids[5], ids[6], 0LL, at);
+    if (!r)
+        return -1;
+    while (db_rows_next(r)) {
+        int cat = (int)db_rows_int(r, 0);
+        long long region = db_rows_int(r, 1), id = db_rows_int(r, 2);
+        long long ppu = db_rows_int(r, 3), from = db_rows_int(r, 4);
+        int dpt = 0;                      /* default */
+        if (region) {
+            dpt = -1;
+            for (int k = 0; k < depth; k++)
+                if (ids[k] == region)
+                    dpt = k + 1;
+            if (dpt < 0)
+                continue;                 /* padding zeros never match a region */
+        }
+        for (int i = 0; i < ncats; i++) {
+            if (cats[i].id != cat)
+                continue;
+            if (dpt > best_depth[i] ||
+                (dpt == best_depth[i] &&
+                 (from > best_from[i] || (from == best_from[i] && id > out[i].id)))) {
+                best_depth[i] = dpt;
+                best_from[i] = from;
+                out[i].id = id;
+                out[i].ppu = ppu;
+            }
+        }
+    }
+    db_rows_free(r);
+    return 0;
+}
+
+long long category_insert(struct db *d, const struct category *c)
+{
+    struct db_param p[] = {
+        { 's', 0, c->code, 0 },
+        { 's', 0, c->name, 0 },
+        { 's', 0, c->name_zh, 0 },
+        { 's', 0, c->per_item ? "item" : "g", 0 },
+        { c->has_cap ? 'i' : 'n', c->daily_cap, NULL, 0 },
+    };
+    if (db_exec_params(d, SQL_INSERT_CAT, p, 5) < 0)
+        return -1;
+    catalog_invalidate();
+    return (long long)db_insert_id(d);
+}
+
+long long rate_insert(struct db *d, int category_id, long long region_key, long long ppu,
+                      long long effective_from, const char *created_by)
+{
+    if (db_exec(d, SQL_INSERT_RATE, "iiiis", (long long)category_id, region_key, ppu,
+                effective_from, created_by) < 0)
+        return -1;
+    return (long long)db_insert_id(d);
+}

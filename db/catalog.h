@@ -1,0 +1,55 @@
+/* catalog.h - recyclable categories and their versioned rates.
+ *
+ * A rate is points per kg (unit g) or per item, with an effective_from
+ * time, for the default (region_key 0) or for a region's subtree.  A line
+ * is paid at the version with the greatest effective_from <= its time, for
+ * the household's region, else the nearest ancestor's, else the default. */
+#ifndef WB_CATALOG_H
+#define WB_CATALOG_H
+
+#include <stdbool.h>
+
+struct db;
+
+#define CATALOG_MAX 64
+
+struct category {
+    int id;
+    char code[33];
+    char name[401];
+    char name_zh[401];
+    bool per_item;            /* unit "item"; else "g" */
+    bool has_cap;
+    long long daily_cap;
+};
+
+struct rate {
+    long long id;             /* 0: no rate in force */
+    long long ppu;            /* points per kg or per item */
+};
+
+/* The whole catalogue, cached per thread for two seconds (categories are
+ * few and rarely change).  Returns the count (>= 0) or -1; *out points at
+ * thread-owned memory valid until the next call on this thread. */
+int catalog_all(struct db *d, const struct category **out);
+
+/* Find by code in the cached catalogue; NULL when unknown. */
+const struct category *catalog_find(struct db *d, const char *code);
+
+/* Forget this thread's cached catalogue (after adding a category). */
+void catalog_invalidate(void);
+
+/* Rates in force at time `at` for the region with materialised path
+ * region_path, one per category of the catalogue: out[i] matches
+ * cats[i].  0 or -1. */
+int catalog_rates(struct db *d, const char *region_path, long long at,
+                  const struct category *cats, int ncats, struct rate *out);
+
+/* Insert a category; returns its id or -1 (DB_DUP: code taken). */
+long long category_insert(struct db *d, const struct category *c);
+
+/* Insert a rate version; returns its id or -1. */
+long long rate_insert(struct db *d, int category_id, long long region_key, long long ppu,
+                      long long effective_from, const char *created_by);
+
+#endif
