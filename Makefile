@@ -84,7 +84,7 @@ $(BUILD)/%.o: %.c $(GEN_C)
 
 $(BUILD)/build-gen/%.o: build-gen/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+	@$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
 # Migrations are compiled into the binaries so wbctl never has to find
 # the source tree at run time.

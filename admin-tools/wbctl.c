@@ -149,6 +149,7 @@ static const struct command {
     { "create-admin", cmd_create_admin, "--username U: create an admin (password on stdin)" },
     { "import-households", cmd_import_households, "FILE.csv [--charset gb18030]: import, all or nothing" },
     { "cards", cmd_cards, "--region-id N --out FILE.svg|FILE.pdf: printable card sheet" },
+    { "reconcile", cmd_reconcile, "[--fix]: check the ledger invariants (--fix: rebuild Redis first)" },
     { "seed-demo", cmd_seed_demo, "create the demo province once and print how to sign in" },
 };
 

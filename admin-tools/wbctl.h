@@ -24,5 +24,6 @@ bool opt_flag(int argc, char **argv, const char *name);
 int cmd_import_households(int argc, char **argv);
 int cmd_cards(int argc, char **argv);
 int cmd_seed_demo(int argc, char **argv);
+int cmd_reconcile(int argc, char **argv);
 
 #endif

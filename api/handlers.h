@@ -48,6 +48,26 @@ void h_scan(struct req *r);
 void h_auth_resident(struct req *r);
 void h_residents_me(struct req *r);
 
+/* api/dropoffs.c */
+void h_dropoffs_create(struct req *r);
+void h_dropoffs_batch(struct req *r);
+void h_dropoffs_get(struct req *r);
+void h_dropoffs_list(struct req *r);
+void h_dropoffs_reverse(struct req *r);
+/* The drop-off list; household_only != 0 restricts it to that household. */
+void dropoffs_list(struct req *r, long long household_only);
+
+/* api/points.c */
+void h_categories_list(struct req *r);
+void h_categories_create(struct req *r);
+void h_rates_create(struct req *r);
+void h_households_ledger(struct req *r);
+void h_households_adjust(struct req *r);
+void h_residents_ledger(struct req *r);
+void h_residents_dropoffs(struct req *r);
+void h_residents_balance(struct req *r);
+void h_reports_ledger_check(struct req *r);
+
 /* Renderers shared between resource files. */
 #include <jansson.h>
 struct site;

@@ -50,9 +50,30 @@ const struct route wb_routes[] = {
     { "GET", "/v1/households/{id}/card.svg", HH_READERS, BODY_NONE, 0, h_households_card_svg },
     { "PUT", "/v1/households/{id}/pin", HH_READERS, BODY_JSON, 0, h_households_pin },
 
-    /* scan and the resident's own */
+    { "GET", "/v1/households/{id}/ledger", HH_READERS, BODY_NONE, 0, h_households_ledger },
+    { "POST", "/v1/households/{id}/adjustments", ROLES_ADMINS, BODY_JSON, 0, h_households_adjust },
+
+    /* categories and rates */
+    { "GET", "/v1/categories", ROLES_ANY, BODY_NONE, 0, h_categories_list },
+    { "POST", "/v1/categories", ROLE_ADMIN, BODY_JSON, 0, h_categories_create },
+    { "POST", "/v1/rates", ROLES_ADMINS, BODY_JSON, 0, h_rates_create },
+
+    /* scan and drop-offs */
     { "POST", "/v1/scan", ROLE_ATTENDANT | ROLE_CLERK, BODY_JSON, 0, h_scan },
+    { "POST", "/v1/dropoffs", ROLE_ATTENDANT, BODY_JSON, 0, h_dropoffs_create },
+    { "POST", "/v1/dropoffs/batch", ROLE_ATTENDANT, BODY_JSON, 1 * MiB, h_dropoffs_batch },
+    { "GET", "/v1/dropoffs", ROLES_STAFF, BODY_NONE, 0, h_dropoffs_list },
+    { "GET", "/v1/dropoffs/{id}", ROLES_STAFF, BODY_NONE, 0, h_dropoffs_get },
+    { "POST", "/v1/dropoffs/{id}/reverse", ROLES_ADMINS, BODY_JSON, 0, h_dropoffs_reverse },
+
+    /* the resident's own */
     { "GET", "/v1/residents/me", ROLE_RESIDENT, BODY_NONE, 0, h_residents_me },
+    { "GET", "/v1/residents/me/balance", ROLE_RESIDENT, BODY_NONE, 0, h_residents_balance },
+    { "GET", "/v1/residents/me/ledger", ROLE_RESIDENT, BODY_NONE, 0, h_residents_ledger },
+    { "GET", "/v1/residents/me/dropoffs", ROLE_RESIDENT, BODY_NONE, 0, h_residents_dropoffs },
+
+    /* reports */
+    { "GET", "/v1/reports/ledger-check", ROLE_ADMIN, BODY_NONE, 0, h_reports_ledger_check },
 };
 
 const int wb_nroutes = (int)(sizeof wb_routes / sizeof wb_routes[0]);

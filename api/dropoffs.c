@@ -1,0 +1,422 @@
+/* dropoffs.c - POST /v1/dropoffs, POST /v1/dropoffs/batch,
+ * GET /v1/dropoffs[/{id}], POST /v1/dropoffs/{id}/reverse.
+ *
+ * An attendant records at its own site, for households of its site's
+ * county.  Order: body (400) -> idempotency replay or conflict -> the card
+ * (404 unknown_code) -> reach (404) -> the ledger transaction, whose
+ * outcome (201, or 409 household_inactive) is stored with the key. */
+#include "api/handlers.h"
+#include "api/household_view.h"
+#include "api/input.h"
+#include "api/list.h"
+#include "api/money.h"
+#include "api/reach.h"
+#include "server/clock.h"
+#include "server/config.h"
+#include "server/request.h"
+#include "server/server.h"
+#include "server/worker.h"
+#include "db/audit.h"
+#include "db/catalog.h"
+#include "db/db.h"
+#include "db/households.h"
+#include "db/ledger.h"
+#include "db/regions.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ID_MAX 999999999999999999LL
+#define FUTURE_SLACK (5 * 60)
+#define BACKDATE_MAX (30 * 86400)
+
+static const struct field line_fields[] = {
+    { "category", FT_STR, F_REQUIRED, 1, 32, NULL },
+    { "grams", FT_INT, 0, 1, 500000, NULL },
+    { "count", FT_INT, 0, 1, 1000, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+static const struct field dropoff_fields[] = {
+    { "code", FT_STR, F_REQUIRED, 1, 128, NULL },
+    { "items", FT_ARR, F_REQUIRED, 1, DROPOFF_MAX_LINES, line_fields },
+    { "recorded_at", FT_STR, F_NULLABLE, 20, 40, NULL },
+    { "note", FT_STR, F_NULLABLE, 0, 200, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+/* A batch item is a drop-off plus its client_ref. */
+static const struct field batch_item_fields[] = {
+    { "client_ref", FT_STR, F_REQUIRED, 1, 64, NULL },
+    { "code", FT_STR, F_REQUIRED, 1, 128, NULL },
+    { "items", FT_ARR, F_REQUIRED, 1, DROPOFF_MAX_LINES, line_fields },
+    { "recorded_at", FT_STR, F_NULLABLE, 20, 40, NULL },
+    { "note", FT_STR, F_NULLABLE, 0, 200, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+static const struct field reverse_fields[] = {
+    { "reason", FT_STR, F_REQUIRED, 1, 200, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+static const char SQL_LIST[] =
+    "SELECT d.id FROM dropoffs d JOIN sites s ON s.id = d.site_id "
+    "JOIN regions g ON g.id = s.region_id "
+    "WHERE g.path LIKE CONCAT(?, '%') AND (? = 0 OR d.site_id = ?) "
+    "AND (? = 0 OR d.household_id = ?) AND (? = '' OR d.local_day >= ?) "
+    "AND (? = '' OR d.local_day <= ?) AND d.id < ? ORDER BY d.id DESC LIMIT ?";
+
+/* A refusal of one drop-off: for a single request it is the reply, for a
+ * batch item it is that item's error. */
+struct refusal {
+    int status;
+    const char *code;
+    char field[160];
+    char message[320];
+};
+
+static int refuse(struct refusal *f, int status, const char *code, const char *field,
+                  const char *message)
+{
+    f->status = status;
+    f->code = code;
+    snprintf(f->field, sizeof f->field, "%s", field ? field : "");
+    snprintf(f->message, sizeof f->message, "%s", message);
+    return -1;
+}
+
+/* Check a drop-off body and fill in (all but household and key).  0, or
+ * -1 with the refusal filled. */
+static int parse_dropoff(struct req *r, struct db *d, json_t *body, const struct field *spec,
+                         struct dropoff_in *in, struct refusal *f)
+{
+    char field[160], msg[320];
+    if (input_check(body, spec, field, sizeof field, msg, sizeof msg) != 0)
+        return refuse(f, 400, "invalid_request", field, msg);
+    json_t *items = json_object_get(body, "items");
+    size_t i;
+    json_t *it;
+    in->nlines = 0;
+    json_array_foreach(items, i, it) {
+        char path[48];
+        const char *code = input_str(it, "category");
+        const struct category *c = catalog_find(d, code);
+        snprintf(path, sizeof path, "items[%zu].category", i);
+        if (!c) {
+            snprintf(msg, sizeof msg, "unknown category '%s'", code);
+            return refuse(f, 400, "invalid_request", path, msg);
+        }
+        long long grams = 0, count = 0;
+        bool has_g = input_int(it, "grams", &grams), has_c = input_int(it, "count", &count);
+        if (c->per_item ? (!has_c || has_g) : (!has_g || has_c)) {
+            snprintf(path, sizeof path, "items[%zu].%s", i,
+                     c->per_item ? (has_g ? "grams" : "count") : (has_c ? "count" : "grams"));
+            snprintf(msg, sizeof msg, "%s is counted in %s: send %s only", c->code,
+                     c->per_item ? "items" : "grams", c->per_item ? "count" : "grams");
+            return refuse(f, 400, "invalid_request", path, msg);
+        }
+        in->lines[in->nlines].cat = c;
+        in->lines[in->nlines].qty = c->per_item ? count : grams;
+        in->nlines++;
+    }
+    time_t now = clock_now();
+    const char *rec = input_str(body, "recorded_at");
+    time_t at = now;
+    if (rec && !clock_parse_rfc3339(rec, &at))
+        return refuse(f, 400, "invalid_request", "recorded_at",
+                      "recorded_at must be an RFC 3339 time with an offset");
+    if (at > now + FUTURE_SLACK || at < now - BACKDATE_MAX)
+        return refuse(f, 400, "invalid_request", "recorded_at",
+                      "recorded_at may be at most 5 minutes ahead and 30 days back");
+    in->recorded_at = (long long)at;
+    clock_local_day(at, in->local_day, sizeof in->local_day);
+    in->note = input_str(body, "note");
+    in->site_id = r->who.site_id;
+    in->attendant_id = r->who.staff_id;
+    return 0;
+}
+
+/* The household a card names, inside the attendant's reach. */
+static int resolve_household(struct req *r, struct db *d, const char *code, long long *hid,
+                             struct refusal *f)
+{
+    struct household h;
+    int rc = household_by_code(d, r->w->cfg->qr_secret, code, &h, false);
+    if (rc < 0)
+        return -2;
+    if (rc == 0)
+        return refuse(f, 404, "unknown_code", "code", "this card is not valid");
+    const char *root = reach_path(r, d);
+    if (!root)
+        return -2;
+    if (!region_path_within(root, h.region_path))
+        return refuse(f, 404, "not_found", "code", "this household is not served here");
+    *hid = h.id;
+    return 0;
+}
+
+/* Process one drop-off (single or batch item).  Returns the ledger rc
+ * with ans filled, or -1 with f filled for a refusal before the
+ * transaction, or -2 for a store error before it. */
+static int process(struct req *r, struct db *d, json_t *body, const struct field *spec,
+                   const char *key, struct ledger_answer *ans, struct refusal *f)
+{
+    struct dropoff_in *in = calloc(1, sizeof *in);
+    if (!in)
+        return -2;
+    char scope[32], actor[32];
+    snprintf(scope, sizeof scope, "site:%lld", r->who.site_id);
+    snprintf(actor, sizeof actor, "s:%lld", r->who.staff_id);
+    in->scope = scope;
+    in->key = key;
+    in->actor = actor;
+    int rc = parse_dropoff(r, d, body, spec, in, f);
+    if (rc == 0 && request_fingerprint(r, body, in->fp) != 0)
+        rc = -2;
+    if (rc == 0) {
+        /* a replay answers before anything else of the request is looked at */
+        int found = ledger_replay(d, scope, key, in->fp, ans);
+        if (found < 0)
+            rc = -2;
+        else if (found == 1)
+            rc = 1;
+    }
+    if (rc == 0)
+        rc = resolve_household(r, d, input_str(body, "code"), &in->household_id, f);
+    if (rc == 0)
+        rc = ledger_dropoff(d, in, ans);
+    else if (rc == 1)
+        rc = LEDGER_OK;
+    else if (rc == -1)
+        rc = -1000;         /* refusal, f filled */
+    free(in);
+    return rc;
+}
+
+static bool attendant_site_or_reply(struct req *r)
+{
+    if (r->who.site_id)
+        return true;
+    reply_error(r, 403, "forbidden", NULL, "this attendant is bound to no site");
+    return false;
+}
+
+void h_dropoffs_create(struct req *r)
+{
+    if (!attendant_site_or_reply(r))
+        return;
+    const char *key = idem_key_or_reply(r);
+    if (!key)
+        return;
+    struct db *d = db_or_reply(r);
+    if (!d)
+        return;
+    struct ledger_answer ans = { 0 };
+    struct refusal f;
+    int rc = process(r, d, r->body, dropoff_fields, key, &ans, &f);
+    if (rc == -1000)
+        reply_error(r, f.status, f.code, f.field[0] ? f.field : NULL, "%s", f.message);
+    else if (rc == -2)
+        reply_db_error(r, d);
+    else
+        reply_ledger(r, d, rc, &ans);
+}
+
+static json_t *item_error(const char *code, const char *message, const char *field)
+{
+    json_t *e = json_pack("{s:s, s:s}", "code", code, "message", message);
+    if (e && field && *field)
+        json_object_set_new(e, "field", json_string(field));
+    return e;
+}
+
+void h_dropoffs_batch(struct req *r)
+{
+    if (!attendant_site_or_reply(r))
+        return;
+    json_t *list = json_object_get(r->body, "dropoffs");
+    if (!json_is_object(r->body) || json_object_size(r->body) != 1 || !json_is_array(list) ||
+        json_array_size(list) < 1 || json_array_size(list) > 500) {
+        reply_error(r, 400, "invalid_request", "dropoffs",
+                    "send {\"dropoffs\": [...]} with 1 to 500 drop-offs");
+        return;
+    }
+    size_t i;
+    json_t *it;
+    json_array_foreach(list, i, it) {
+        const char *ref = json_string_value(json_object_get(it, "client_ref"));
+        if (!json_is_object(it) || !ref || !idem_key_valid(ref)) {
+            char field[48];
+            snprintf(field, sizeof field, "dropoffs[%zu].client_ref", i);
+            reply_error(r, 400, "invalid_request", field,
+                        "every drop-off needs a client_ref of 1 to 64 of A-Z a-z 0-9 _ . : -");
+            return;
+        }
+    }
+    struct db *d = db_or_reply(r);
+    if (!d)
+        return;
+    json_t *results = json_array();
+    json_array_foreach(list, i, it) {
+        const char *ref = json_string_value(json_object_get(it, "client_ref"));
+        struct ledger_answer ans = { 0 };
+        struct refusal f;
+        int rc = process(r, d, it, batch_item_fields, ref, &ans, &f);
+        json_t *res = json_pack("{s:s}", "client_ref", ref);
+        if (rc == -1000) {
+            json_object_set_new(res, "status", json_string("error"));
+            json_object_set_new(res, "error", item_error(f.code, f.message, f.field));
+        } else if (rc == -2 || rc == LEDGER_ERR || rc == LEDGER_UNKNOWN) {
+            bool unknown = rc == LEDGER_UNKNOWN;
+            if (unknown && ans.household_id)
+                balance_forget_for(r, ans.household_id);
+            ledger_answer_release(&ans);
+            json_object_set_new(res, "status", json_string("error"));
+            json_object_set_new(res, "error",
+                                unknown ? item_error("outcome_unknown",
+                                                     "the store failed while committing; send it again",
+                                                     NULL)
+                                        : item_error("unavailable",
+                                                     "the store is unavailable; send it again", NULL));
+            if (db_dead(d)) {
+                /* the link is gone: the rest would fail the same way */
+                json_array_append_new(results, res);
+                continue;
+            }
+        } else if (ans.conflict) {
+            json_object_set_new(res, "status", json_string("error"));
+            json_object_set_new(res, "error",
+                                item_error("idempotency_conflict",
+                                           "this client_ref was used for a different drop-off",
+                                           "client_ref"));
+        } else {
+            if (ans.moved)
+                publish_answer(r, &ans);
+            json_t *body = ans.body;
+            ans.body = NULL;
+            if (ans.status == 201) {
+                json_object_set_new(res, "status", json_string(ans.replayed ? "replayed" : "created"));
+                json_object_set_new(res, "dropoff", body);
+            } else {
+                json_t *err = json_incref(json_object_get(body, "error"));
+                json_decref(body);
+                json_object_set_new(res, "status", json_string("error"));
+                json_object_set_new(res, "error", err);
+            }
+        }
+        ledger_answer_release(&ans);
+        json_array_append_new(results, res);
+    }
+    reply_json(r, 200, json_pack("{s:o}", "results", results));
+}
+
+/* Reach to a stored drop-off: its site's or its household's region must
+ * be in the caller's subtree. */
+static json_t *dropoff_in_reach_or_reply(struct req *r, struct db *d, long long id)
+{
+    char spath[256], hpath[256];
+    int found;
+    json_t *o = dropoff_load(d, id, &found, spath, hpath);
+    if (found < 0) {
+        reply_db_error(r, d);
+        return NULL;
+    }
+    const char *root = found ? reach_path(r, d) : NULL;
+    if (found && !root) {
+        json_decref(o);
+        reply_db_error(r, d);
+        return NULL;
+    }
+    if (!found || (!region_path_within(root, spath) && !region_path_within(root, hpath))) {
+        json_decref(o);
+        reply_error(r, 404, "not_found", NULL, "no such drop-off");
+        return NULL;
+    }
+    return o;
+}
+
+void h_dropoffs_get(struct req *r)
+{
+    struct db *d = db_or_reply(r);
+    json_t *o = d ? dropoff_in_reach_or_reply(r, d, r->param[0]) : NULL;
+    if (o)
+        reply_json(r, 200, o);
+}
+
+/* The list, newest first.  household_only: a resident's own. */
+void dropoffs_list(struct req *r, long long household_only)
+{
+    int limit;
+    long long before, site_id, household_id;
+    char from[11], to[11];
+    if (!list_params_or_reply(r, &limit, &before) ||
+        !query_id_or_reply(r, "site_id", &site_id) ||
+        !query_id_or_reply(r, "household_id", &household_id) ||
+        !query_day_or_reply(r, "from", from) || !query_day_or_reply(r, "to", to))
+        return;
+    struct db *d = db_or_reply(r);
+    if (!d)
+        return;
+    const char *root = "/";
+    if (household_only) {
+        household_id = household_only;
+    } else if (!(root = reach_path(r, d))) {
+        reply_db_error(r, d);
+        return;
+    }
+    struct db_rows *rows = db_query(d, SQL_LIST, "siiiissssii", root, site_id, site_id,
+                                    household_id, household_id, from, from, to, to,
+                                    before ? before : ID_MAX, (long long)limit + 1);
+    if (!rows) {
+        reply_db_error(r, d);
+        return;
+    }
+    json_t *items = json_array();
+    long long last = 0;
+    int n = 0;
+    bool more = false;
+    while (db_rows_next(rows)) {
+        if (n == limit) {
+            more = true;
+            break;
+        }
+        int found;
+        json_t *o = dropoff_load(d, db_rows_int(rows, 0), &found, NULL, NULL);
+        if (!o) {
+            db_rows_free(rows);
+            json_decref(items);
+            reply_db_error(r, d);
+            return;
+        }
+        last = db_rows_int(rows, 0);
+        json_array_append_new(items, o);
+        n++;
+    }
+    db_rows_free(rows);
+    reply_json(r, 200, list_page(items, more, last));
+}
+
+void h_dropoffs_list(struct req *r)
+{
+    dropoffs_list(r, 0);
+}
+
+void h_dropoffs_reverse(struct req *r)
+{
+    if (!input_check_or_reply(r, reverse_fields))
+        return;
+    struct db *d = db_or_reply(r);
+    json_t *o = d ? dropoff_in_reach_or_reply(r, d, r->param[0]) : NULL;
+    if (!o)
+        return;
+    json_decref(o);
+    char actor[32];
+    snprintf(actor, sizeof actor, "s:%lld", r->who.staff_id);
+    struct audit_actor who = { actor, role_name(r->who.role), r->remote, r->id };
+    struct reverse_in in = { r->param[0], input_str(r->body, "reason"), actor, &who };
+    struct ledger_answer ans;
+    int rc = ledger_reverse(d, &in, &ans);
+    reply_ledger(r, d, rc, &ans);
+}

@@ -1,0 +1,80 @@
+/* money.c - see money.h. */
+#include "api/money.h"
+#include "server/request.h"
+#include "server/server.h"
+#include "server/worker.h"
+#include "db/balance.h"
+#include "db/db.h"
+#include "db/idem.h"
+#include "db/ledger.h"
+
+#include <string.h>
+
+const char *idem_key_or_reply(struct req *r)
+{
+    const char *k = req_header(r, "Idempotency-Key");
+    if (!k) {
+        reply_error(r, 400, "invalid_request", "Idempotency-Key",
+                    "an Idempotency-Key header is required (a UUID is best)");
+        return NULL;
+    }
+    if (!idem_key_valid(k)) {
+        reply_error(r, 400, "invalid_request", "Idempotency-Key",
+                    "Idempotency-Key must be 1 to 64 of A-Z a-z 0-9 _ . : -");
+        return NULL;
+    }
+    return k;
+}
+
+int request_fingerprint(struct req *r, json_t *body, unsigned char out[32])
+{
+    static const char *const without[] = { "pin", "client_ref", NULL };
+    return idem_fingerprint(r->w->srv->fp_key, body, without, out);
+}
+
+void stamp_request_id(struct req *r, json_t *body)
+{
+    json_t *err = json_object_get(body, "error");
+    if (json_is_object(err))
+        json_object_set_new(err, "request_id", json_string(r->id));
+}
+
+void reply_ledger(struct req *r, struct db *d, int rc, struct ledger_answer *ans)
+{
+    if (rc == LEDGER_UNKNOWN) {
+        if (ans->household_id)
+            balance_forget(r->w->cache, ans->household_id);
+        ledger_answer_release(ans);
+        reply_error(r, 503, "outcome_unknown", NULL,
+                    "the store failed while committing; send the same request again with the "
+                    "same Idempotency-Key");
+        return;
+    }
+    if (rc != LEDGER_OK) {
+        ledger_answer_release(ans);
+        reply_db_error(r, d);
+        return;
+    }
+    if (ans->conflict) {
+        ledger_answer_release(ans);
+        reply_error(r, 409, "idempotency_conflict", "Idempotency-Key",
+                    "this Idempotency-Key was used for a different request");
+        return;
+    }
+    if (ans->moved)
+        publish_answer(r, ans);
+    json_t *body = ans->body;
+    ans->body = NULL;
+    stamp_request_id(r, body);
+    reply_json(r, ans->status, body);
+}
+
+void publish_answer(struct req *r, const struct ledger_answer *ans)
+{
+    balance_publish(r->w->cache, ans->household_id, ans->seq, ans->balance);
+}
+
+void balance_forget_for(struct req *r, long long household_id)
+{
+    balance_forget(r->w->cache, household_id);
+}

@@ -1,0 +1,35 @@
+/* money.h - what the money routes share: the Idempotency-Key header, the
+ * request fingerprint, and answering a ledger outcome. */
+#ifndef WB_MONEY_H
+#define WB_MONEY_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+struct req;
+struct db;
+struct ledger_answer;
+
+/* The Idempotency-Key header, checked (1-64 of [A-Za-z0-9_.:-]); NULL
+ * after replying 400 when missing or malformed. */
+const char *idem_key_or_reply(struct req *r);
+
+/* Fingerprint of a request body (pin and client_ref left out). */
+int request_fingerprint(struct req *r, json_t *body, unsigned char out[32]);
+
+/* Send a ledger outcome: a stored/decided answer with its status (error
+ * bodies get this request's id), 409 idempotency_conflict, or for rc
+ * LEDGER_UNKNOWN 503 outcome_unknown / LEDGER_ERR 503/500.  Publishes the
+ * new balance to Redis when a ledger row was committed, and releases ans. */
+void reply_ledger(struct req *r, struct db *d, int rc, struct ledger_answer *ans);
+
+/* Publish a committed movement's balance to Redis. */
+void publish_answer(struct req *r, const struct ledger_answer *ans);
+
+/* Drop a household's cached balance (after an unknown outcome). */
+void balance_forget_for(struct req *r, long long household_id);
+
+/* Give an error body this request's id (stored answers carry none). */
+void stamp_request_id(struct req *r, json_t *body);
+
+#endif

@@ -1,0 +1,31 @@
+/* balance.h - a household's balance in Redis, MariaDB behind it.
+ *
+ * Key "bal:{h:<id>}" (the hash tag keeps a household's keys on one Redis
+ * Cluster shard), a versioned entry (db/cache.h) whose version is the
+ * household's ledger seq: a worker that finishes late can never put an
+ * older balance back, and an entry from before a Redis restart is not
+ * trusted.  Entries live a day.  MariaDB is the record: a miss, an
+ * outage or a stale entry reads MariaDB (the primary) and refills. */
+#ifndef WB_BALANCE_H
+#define WB_BALANCE_H
+
+struct db;
+struct cache;
+
+/* After a committed ledger write: publish {balance, seq}.  When Redis is
+ * unavailable the write is queued on the connection and replayed later. */
+void balance_publish(struct cache *c, long long household_id, long long seq,
+                     long long balance);
+
+/* The balance: Redis, else MariaDB (then refill).  0 or -1 (store error;
+ * the household not existing reads as balance 0). */
+int balance_read(struct db *d, struct cache *c, long long household_id, long long *balance);
+
+/* Drop the entry (after a commit whose outcome is unknown). */
+void balance_forget(struct cache *c, long long household_id);
+
+/* Redis's entry for a household: 1 with *balance and *seq, 0 none/stale,
+ * -1 Redis unavailable. (reconcile) */
+int balance_cached(struct cache *c, long long household_id, long long *balance, long long *seq);
+
+#endif

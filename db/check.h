@@ -1,0 +1,32 @@
+/* check.h - the ledger's invariants (design.md), checked against MariaDB
+ * and, where it holds a balance, Redis:
+ *   balance_sum     households.balance = sum of its ledger deltas
+ *   seq_count       households.seq = number of its ledger rows
+ *   negative        no balance below zero
+ *   dropoff_lines   a drop-off's points = the sum of its lines
+ *   reversal_once   a reversed drop-off has at most one reversal row, and
+ *                   only reversed drop-offs have one
+ *   redis_balance   Redis, where it holds a balance, agrees
+ * Used by `wbctl reconcile` and GET /v1/reports/ledger-check. */
+#ifndef WB_CHECK_H
+#define WB_CHECK_H
+
+#include <jansson.h>
+
+struct db;
+struct cache;
+
+#define CHECK_MAX_VIOLATIONS 1000
+
+/* Run every check.  *violations gets a new array of {household_id, rule,
+ * detail} (at most CHECK_MAX_VIOLATIONS), *checked the number of
+ * households.  cache may be NULL (the Redis check is then skipped).
+ * 0 or -1 (store error). */
+int ledger_check(struct db *d, struct cache *c, json_t **violations, long long *checked);
+
+/* Rebuild Redis's balances from MariaDB: every cached balance entry is
+ * replaced by the household's current balance and seq.  Returns the
+ * number written, or -1 when Redis is unavailable. */
+long long ledger_rebuild_cache(struct db *d, struct cache *c);
+
+#endif

@@ -1,0 +1,137 @@
+/* ledger.h - every movement of points, one transaction shape
+ * (design.md, "Consistency: where a point lives"):
+ *
+ *   1. SELECT ... FROM households WHERE id = ? FOR UPDATE, first;
+ *   2. the rules, against rows read under that lock (status, daily caps
+ *      from daily_totals, balance, stock);
+ *   3. the business rows (drop-off and lines, adjustment, ...);
+ *   4. a ledger row with the household's next seq and balance_after;
+ *   5. UPDATE households SET balance, seq; the idempotency record; COMMIT.
+ *
+ * The whole transaction is retried on deadlock or lock-wait timeout
+ * (db_tx).  An outcome decided inside it - success, or a refusal such as
+ * household_inactive or insufficient_points - is the answer: its status and
+ * JSON body are stored under the idempotency key in the same transaction
+ * and replayed for the same key and request.  The answer's JSON is the
+ * ledger's own record of what was acknowledged, which is why it is
+ * rendered here and not by the HTTP layer.
+ *
+ * After LEDGER_OK with answer.moved, the caller publishes the new balance
+ * to Redis (db/balance.h). */
+#ifndef WB_LEDGER_H
+#define WB_LEDGER_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "db/catalog.h"
+#include "db/idem.h"
+
+struct db;
+struct audit_actor;
+
+enum {
+    LEDGER_OK = 0,           /* answer filled (it may be a refusal) */
+    LEDGER_ERR = -1,         /* store error: nothing written */
+    LEDGER_UNKNOWN = -2,     /* the commit failed on a lost link: outcome unknown */
+};
+
+struct ledger_answer {
+    int status;              /* 200, 201, 404, 409 ... */
+    json_t *body;            /* owned by the caller (json_decref) */
+    bool replayed;
+    bool conflict;           /* same key, other request: body is NULL */
+    bool moved;              /* a ledger row was committed */
+    long long household_id;
+    long long balance, seq;  /* after the movement */
+};
+
+/* Release what an answer holds. */
+void ledger_answer_release(struct ledger_answer *a);
+
+#define DROPOFF_MAX_LINES 20
+
+struct dropoff_line {
+    const struct category *cat;
+    long long qty;           /* grams or items, after validation */
+};
+
+struct dropoff_in {
+    const char *scope;       /* "site:<id>" */
+    const char *key;
+    unsigned char fp[IDEM_FP_BYTES];
+    long long site_id, attendant_id, household_id;
+    long long recorded_at;   /* epoch seconds */
+    char local_day[11];      /* of recorded_at, in WB_TIMEZONE */
+    const char *note;        /* may be NULL */
+    const char *actor;       /* "s:<id>" */
+    int nlines;
+    struct dropoff_line lines[DROPOFF_MAX_LINES];
+};
+
+/* Credit a drop-off.  201 with {id, household_id, site_id, points,
+ * balance, items[], capped, recorded_at, replayed}; 409
+ * household_inactive. */
+int ledger_dropoff(struct db *d, const struct dropoff_in *in, struct ledger_answer *ans);
+
+struct adjust_in {
+    const char *scope;       /* "staff:<id>" */
+    const char *key;
+    unsigned char fp[IDEM_FP_BYTES];
+    long long household_id, staff_id, points;
+    const char *reason;
+    const char *actor;
+    const struct audit_actor *who;
+};
+
+/* 201 {id, household_id, points, balance, reason}; 409
+ * insufficient_points when the balance would go below zero. */
+int ledger_adjust(struct db *d, const struct adjust_in *in, struct ledger_answer *ans);
+
+struct reverse_in {
+    long long dropoff_id;
+    const char *reason;
+    const char *actor;
+    const struct audit_actor *who;
+};
+
+/* Reverse a drop-off: it leaves the statistics and a reversal row takes
+ * back min(points, balance).  200 {id, status, household_id, points,
+ * clawed_back, shortfall, balance}; 409 already_reversed; 404 when there
+ * is no such drop-off.  Not keyed: a second call is the 409. */
+int ledger_reverse(struct db *d, const struct reverse_in *in, struct ledger_answer *ans);
+
+/* A stored drop-off as JSON (with lines, status, reversal), or NULL with
+ * *found 0 when there is none (store errors: NULL, *found -1).  site and
+ * household region paths are returned for reach checks (256 bytes each,
+ * may be NULL). */
+json_t *dropoff_load(struct db *d, long long id, int *found, char *site_path,
+                     char *household_path);
+
+/* Shared with the other money operations (redemptions): append a ledger
+ * row to a household locked by household_get(..., true) and update its
+ * balance and seq, in memory too.  0 or -1. */
+struct household;
+int ledger_append(struct db *d, struct household *h, long long delta, const char *kind,
+                  long long ref_id, const char *actor, const char *memo);
+
+/* The answer for a refusal: {"error":{code, message}} with status. */
+void ledger_refuse(struct ledger_answer *ans, int status, const char *code,
+                   const char *message);
+
+/* The stored answer for key, when there is one: 1 (ans is a replay, or a
+ * conflict when the request differs), 0 none, -1 error.  Lets a caller
+ * answer a replay before resolving anything else of the request. */
+int ledger_replay(struct db *d, const char *scope, const char *key,
+                  const unsigned char fp[IDEM_FP_BYTES], struct ledger_answer *ans);
+
+/* Run fn as a keyed money transaction: replay or conflict for a known key,
+ * else BEGIN, fn, store the answer under the key, COMMIT (retried on
+ * deadlock), replaying a concurrent twin's answer when it stored the key
+ * first.  key NULL: no idempotency.  fn returns 0 (answer filled) or -1. */
+int ledger_run(struct db *d, const char *scope, const char *key,
+               const unsigned char fp[IDEM_FP_BYTES],
+               int (*fn)(struct db *d, void *arg, struct ledger_answer *ans), void *arg,
+               struct ledger_answer *ans);
+
+#endif
