@@ -9,7 +9,7 @@
 #   CFLAGS    user tunables (optimisation, debug info)
 
 PKGS    := libevent libevent_pthreads hiredis libmariadb libjwt jansson \
-           libqrencode libpng libsodium cairo
+           libqrencode libpng libsodium cairo fontconfig
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

@@ -72,7 +72,7 @@ int cmd_import_households(int argc, char **argv)
     if (!res)
         die(1, "out of memory");
     struct audit_actor who = { "cli", "admin", "local", "" };
-    int rc = import_households(d, data, len, gb, "/", &who, res);
+    int rc = import_households(d, data, len, gb, "/", &who, NULL, NULL, NULL, res);
     free(data);
     if (rc == 0) {
         printf("imported %ld households\n", res->created);

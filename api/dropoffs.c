@@ -22,6 +22,7 @@
 #include "db/households.h"
 #include "db/ledger.h"
 #include "db/regions.h"
+#include "qr/card.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,28 +139,11 @@ static int parse_dropoff(struct req *r, struct db *d, json_t *body, const struct
     return 0;
 }
 
-/* The household a card names, inside the attendant's reach. */
-static int resolve_household(struct req *r, struct db *d, const char *code, long long *hid,
-                             struct refusal *f)
-{
-    struct household h;
-    int rc = household_by_code(d, r->w->cfg->qr_secret, code, &h, false);
-    if (rc < 0)
-        return -2;
-    if (rc == 0)
-        return refuse(f, 404, "unknown_code", "code", "this card is not valid");
-    const char *root = reach_path(r, d);
-    if (!root)
-        return -2;
-    if (!region_path_within(root, h.region_path))
-        return refuse(f, 404, "not_found", "code", "this household is not served here");
-    *hid = h.id;
-    return 0;
-}
-
 /* Process one drop-off (single or batch item).  Returns the ledger rc
- * with ans filled, or -1 with f filled for a refusal before the
- * transaction, or -2 for a store error before it. */
+ * with ans filled, or -1000 with f filled for a refusal before the
+ * transaction, or -2 for a store error before it.  The card is only
+ * decoded here; whether it is current, and inside the attendant's reach,
+ * is checked under the household's lock, after a replay had its chance. */
 static int process(struct req *r, struct db *d, json_t *body, const struct field *spec,
                    const char *key, struct ledger_answer *ans, struct refusal *f)
 {
@@ -172,25 +156,15 @@ static int process(struct req *r, struct db *d, json_t *body, const struct field
     in->scope = scope;
     in->key = key;
     in->actor = actor;
-    int rc = parse_dropoff(r, d, body, spec, in, f);
-    if (rc == 0 && request_fingerprint(r, body, in->fp) != 0)
+    int rc = parse_dropoff(r, d, body, spec, in, f) == 0 ? 0 : -1000;
+    if (rc == 0 && (request_fingerprint(r, body, in->fp) != 0 || !(in->reach = reach_path(r, d))))
         rc = -2;
     if (rc == 0) {
-        /* a replay answers before anything else of the request is looked at */
-        int found = ledger_replay(d, scope, key, in->fp, ans);
-        if (found < 0)
-            rc = -2;
-        else if (found == 1)
-            rc = 1;
-    }
-    if (rc == 0)
-        rc = resolve_household(r, d, input_str(body, "code"), &in->household_id, f);
-    if (rc == 0)
+        if (!card_decode(r->w->cfg->qr_secret, input_str(body, "code"), &in->household_id,
+                         &in->card_gen))
+            in->household_id = 0;
         rc = ledger_dropoff(d, in, ans);
-    else if (rc == 1)
-        rc = LEDGER_OK;
-    else if (rc == -1)
-        rc = -1000;         /* refusal, f filled */
+    }
     free(in);
     return rc;
 }

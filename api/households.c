@@ -20,6 +20,9 @@
 #include "db/revoke.h"
 #include "qr/card.h"
 #include "qr/qrimage.h"
+#include "api/money.h"
+
+#include <sodium.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -478,6 +481,20 @@ void h_households_import(struct req *r)
         reply_error(r, 400, "invalid_request", "body", "send the CSV file as the body");
         return;
     }
+    /* the key is optional here, but checked when sent */
+    const char *key = NULL;
+    if (req_header(r, "Idempotency-Key") && !(key = idem_key_or_reply(r)))
+        return;
+    bool gb = wants_gb18030(req_header(r, "Content-Type"));
+    unsigned char fp[32];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, r->w->srv->fp_key, 32);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)(gb ? "gb18030\n" : "utf-8\n"),
+                                  gb ? 8 : 6);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)r->raw, r->rawlen);
+    crypto_auth_hmacsha256_final(&st, fp);
+    char scope[32];
+    snprintf(scope, sizeof scope, "staff:%lld", r->who.staff_id);
     struct db *d = db_or_reply(r);
     const char *root = d ? reach_path(r, d) : NULL;
     if (!d)
@@ -494,10 +511,15 @@ void h_households_import(struct req *r)
     char actor[48];
     snprintf(actor, sizeof actor, "s:%lld", r->who.staff_id);
     struct audit_actor who = { actor, role_name(r->who.role), r->remote, r->id };
-    int rc = import_households(d, r->raw, r->rawlen, wants_gb18030(req_header(r, "Content-Type")),
-                               root, &who, res);
-    if (rc == 0) {
-        reply_json(r, 200, json_pack("{s:I}", "created", (json_int_t)res->created));
+    int rc = import_households(d, r->raw, r->rawlen, gb, root, &who, scope, key, fp, res);
+    if (rc == 0 && res->conflict) {
+        reply_error(r, 409, "idempotency_conflict", "Idempotency-Key",
+                    "this Idempotency-Key was used for a different file");
+    } else if (rc == 0) {
+        json_t *o = json_pack("{s:I}", "created", (json_int_t)res->created);
+        if (res->replayed)
+            json_object_set_new(o, "replayed", json_true());
+        reply_json(r, 200, o);
     } else if (rc == 1) {
         json_t *errs = json_array();
         for (int i = 0; i < res->nerrors; i++)

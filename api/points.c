@@ -83,6 +83,7 @@ void h_categories_list(struct req *r)
     if (!d)
         return;
     const struct category *cats;
+    catalog_invalidate();     /* a list is read fresh, not from the cache */
     int n = catalog_all(d, &cats);
     char path[256];
     struct rate rates[CATALOG_MAX];

@@ -1,14 +1,23 @@
 /* dbrate - the raw rate of a MariaDB transaction, for `make bench`.
  *
- *   dbrate [--clients N] [--seconds S] MODE
+ *   dbrate [--clients N] [--seconds S] insert
+ *   dbrate [--clients N] [--seconds S] dropoff --village ID --site ID
+ *          --attendant ID --category CODE
  *
- * MODE "insert": BEGIN; INSERT one row; COMMIT - the single-row
- * transaction that bounds anything the server can acknowledge durably.
+ * "insert": BEGIN; INSERT one row; COMMIT - the single-row transaction
+ * that bounds anything the server can acknowledge durably.
+ * "dropoff": the drop-off transaction itself (db/ledger.c, the very code
+ * the server runs), one paid line, a unique key each, on a random
+ * household of the village - what the server does minus HTTP, JSON,
+ * authentication and the card check.
  * Each client is a thread with its own connection, as the server's workers
  * are.  Prints one line: "MODE clients=N tx=T seconds=S rate=R/s p50=Xms
  * p99=Yms".  Reads the WB_DB_* configuration like wbctl. */
+#include "server/clock.h"
 #include "server/config.h"
+#include "db/catalog.h"
 #include "db/db.h"
+#include "db/ledger.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -29,6 +38,14 @@ static const char SQL_TABLE[] =
     "client INT NOT NULL, n BIGINT NOT NULL, at DATETIME(6) NOT NULL DEFAULT "
     "CURRENT_TIMESTAMP(6)) ENGINE=InnoDB";
 static const char SQL_INSERT[] = "INSERT INTO bench_tx (client, n) VALUES (?, ?)";
+static const char SQL_HOUSEHOLDS[] = "SELECT id FROM households WHERE region_id = ? ORDER BY id";
+
+/* dropoff mode */
+static long long village, site, attendant;
+static const char *category;
+static long long *households;
+static long long nhouseholds;
+static char run_tag[16];
 
 struct client {
     int index;
@@ -66,6 +83,38 @@ static int insert_tx(struct db *d, void *arg)
     return db_exec(d, SQL_INSERT, "ii", (long long)c->index, c->tx) < 0 ? -1 : 0;
 }
 
+/* One drop-off through the ledger, as the server would run it. */
+static int dropoff_once(struct db *d, struct client *c)
+{
+    const struct category *cat = catalog_find(d, category);
+    if (!cat)
+        return -1;
+    struct dropoff_in in = { 0 };
+    char key[64], actor[32], scope[32];
+    snprintf(key, sizeof key, "dbrate-%s-%d-%lld", run_tag, c->index, c->tx);
+    snprintf(actor, sizeof actor, "s:%lld", attendant);
+    snprintf(scope, sizeof scope, "site:%lld", site);
+    in.scope = scope;
+    in.key = key;
+    randombytes_buf(in.fp, sizeof in.fp);
+    in.site_id = site;
+    in.attendant_id = attendant;
+    in.household_id = households[randombytes_uniform((uint32_t)nhouseholds)];
+    in.card_gen = 1;          /* the bench's households keep their first card */
+    in.reach = "/";
+    in.recorded_at = (long long)time(NULL);
+    clock_local_day((time_t)in.recorded_at, in.local_day, sizeof in.local_day);
+    in.actor = actor;
+    in.nlines = 1;
+    in.lines[0].cat = cat;
+    in.lines[0].qty = 100 + randombytes_uniform(4900);
+    struct ledger_answer ans;
+    int rc = ledger_dropoff(d, &in, &ans);
+    int status = ans.status;
+    ledger_answer_release(&ans);
+    return rc == LEDGER_OK && status == 201 ? 0 : -1;
+}
+
 static void *client_main(void *arg)
 {
     struct client *c = arg;
@@ -74,9 +123,10 @@ static void *client_main(void *arg)
         c->failed = 1;
         return NULL;
     }
+    bool dropoff = strcmp(mode, "dropoff") == 0;
     while (!atomic_load(&stop)) {
         double t0 = now_s();
-        int rc = db_tx(d, insert_tx, c);
+        int rc = dropoff ? dropoff_once(d, c) : db_tx(d, insert_tx, c);
         if (rc != 0) {
             fprintf(stderr, "dbrate: client %d: %s\n", c->index, db_error(d));
             c->failed = 1;
@@ -106,11 +156,23 @@ int main(int argc, char **argv)
             clients = atoi(argv[++i]);
         else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
             seconds = atof(argv[++i]);
+        else if (strcmp(argv[i], "--village") == 0 && i + 1 < argc)
+            village = atoll(argv[++i]);
+        else if (strcmp(argv[i], "--site") == 0 && i + 1 < argc)
+            site = atoll(argv[++i]);
+        else if (strcmp(argv[i], "--attendant") == 0 && i + 1 < argc)
+            attendant = atoll(argv[++i]);
+        else if (strcmp(argv[i], "--category") == 0 && i + 1 < argc)
+            category = argv[++i];
         else
             mode = argv[i];
     }
-    if (!mode || strcmp(mode, "insert") != 0 || clients < 1 || clients > 512 || seconds <= 0) {
-        fprintf(stderr, "usage: dbrate [--clients N] [--seconds S] insert\n");
+    bool dropoff = mode && strcmp(mode, "dropoff") == 0;
+    if (!mode || (!dropoff && strcmp(mode, "insert") != 0) || clients < 1 || clients > 512 ||
+        seconds <= 0 || (dropoff && (!village || !site || !attendant || !category))) {
+        fprintf(stderr, "usage: dbrate [--clients N] [--seconds S] insert\n"
+                        "       dbrate [--clients N] [--seconds S] dropoff --village ID --site ID "
+                        "--attendant ID --category CODE\n");
         return 2;
     }
     char err[512];
@@ -118,14 +180,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "dbrate: configuration: %s\n", err);
         return 2;
     }
-    if (sodium_init() < 0 || db_library_init() != 0)
+    if (sodium_init() < 0 || db_library_init() != 0 || clock_set_zone(cfg.timezone) != 0)
         return 1;
+    unsigned char tag[4];
+    randombytes_buf(tag, sizeof tag);
+    sodium_bin2hex(run_tag, sizeof run_tag, tag, sizeof tag);
     struct db *d = dbrate_connect();
     if (!d)
         return 1;
-    if (db_exec_raw(d, SQL_TABLE) != 0) {
+    if (!dropoff && db_exec_raw(d, SQL_TABLE) != 0) {
         fprintf(stderr, "dbrate: %s\n", db_error(d));
         return 1;
+    }
+    if (dropoff) {
+        struct db_rows *r = db_query(d, SQL_HOUSEHOLDS, "i", village);
+        if (!r || db_rows_count(r) == 0) {
+            fprintf(stderr, "dbrate: no households in region %lld\n", village);
+            return 1;
+        }
+        households = calloc(db_rows_count(r), sizeof *households);
+        while (db_rows_next(r))
+            households[nhouseholds++] = db_rows_int(r, 0);
+        db_rows_free(r);
     }
     db_close(d);
 
@@ -161,6 +237,7 @@ int main(int argc, char **argv)
            clients, total, elapsed, (double)total / elapsed, p50, p99);
     free(all);
     free(cs);
+    free(households);
     config_release(&cfg);
     db_library_end();
     return failed ? 1 : 0;

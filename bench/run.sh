@@ -32,6 +32,8 @@ WB_QR_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 WB_LOGIN_LIMIT_PER_MIN=100000
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 WB_LISTEN=127.0.0.1:$PORT
+WB_WORKERS=${BENCH_WORKERS:-$((4 * $(nproc)))}
+BENCH_DIR=$DIR
 set +a
 "$BIN/wbctl" migrate >/dev/null
 PW=$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')
@@ -79,14 +81,38 @@ echo
 echo "== server =="
 wrk_run healthz "$URL/healthz"
 wrk_run auth_me "$URL/v1/auth/me" -H "Authorization: Bearer $TOKEN"
+
+echo
+echo "== drop-offs and balances =="
+python3 bench/setup.py "$URL" "$PW" "$DIR"
+. "$DIR/bench.env"
+export ATT_TOKEN
+printf 'world: %s households in one village, %d server workers\n' "$HOUSEHOLDS" "$WB_WORKERS"
+wrk_run dropoffs "$URL/v1/dropoffs" -s bench/dropoff.lua
+RAW_W=$("$BIN/dbrate" --clients "$WB_WORKERS" --seconds "$SECS" dropoff --village "$VILLAGE" \
+        --site "$SITE" --attendant "$ATTENDANT" --category bench_mixed)
+RAW_64=$("$BIN/dbrate" --clients "$CONNS" --seconds "$SECS" dropoff --village "$VILLAGE" \
+        --site "$SITE" --attendant "$ATTENDANT" --category bench_mixed)
+RAW_W_RATE=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$RAW_W")
+RAW_64_RATE=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$RAW_64")
+printf '%-28s %10.0f tx/s    (%s)\n' "raw drop-off tx ($WB_WORKERS cl.)" "$RAW_W_RATE" "$RAW_W"
+printf '%-28s %10.0f tx/s    (%s)\n' "raw drop-off tx ($CONNS cl.)" "$RAW_64_RATE" "$RAW_64"
+wrk_run balance_reads "$URL/v1/residents/me/balance" -s bench/balance.lua
+CHECK=$("$BIN/wbctl" reconcile | tail -1 || true)
+echo "ledger after the run: $CHECK"
+
 echo
 echo "== ratios =="
-python3 - "$RATE_healthz" "$RATE_auth_me" "$REDIS_GET" "$DB_RATE" <<'PY'
+python3 - "$RATE_healthz" "$RATE_auth_me" "$REDIS_GET" "$DB_RATE" "$RATE_dropoffs" \
+          "$RAW_W_RATE" "$RAW_64_RATE" "$RATE_balance_reads" <<'PY'
 import sys
-healthz, me, rget, db = map(float, sys.argv[1:])
-print(f"auth/me / healthz          {me / healthz:6.2f}  (cost of token verify + revocation check)")
-print(f"auth/me / redis GET        {me / rget:6.2f}  (each auth/me makes 2 Redis reads)")
-print(f"mariadb tx / redis GET     {db / rget:6.2f}")
+healthz, me, rget, db, drop, raw_w, raw_64, bal = map(float, sys.argv[1:])
+print(f"auth/me / healthz             {me / healthz:6.2f}  (token verify + revocation check)")
+print(f"auth/me / redis GET           {me / rget:6.2f}  (each auth/me makes 2 Redis reads)")
+print(f"drop-offs / raw drop-off tx   {drop / raw_w:6.2f}  (same transaction, as many clients as workers)")
+print(f"drop-offs / raw (64 clients)  {drop / raw_64:6.2f}")
+print(f"raw drop-off / 1-row tx       {raw_w / db:6.2f}  (the drop-off's share of a bare commit)")
+print(f"balance reads / redis GET     {bal / rget:6.2f}")
 PY
 if grep -qE 'AddressSanitizer|runtime error' "$DIR/server.log"; then
     echo "bench: the server log shows sanitizer errors" >&2

@@ -70,10 +70,15 @@ int catalog_all(struct db *d, const struct category **out)
 const struct category *catalog_find(struct db *d, const char *code)
 {
     const struct category *all;
-    int n = catalog_all(d, &all);
-    for (int i = 0; i < n; i++)
-        if (strcmp(all[i].code, code) == 0)
-            return &all[i];
+    /* a miss may be a category another worker just created: look again */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            catalog_invalidate();
+        int n = catalog_all(d, &all);
+        for (int i = 0; i < n; i++)
+            if (strcmp(all[i].code, code) == 0)
+                return &all[i];
+    }
     return NULL;
 }
 

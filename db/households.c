@@ -15,6 +15,9 @@ static const char SQL_GET[] =
 /* Lock the household row alone first (design.md: never a shared lock on it
  * before the exclusive one), then read the region. */
 static const char SQL_LOCK[] = "SELECT id FROM households WHERE id = ? FOR UPDATE";
+static const char SQL_LOCK_HEAD[] =
+    "SELECT id, region_id, status, balance, seq, card_gen FROM households WHERE id = ? "
+    "FOR UPDATE";
 static const char SQL_INSERT[] =
     "INSERT INTO households (region_id, head_name, address, phone, members) "
     "VALUES (?, ?, ?, ?, ?)";
@@ -58,6 +61,25 @@ int household_get(struct db *d, long long id, struct household *out, bool for_up
         out->created_at = db_rows_int(r, 12);
         snprintf(out->region_path, sizeof out->region_path, "%s", db_rows_str(r, 13, NULL));
         snprintf(out->region_name, sizeof out->region_name, "%s", db_rows_str(r, 14, NULL));
+        found = 1;
+    }
+    db_rows_free(r);
+    return found;
+}
+
+int household_lock(struct db *d, long long id, struct household_head *out)
+{
+    struct db_rows *r = db_query(d, SQL_LOCK_HEAD, "i", id);
+    if (!r)
+        return -1;
+    int found = 0;
+    if (db_rows_next(r)) {
+        out->id = db_rows_int(r, 0);
+        out->region_id = db_rows_int(r, 1);
+        snprintf(out->status, sizeof out->status, "%s", db_rows_str(r, 2, NULL));
+        out->balance = db_rows_int(r, 3);
+        out->seq = db_rows_int(r, 4);
+        out->card_gen = db_rows_int(r, 5);
         found = 1;
     }
     db_rows_free(r);

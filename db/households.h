@@ -29,6 +29,19 @@ struct household {
  * transaction, before touching anything else of the household). */
 int household_get(struct db *d, long long id, struct household *out, bool for_update);
 
+/* What a money transaction needs of a household, read by the statement
+ * that locks its row. */
+struct household_head {
+    long long id;
+    long long region_id;
+    char status[12];
+    long long balance, seq, card_gen;
+};
+
+/* SELECT ... FOR UPDATE of the household row alone (design.md: the first
+ * statement of every money transaction).  1 locked, 0 none, -1 error. */
+int household_lock(struct db *d, long long id, struct household_head *out);
+
 /* Insert h (id ignored); returns the id or -1. */
 long long household_insert(struct db *d, const struct household *h);
 

@@ -2,6 +2,7 @@
 #include "db/import.h"
 #include "db/audit.h"
 #include "db/db.h"
+#include "db/idem.h"
 #include "db/stats.h"
 
 #include <errno.h>
@@ -345,6 +346,9 @@ struct insert_job {
     struct rows *rs;
     const struct audit_actor *who;
     struct db_param *params;
+    const char *scope, *key;
+    const unsigned char *fp;
+    bool twin;
 };
 
 static int insert_tx(struct db *d, void *arg)
@@ -372,17 +376,50 @@ static int insert_tx(struct db *d, void *arg)
     json_t *dj = json_loads(detail, 0, NULL);
     int rc = audit_write(d, j->who, "household.import", "household", 0, dj);
     json_decref(dj);
+    if (rc != 0 || !j->key)
+        return rc;
+    rc = idem_store(d, j->scope, j->key, j->fp, 200, detail);
+    if (rc != 0 && db_errkind(d) == DB_DUP) {
+        j->twin = true;       /* the same key won elsewhere: replay it */
+        return 1;
+    }
     return rc;
+}
+
+/* Answer from a stored import: 1 replayed/conflict, 0 none, -1 error. */
+static int import_replay(struct db *d, const char *scope, const char *key,
+                         const unsigned char *fp, struct import_result *res)
+{
+    struct idem_record rec = { 0 };
+    int rc = idem_lookup(d, scope, key, fp, &rec);
+    if (rc <= 0)
+        return rc;
+    if (!rec.same) {
+        res->conflict = true;
+    } else {
+        json_t *o = json_loads(rec.response, 0, NULL);
+        res->created = (long)json_integer_value(json_object_get(o, "created"));
+        res->replayed = true;
+        json_decref(o);
+    }
+    free(rec.response);
+    return 1;
 }
 
 int import_households(struct db *d, const char *data, size_t len, bool gb18030,
                       const char *reach_path, const struct audit_actor *who,
+                      const char *scope, const char *key, const unsigned char *fp,
                       struct import_result *res)
 {
     memset(res, 0, sizeof *res);
     pthread_once(&sql_once, build_sql);
     if (!sql_big || !sql_small)
         return -1;
+    if (key) {
+        int found = import_replay(d, scope, key, fp, res);
+        if (found != 0)
+            return found < 0 ? -1 : 0;
+    }
     char *converted = NULL;
     if (gb18030) {
         long bad = 0;
@@ -478,13 +515,16 @@ int import_households(struct db *d, const char *data, size_t len, bool gb18030,
         rc = 1;
         goto out;
     }
-    struct insert_job j = { &rs, who, calloc(BIG * 5, sizeof(struct db_param)) };
+    struct insert_job j = { &rs, who, calloc(BIG * 5, sizeof(struct db_param)), scope, key, fp,
+                            false };
     if (!j.params)
         goto out;
     rc = db_tx(d, insert_tx, &j);
     free(j.params);
     if (rc == 0)
         res->created = (long)rs.n;
+    else if (rc == 1 && j.twin)
+        rc = import_replay(d, scope, key, fp, res) == 1 ? 0 : -1;
     else
         rc = rc == -2 ? -2 : -1;
 out:

@@ -29,17 +29,24 @@ struct import_error {
 struct import_result {
     long rows;                  /* data rows seen */
     long created;
+    bool replayed;              /* answered from the idempotency record */
+    bool conflict;              /* the key was used for another file */
     int nerrors;                /* at most IMPORT_MAX_ERRORS kept */
     long total_errors;
     struct import_error errors[IMPORT_MAX_ERRORS];
 };
 
 /* Parse, check and insert.  reach_path limits which regions may be
- * named ("/" = all).  Returns 0 (res->created rows inserted), 1 (rows
- * refused: see res->errors, nothing written), -1 store error (nothing
- * written), -2 the commit's outcome is unknown. */
+ * named ("/" = all).  With key non-NULL the outcome is stored under
+ * (scope, key) with fingerprint fp in the same transaction, and a later
+ * call with the same key is answered from it (res->replayed, nothing
+ * imported again) or refused (res->conflict) when fp differs.  Returns 0
+ * (res->created rows inserted or replayed), 1 (rows refused: see
+ * res->errors, nothing written), -1 store error (nothing written), -2 the
+ * commit's outcome is unknown. */
 int import_households(struct db *d, const char *data, size_t len, bool gb18030,
                       const char *reach_path, const struct audit_actor *who,
+                      const char *scope, const char *key, const unsigned char *fp,
                       struct import_result *res);
 
 /* Split one CSV record starting at *pos (exposed for the unit tests).

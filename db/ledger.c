@@ -3,6 +3,7 @@
 #include "db/audit.h"
 #include "db/db.h"
 #include "db/households.h"
+#include "db/regions.h"
 #include "db/stats.h"
 #include "server/clock.h"
 
@@ -89,16 +90,29 @@ void ledger_refuse(struct ledger_answer *ans, int status, const char *code,
     ans->body = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message);
 }
 
+static int append_row(struct db *d, long long hid, long long *seq, long long *balance,
+                      long long delta, const char *kind, long long ref_id, const char *actor,
+                      const char *memo)
+{
+    long long next = *seq + 1, bal = *balance + delta;
+    if (db_exec(d, SQL_LEDGER, "iiiisiss", hid, next, delta, bal, kind, ref_id, actor, memo) < 0 ||
+        db_exec(d, SQL_HEAD, "iii", bal, next, hid) < 0)
+        return -1;
+    *seq = next;
+    *balance = bal;
+    return 0;
+}
+
 int ledger_append(struct db *d, struct household *h, long long delta, const char *kind,
                   long long ref_id, const char *actor, const char *memo)
 {
-    long long seq = h->seq + 1, bal = h->balance + delta;
-    if (db_exec(d, SQL_LEDGER, "iiiisiss", h->id, seq, delta, bal, kind, ref_id, actor, memo) < 0 ||
-        db_exec(d, SQL_HEAD, "iii", bal, seq, h->id) < 0)
-        return -1;
-    h->seq = seq;
-    h->balance = bal;
-    return 0;
+    return append_row(d, h->id, &h->seq, &h->balance, delta, kind, ref_id, actor, memo);
+}
+
+int ledger_append_head(struct db *d, struct household_head *h, long long delta,
+                       const char *kind, long long ref_id, const char *actor, const char *memo)
+{
+    return append_row(d, h->id, &h->seq, &h->balance, delta, kind, ref_id, actor, memo);
 }
 
 /* ---- keyed transactions ---- */
@@ -120,10 +134,13 @@ static int run_tx(struct db *d, void *arg)
     ledger_answer_release(ans);
     ans->status = 0;
     ans->moved = false;
+    ans->no_store = false;
     if (c->fn(d, c->arg, ans) != 0)
         return -1;
     if (!ans->body)
         return -1;
+    if (ans->no_store)
+        return 2;             /* roll back: a refusal is not kept */
     if (!c->key)
         return 0;
     char *text = json_dumps(ans->body, JSON_COMPACT);
@@ -188,6 +205,10 @@ int ledger_run(struct db *d, const char *scope, const char *key,
             atomic_fetch_add(&wb_stats.ledger_writes, 1);
         return LEDGER_OK;
     }
+    if (rc == 2 && ans->no_store) {
+        ans->moved = false;
+        return LEDGER_OK;
+    }
     ledger_answer_release(ans);
     ans->moved = false;
     if (rc == 1 && c.twin) {
@@ -208,12 +229,24 @@ struct line_out {
 static int dropoff_fn(struct db *d, void *arg, struct ledger_answer *ans)
 {
     const struct dropoff_in *in = arg;
-    struct household h;
-    int rc = household_get(d, in->household_id, &h, true);
+    struct household_head h;
+    int rc = in->household_id ? household_lock(d, in->household_id, &h) : 0;
     if (rc < 0)
         return -1;
-    if (rc == 0) {
-        ledger_refuse(ans, 404, "not_found", "no such household");
+    /* a forged card names no household; a reissued one an old generation */
+    if (rc == 0 || h.card_gen != in->card_gen) {
+        ledger_refuse(ans, 404, "unknown_code", "this card is not valid");
+        json_object_set_new(json_object_get(ans->body, "error"), "field", json_string("code"));
+        ans->no_store = true;
+        return 0;
+    }
+    char path[256];
+    if (region_path_cached(d, h.region_id, path, sizeof path) != 0)
+        return -1;
+    if (!region_path_within(in->reach, path)) {
+        ledger_refuse(ans, 404, "not_found", "this household is not served here");
+        json_object_set_new(json_object_get(ans->body, "error"), "field", json_string("code"));
+        ans->no_store = true;
         return 0;
     }
     ans->household_id = h.id;
@@ -230,22 +263,27 @@ static int dropoff_fn(struct db *d, void *arg, struct ledger_answer *ans)
     if (ncats < 0)
         return -1;
     struct rate rates[CATALOG_MAX];
-    if (catalog_rates(d, h.region_path, in->recorded_at, cats, ncats, rates) != 0)
+    if (catalog_rates(d, path, in->recorded_at, cats, ncats, rates) != 0)
         return -1;
 
-    /* what was earned already that day, read under the household lock */
+    /* what was earned already that day, read under the household lock;
+     * only capped categories need it */
     long long earned[CATALOG_MAX] = { 0 };
-    struct db_rows *r = db_query(d, SQL_DAILY, "is", h.id, in->local_day);
-    if (!r)
-        return -1;
-    while (db_rows_next(r)) {
-        long long cid = db_rows_int(r, 0);
-        for (int i = 0; i < ncats; i++)
-            if (cats[i].id == cid)
-                earned[i] = db_rows_int(r, 1);
+    bool capped_cats = false;
+    for (int i = 0; i < in->nlines; i++)
+        capped_cats |= in->lines[i].cat->has_cap;
+    if (capped_cats) {
+        struct db_rows *r = db_query(d, SQL_DAILY, "is", h.id, in->local_day);
+        if (!r)
+            return -1;
+        while (db_rows_next(r)) {
+            long long cid = db_rows_int(r, 0);
+            for (int i = 0; i < ncats; i++)
+                if (cats[i].id == cid)
+                    earned[i] = db_rows_int(r, 1);
+        }
+        db_rows_free(r);
     }
-    db_rows_free(r);
-
     struct line_out out[DROPOFF_MAX_LINES];
     long long total = 0, grams = 0, items = 0;
     bool any_capped = false;
@@ -319,8 +357,8 @@ static int dropoff_fn(struct db *d, void *arg, struct ledger_answer *ans)
         for (int k = i; k < in->nlines; k++)
             if (in->lines[k].cat->id == cid)
                 sum += out[k].points;
-        if (sum == 0)
-            continue;
+        if (sum == 0 || !in->lines[i].cat->has_cap)
+            continue;       /* daily totals exist for the caps */
         struct db_param *q = &p[nd * 4];
         q[0] = (struct db_param){ 'i', h.id, NULL, 0 };
         q[1] = (struct db_param){ 'i', cid, NULL, 0 };
@@ -332,7 +370,7 @@ static int dropoff_fn(struct db *d, void *arg, struct ledger_answer *ans)
         return -1;
 
     if (total > 0) {
-        if (ledger_append(d, &h, total, "dropoff", id, in->actor, NULL) != 0)
+        if (ledger_append_head(d, &h, total, "dropoff", id, in->actor, NULL) != 0)
             return -1;
         ans->moved = true;
     }

@@ -42,6 +42,7 @@ struct ledger_answer {
     bool replayed;
     bool conflict;           /* same key, other request: body is NULL */
     bool moved;              /* a ledger row was committed */
+    bool no_store;           /* a refusal not to keep under the key (404s) */
     long long household_id;
     long long balance, seq;  /* after the movement */
 };
@@ -60,7 +61,10 @@ struct dropoff_in {
     const char *scope;       /* "site:<id>" */
     const char *key;
     unsigned char fp[IDEM_FP_BYTES];
-    long long site_id, attendant_id, household_id;
+    long long site_id, attendant_id;
+    long long household_id;  /* from the card; 0 when the card is not genuine */
+    long long card_gen;      /* the card's generation: must be the current one */
+    const char *reach;       /* the attendant's subtree path ("/" = all) */
     long long recorded_at;   /* epoch seconds */
     char local_day[11];      /* of recorded_at, in WB_TIMEZONE */
     const char *note;        /* may be NULL */
@@ -71,7 +75,10 @@ struct dropoff_in {
 
 /* Credit a drop-off.  201 with {id, household_id, site_id, points,
  * balance, items[], capped, recorded_at, replayed}; 409
- * household_inactive. */
+ * household_inactive (stored); 404 unknown_code (a forged or reissued
+ * card) and 404 not_found (outside reach), which are not stored.  The card
+ * and reach are checked under the household's lock, so the transaction
+ * is the whole of the drop-off's SQL. */
 int ledger_dropoff(struct db *d, const struct dropoff_in *in, struct ledger_answer *ans);
 
 struct adjust_in {
@@ -114,6 +121,10 @@ json_t *dropoff_load(struct db *d, long long id, int *found, char *site_path,
 struct household;
 int ledger_append(struct db *d, struct household *h, long long delta, const char *kind,
                   long long ref_id, const char *actor, const char *memo);
+
+struct household_head;
+int ledger_append_head(struct db *d, struct household_head *h, long long delta,
+                       const char *kind, long long ref_id, const char *actor, const char *memo);
 
 /* The answer for a refusal: {"error":{code, message}} with status. */
 void ledger_refuse(struct ledger_answer *ans, int status, const char *code,

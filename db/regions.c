@@ -97,3 +97,33 @@ long long region_household_count(struct db *d, const char *path)
         return -1;
     return n;
 }
+
+/* Direct-mapped, per thread: villages and communities number in the
+ * hundreds per county, and a miss costs one primary-key read. */
+#define PATH_CACHE 512
+
+struct path_slot {
+    long long id;
+    char path[256];
+};
+
+static _Thread_local struct path_slot path_cache[PATH_CACHE];
+
+int region_path_cached(struct db *d, long long id, char *out, size_t len)
+{
+    struct path_slot *slot = &path_cache[(unsigned long long)id % PATH_CACHE];
+    if (id && slot->id == id) {
+        snprintf(out, len, "%s", slot->path);
+        return 0;
+    }
+    struct region g;
+    int rc = region_get(d, id, &g);
+    if (rc < 0)
+        return -1;
+    snprintf(out, len, "%s", rc ? g.path : "");
+    if (rc) {
+        slot->id = id;
+        snprintf(slot->path, sizeof slot->path, "%s", g.path);
+    }
+    return 0;
+}

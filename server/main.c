@@ -158,6 +158,10 @@ int main(int argc, char **argv)
     }
     srv.dummy_hash = dummy_hash;
     pin_key_derive(cfg.pin_secret[0] ? cfg.pin_secret : cfg.qr_secret, srv.pin_key);
+    /* fingerprints only need to agree between instances: any shared
+     * secret will do, kept apart from its other use by the label */
+    crypto_auth_hmacsha256(srv.fp_key, (const unsigned char *)"wastebank idempotency v1", 24,
+                           (const unsigned char *)srv.pin_key);
 
 
     int rc = 0;

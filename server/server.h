@@ -14,6 +14,7 @@ struct server {
     struct ratelimit *rl;
     char *dummy_hash;          /* verified for unknown usernames */
     unsigned char pin_key[32]; /* household PIN hashing key */
+    unsigned char fp_key[32];  /* idempotency fingerprints */
     int nworkers;
     struct worker *workers;
 };
