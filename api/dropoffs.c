@@ -128,9 +128,9 @@ static int parse_dropoff(struct req *r, struct db *d, json_t *body, const struct
     if (rec && !clock_parse_rfc3339(rec, &at))
         return refuse(f, 400, "invalid_request", "recorded_at",
                       "recorded_at must be an RFC 3339 time with an offset");
-    if (at > now + FUTURE_SLACK || at < now - BACKDATE_MAX)
-        return refuse(f, 400, "invalid_request", "recorded_at",
-                      "recorded_at may be at most 5 minutes ahead and 30 days back");
+    /* out of the window: refused in the transaction, after a replay of
+     * the same key (kept 35 days) had its chance */
+    in->window_error = at > now + FUTURE_SLACK || at < now - BACKDATE_MAX;
     in->recorded_at = (long long)at;
     clock_local_day(at, in->local_day, sizeof in->local_day);
     in->note = input_str(body, "note");

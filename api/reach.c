@@ -26,13 +26,12 @@ const char *reach_path(struct req *r, struct db *d)
     if (r->who.role == ROLE_ADMIN) {
         snprintf(r->reach_path, sizeof r->reach_path, "/");
     } else {
-        struct region g;
-        int rc = r->who.region_id ? region_get(d, r->who.region_id, &g) : 0;
-        if (rc < 0)
+        /* regions never move: the per-thread cache is always right */
+        char path[256] = "";
+        if (r->who.region_id && region_path_cached(d, r->who.region_id, path, sizeof path) != 0)
             return NULL;
-        /* a member whose region vanished reaches nothing: a path no
-         * region has */
-        snprintf(r->reach_path, sizeof r->reach_path, "%s", rc ? g.path : "/none/");
+        /* no region (or none any more) reaches nothing: a path no region has */
+        snprintf(r->reach_path, sizeof r->reach_path, "%s", path[0] ? path : "/none/");
     }
     r->reach_loaded = true;
     return r->reach_path;

@@ -15,6 +15,8 @@
  * p99=Yms".  Reads the WB_DB_* configuration like wbctl. */
 #include "server/clock.h"
 #include "server/config.h"
+#include "db/balance.h"
+#include "db/cache.h"
 #include "db/catalog.h"
 #include "db/db.h"
 #include "db/ledger.h"
@@ -52,6 +54,7 @@ struct client {
     pthread_t thread;
     long long tx;
     double *lat_ms;          /* samples */
+    struct cache *cache;     /* dropoff: balances go to Redis as the server's do */
     long long nlat;
     int failed;
 };
@@ -110,6 +113,8 @@ static int dropoff_once(struct db *d, struct client *c)
     in.lines[0].qty = 100 + randombytes_uniform(4900);
     struct ledger_answer ans;
     int rc = ledger_dropoff(d, &in, &ans);
+    if (rc == LEDGER_OK && ans.moved)
+        balance_publish(c->cache, ans.household_id, ans.seq, ans.balance);
     int status = ans.status;
     ledger_answer_release(&ans);
     return rc == LEDGER_OK && status == 201 ? 0 : -1;
@@ -124,6 +129,13 @@ static void *client_main(void *arg)
         return NULL;
     }
     bool dropoff = strcmp(mode, "dropoff") == 0;
+    char err[256];
+    if (dropoff && !(c->cache = cache_new(cfg.redis_url, err, sizeof err))) {
+        fprintf(stderr, "dbrate: %s\n", err);
+        c->failed = 1;
+        db_close(d);
+        return NULL;
+    }
     while (!atomic_load(&stop)) {
         double t0 = now_s();
         int rc = dropoff ? dropoff_once(d, c) : db_tx(d, insert_tx, c);
@@ -136,6 +148,7 @@ static void *client_main(void *arg)
             c->lat_ms[c->nlat++] = (now_s() - t0) * 1000;
         c->tx++;
     }
+    cache_free(c->cache);
     db_close(d);
     db_thread_end();
     return NULL;

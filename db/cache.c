@@ -422,29 +422,56 @@ int cache_pending(const struct cache *c)
     return c->pcount;
 }
 
+/* Decode "<version>|<payload>|<run_id>" (payload may not hold '|'). */
+static int decode_versioned(const struct cache *c, const redisReply *r, long long *version,
+                            char *payload, size_t len)
+{
+    if (r->type == REDIS_REPLY_NIL)
+        return 0;
+    if (r->type != REDIS_REPLY_STRING)
+        return -1;
+    char *bar1 = strchr(r->str, '|');
+    char *bar2 = bar1 ? strrchr(r->str, '|') : NULL;
+    if (!bar1 || bar2 <= bar1 || strcmp(bar2 + 1, c->run_id) != 0 ||
+        (size_t)(bar2 - bar1 - 1) >= len)
+        return 0;           /* another incarnation's, or not ours: stale */
+    *version = strtoll(r->str, NULL, 10);
+    memcpy(payload, bar1 + 1, (size_t)(bar2 - bar1 - 1));
+    payload[bar2 - bar1 - 1] = '\0';
+    return 1;
+}
+
 int cache_get(struct cache *c, const char *key, long long *version, char *payload,
               size_t len)
 {
     redisReply *r = cache_cmd(c, "GET %s", key);
     if (!r)
         return -1;
-    int rc = 0;
-    if (r->type == REDIS_REPLY_STRING) {
-        /* "<version>|<payload>|<run_id>": payload may not hold '|' */
-        char *bar1 = strchr(r->str, '|');
-        char *bar2 = bar1 ? strrchr(r->str, '|') : NULL;
-        if (bar1 && bar2 > bar1 && strcmp(bar2 + 1, c->run_id) == 0 &&
-            (size_t)(bar2 - bar1 - 1) < len) {
-            *version = strtoll(r->str, NULL, 10);
-            memcpy(payload, bar1 + 1, (size_t)(bar2 - bar1 - 1));
-            payload[bar2 - bar1 - 1] = '\0';
-            rc = 1;
-        }
-    } else if (r->type != REDIS_REPLY_NIL) {
-        rc = -1;
-    }
+    int rc = decode_versioned(c, r, version, payload, len);
     freeReplyObject(r);
     return rc;
+}
+
+int cache_get_many(struct cache *c, int n, const char *const *keys, long long *versions,
+                   char (*payloads)[16], int *rc)
+{
+    enum { MAXKEYS = 8 };
+    const char *argv[MAXKEYS + 1];
+    for (int i = 0; i < n; i++)
+        rc[i] = -1;
+    if (n < 1 || n > MAXKEYS || !cache_available(c))
+        return -1;
+    argv[0] = "MGET";
+    for (int i = 0; i < n; i++)
+        argv[i + 1] = keys[i];
+    redisReply *r = checked(c, redisCommandArgv(c->ctx, n + 1, argv, NULL));
+    if (!r)
+        return -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)n)
+        for (int i = 0; i < n; i++)
+            rc[i] = decode_versioned(c, r->element[i], &versions[i], payloads[i], 16);
+    freeReplyObject(r);
+    return 0;
 }
 
 int cache_ping(struct cache *c)

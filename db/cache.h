@@ -74,6 +74,12 @@ int cache_put(struct cache *c, const char *key, long long version, const char *p
 int cache_get(struct cache *c, const char *key, long long *version, char *payload,
               size_t len);
 
+/* cache_get for n keys in one round trip (MGET): rc[i] as cache_get's
+ * result for keys[i], payloads[i] of len bytes each.  0, or -1 when Redis
+ * is unavailable (every rc[i] is then -1). */
+int cache_get_many(struct cache *c, int n, const char *const *keys, long long *versions,
+                   char (*payloads)[16], int *rc);
+
 /* The connected server's run_id ("" when not connected): it changes when
  * Redis restarts, so a cached value tagged with it is known to have been
  * written to this very incarnation of the server. */

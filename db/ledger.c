@@ -190,14 +190,10 @@ int ledger_run(struct db *d, const char *scope, const char *key,
                int (*fn)(struct db *d, void *arg, struct ledger_answer *ans), void *arg,
                struct ledger_answer *ans)
 {
+    /* No look-up first: the hot path is a new key, and a replay is found
+     * anyway - by the duplicate key when the transaction stores its answer,
+     * or below when it refuses without storing. */
     memset(ans, 0, sizeof *ans);
-    if (key) {
-        int rc = from_record(d, scope, key, fp, ans);
-        if (rc < 0)
-            return LEDGER_ERR;
-        if (rc == 1)
-            return LEDGER_OK;
-    }
     struct run_ctx c = { fn, arg, ans, scope, key, fp, false };
     int rc = db_tx(d, run_tx, &c);
     if (rc == 0) {
@@ -207,6 +203,20 @@ int ledger_run(struct db *d, const char *scope, const char *key,
     }
     if (rc == 2 && ans->no_store) {
         ans->moved = false;
+        /* a refusal that is not stored must not hide a stored answer:
+         * replays come before every other check of the request */
+        if (key) {
+            struct ledger_answer stored = { 0 };
+            int found = from_record(d, scope, key, fp, &stored);
+            if (found < 0) {
+                ledger_answer_release(ans);
+                return LEDGER_ERR;
+            }
+            if (found == 1) {
+                ledger_answer_release(ans);
+                *ans = stored;
+            }
+        }
         return LEDGER_OK;
     }
     ledger_answer_release(ans);
@@ -229,6 +239,14 @@ struct line_out {
 static int dropoff_fn(struct db *d, void *arg, struct ledger_answer *ans)
 {
     const struct dropoff_in *in = arg;
+    if (in->window_error) {
+        ledger_refuse(ans, 400, "invalid_request",
+                      "recorded_at may be at most 5 minutes ahead and 30 days back");
+        json_object_set_new(json_object_get(ans->body, "error"), "field",
+                            json_string("recorded_at"));
+        ans->no_store = true;
+        return 0;
+    }
     struct household_head h;
     int rc = in->household_id ? household_lock(d, in->household_id, &h) : 0;
     if (rc < 0)

@@ -66,6 +66,8 @@ struct dropoff_in {
     long long card_gen;      /* the card's generation: must be the current one */
     const char *reach;       /* the attendant's subtree path ("/" = all) */
     long long recorded_at;   /* epoch seconds */
+    bool window_error;       /* recorded_at outside the accepted window: 400,
+                              * unless the key holds a stored answer */
     char local_day[11];      /* of recorded_at, in WB_TIMEZONE */
     const char *note;        /* may be NULL */
     const char *actor;       /* "s:<id>" */

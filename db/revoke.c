@@ -64,18 +64,20 @@ int revoke_check(struct db *d, struct cache *c, char kind, long long id, long lo
     subject_key(skey, sizeof skey, kind, id);
     jti_key(jkey, sizeof jkey, jti);
 
-    long long cur_ver = 0, jver = 0;
+    long long cur_ver = 0;
     int state = -1, revoked = -1;
-    int got = cache_get(c, skey, &cur_ver, payload, sizeof payload);
-    bool redis_ok = got >= 0;
-    if (got == 1)
-        state = strcmp(payload, "1") == 0;
-    if (redis_ok) {
-        got = cache_get(c, jkey, &jver, payload, sizeof payload);
-        redis_ok = got >= 0;
-        if (got == 1)
-            revoked = jver >= 1;
+    const char *keys[2] = { skey, jkey };
+    long long vers[2];
+    char payloads[2][16];
+    int got[2];
+    bool redis_ok = cache_get_many(c, 2, keys, vers, payloads, got) == 0;
+    if (redis_ok && got[0] == 1) {
+        state = strcmp(payloads[0], "1") == 0;
+        cur_ver = vers[0];
     }
+    if (redis_ok && got[1] == 1)
+        revoked = vers[1] >= 1;
+    (void)payload;
 
     if (state < 0) {
         state = subject_state(d, kind, id, &cur_ver);

@@ -247,8 +247,20 @@ def redis_balance(ctx, hid):
     return int(parts[0]), int(parts[1]), parts[2]
 
 
+def _note_slow(what, t0, extra=""):
+    took = time.monotonic() - t0
+    if took > 5:
+        print("    note: %s took %.1f s%s" % (what, took, extra), flush=True)
+
+
 def ledger_check(ctx):
-    body = expect_json(ctx.get("/v1/reports/ledger-check", token=ctx.admin_token), 200)
+    """GET /v1/reports/ledger-check (it reads every household of the store: in a full run
+    with large imports that takes a while, hence the long timeout)."""
+    t0 = time.monotonic()
+    body = expect_json(ctx.get("/v1/reports/ledger-check", token=ctx.admin_token,
+                               timeout=300), 200)
+    _note_slow("GET /v1/reports/ledger-check", t0,
+               " (%s households)" % (body or {}).get("households_checked"))
     for k in ("ok", "households_checked", "violations"):
         assert k in body, "ledger-check answer without %r: %r" % (k, body)
     return body
@@ -264,7 +276,9 @@ def expect_ledger_check_ok(ctx):
 
 def expect_reconcile_ok(ctx, fix=False):
     args = ["reconcile"] + (["--fix"] if fix else [])
-    p = ctx.wbctl(*args, timeout=120)
+    t0 = time.monotonic()
+    p = ctx.wbctl(*args, timeout=300)
+    _note_slow("wbctl " + " ".join(args), t0, " (%s)" % p.stdout.strip().splitlines()[-1:])
     assert p.returncode == 0, "wbctl %s exited %d:\n%s%s" % (" ".join(args), p.returncode,
                                                              p.stdout[-3000:], p.stderr[-2000:])
     assert " households checked, 0 violations" in p.stdout, p.stdout[-2000:]
@@ -330,6 +344,10 @@ def fx(ctx):
     set_rate(ctx, f.capped, 1000)
     f.capped_item = mk_category(ctx, "item", daily_cap=50)
     set_rate(ctx, f.capped_item, 20)
+    f.boundary = mk_category(ctx, "g")           # 5, then 10 from exactly T0 (3 hours ago)
+    set_rate(ctx, f.boundary, 5)
+    f.T0 = when(seconds=-3 * 3600)
+    set_rate(ctx, f.boundary, 10, effective_from=f.T0)
     f.t = build_tree(ctx)
     set_rate(ctx, f.regional, 20, region_id=f.t.TA["id"])
     set_rate(ctx, f.regional, 30, region_id=f.t.VA2["id"])
@@ -503,6 +521,36 @@ def test_ledger_region_admin_sets_an_override_in_its_subtree_only(ctx):
     expect_eq(d["points"], 10, "county B still on the default")
 
 
+def test_ledger_rate_version_applies_from_its_effective_second(ctx):
+    f = fx(ctx)
+    h = mk_household(ctx, f.t.VA["id"])
+    t0 = parse_rfc3339(f.T0)
+    before = (t0 - datetime.timedelta(seconds=1)).isoformat()
+    d = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.boundary, "grams": 1000}],
+                   recorded_at=f.T0)
+    expect_eq((_line(d)["rate"], d["points"]), (10, 10), "recorded_at == effective_from")
+    d = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.boundary, "grams": 1000}],
+                   recorded_at=before)
+    expect_eq((_line(d)["rate"], d["points"]), (5, 5), "one second before effective_from")
+    utc = t0.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    d = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.boundary, "grams": 1000}],
+                   recorded_at=utc)
+    expect_eq(d["points"], 10, "the same instant written in UTC")
+
+
+def test_ledger_region_admin_override_in_its_subtree_applies(ctx):
+    f = fx(ctx)
+    v = mk_region(ctx, f.t.TA["id"], "village")
+    set_rate(ctx, f.regional, 44, region_id=v["id"], effective_from=when(days=-1),
+             token=f.t.ra_a.token)
+    h = mk_household(ctx, v["id"])
+    d = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.regional, "grams": 1000}])
+    expect_eq((_line(d)["rate"], d["points"]), (44, 44), "the region admin's village override")
+    h2 = mk_household(ctx, f.t.VA["id"])
+    d = dropoff_ok(ctx, f.t.at_a.token, h2["code"], [{"category": f.regional, "grams": 1000}])
+    expect_eq(d["points"], 20, "a sibling village keeps the town's rate")
+
+
 # ----------------------------------------------------------------------------- daily caps
 
 def test_ledger_cap_reached_mid_request_cuts_the_second_line(ctx):
@@ -599,3 +647,26 @@ def test_ledger_new_category_is_usable_at_once(ctx):
         "a category just created is unknown to some workers: %d of 12 category lists miss "
         "it, %d of 6 POST /v1/rates refused (first: %r), %d of 6 drop-offs refused (first: %r)"
         % (missing, len(refused), refused[:1], len(bad_drop), bad_drop[:1]))
+
+
+def test_ledger_cap_day_is_the_local_day_in_the_configured_zone(ctx):
+    """23:59:59 and 00:00:00 Asia/Shanghai (15:59:59Z / 16:00:00Z) are two days with a
+    cap each; the drop-off's day is the local one."""
+    f = fx(ctx)
+    h = mk_household(ctx, f.t.VA["id"])
+    day = (datetime.datetime.now(CST) - datetime.timedelta(days=3)).date()
+    last = datetime.datetime(day.year, day.month, day.day, 15, 59, 59,
+                             tzinfo=datetime.timezone.utc)
+    first = last + datetime.timedelta(seconds=1)
+    a = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.capped, "grams": 150}],
+                   recorded_at=last.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    b = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.capped, "grams": 150}],
+                   recorded_at=first.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    expect_eq((a["points"], b["points"]), (100, 100), "a full cap on each local day")
+    ga = expect_json(ctx.get("/v1/dropoffs/%d" % a["id"], token=ctx.admin_token), 200)
+    gb = expect_json(ctx.get("/v1/dropoffs/%d" % b["id"], token=ctx.admin_token), 200)
+    expect_eq((ga["day"], gb["day"]), (day.isoformat(), (day + datetime.timedelta(days=1)).isoformat()),
+              "local days")
+    c = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.capped, "grams": 10}],
+                   recorded_at=(first + datetime.timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    expect_eq((c["points"], c["capped"]), (0, True), "later the same local day")

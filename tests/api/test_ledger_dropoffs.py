@@ -404,6 +404,18 @@ def test_ledger_dropoff_same_key_at_two_sites_is_two_dropoffs(ctx):
     expect_eq(len(check_ledger_consistent(ctx, h["id"])), 2, "two ledger rows")
 
 
+def test_ledger_dropoff_keys_are_case_sensitive(ctx):
+    f = fx(ctx)
+    h = mk_household(ctx, f.t.VA["id"])
+    k = "Case-" + tag(8).upper()
+    body = dropoff_body(h["code"], [_g(f, 1000)], recorded_at=when(seconds=-30))
+    a = expect_json(post_dropoff(ctx, f.t.at_a.token, body, key=k), 201)
+    b = expect_json(post_dropoff(ctx, f.t.at_a.token, body, key=k.lower()), 201)
+    expect_eq((a["replayed"], b["replayed"]), (False, False), "two keys, two drop-offs")
+    assert a["id"] != b["id"], (a, b)
+    expect_eq(get_household(ctx, h["id"])["balance"], 20, "balance")
+
+
 # ----------------------------------------------------------------------------- batch
 
 def _batch(ctx, token, items, raw=None):
@@ -617,3 +629,24 @@ def test_ledger_dropoff_list_and_get_with_reach(ctx):
     got = expect_json(ctx.get("/v1/dropoffs/%d" % d2["id"], token=f.t.ra_a.token), 200)
     expect_eq((got["id"], got["site_id"], got["household_id"], got["points"], got["status"]),
               (d2["id"], f.SA2["id"], h["id"], 20, "ok"), "GET by id")
+
+
+def test_ledger_batch_body_limit_is_1_mib(ctx):
+    f = fx(ctx)
+    h = mk_household(ctx, f.t.VA["id"])
+    at = when(seconds=-60)
+    items = [dict(dropoff_body(h["code"], [_g(f, 100)], recorded_at=at, note="注" * 200),
+                  client_ref="big%d-%s" % (i, tag(6))) for i in range(500)]
+    raw = json.dumps({"dropoffs": items})
+    assert 256 * 1024 < len(raw) < 1024 * 1024, len(raw)
+    body = expect_json(_batch(ctx, f.t.at_a.token, None, raw=raw), 200)
+    expect_eq(sum(1 for x in body["results"] if x["status"] == "created"), 500,
+              "a %d-byte batch (over the 64 KiB single limit) is taken" % len(raw))
+    h2 = mk_household(ctx, f.t.VA["id"])
+    items = [dict(dropoff_body(h2["code"], [_g(f, 100)] * 20, recorded_at=at, note="注" * 200),
+                  client_ref="huge%d-%s" % (i, tag(6))) for i in range(500)]
+    raw = json.dumps({"dropoffs": items})
+    assert len(raw) > 1024 * 1024, len(raw)
+    expect_error(_batch(ctx, f.t.at_a.token, None, raw=raw), 413,
+                 "payload_too_large")
+    expect_eq(ledger_of(ctx, h2["id"]), [], "nothing written by the refused batch")

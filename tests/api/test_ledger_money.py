@@ -5,7 +5,7 @@ import threading
 import time
 
 from lib import expect_eq, expect_error, expect_json, expect_status
-from test_ledger import (Tree, build_tree, check_ledger_consistent, dropoff_ok, dropoffs_of,
+from test_ledger import (Tree, build_tree, check_ledger_consistent, dropoff_ok,
                          get_household, ledger_of, mk_category, mk_household, mk_shop, mk_staff,
                          new_key, read_pages, redis_balance, redis_run_id, resident_of, set_rate,
                          wait_catalog, when)
@@ -162,6 +162,38 @@ def test_ledger_reversed_dropoff_leaves_the_daily_cap(ctx):
     check_ledger_consistent(ctx, h["id"])
 
 
+def test_ledger_reversed_backdated_dropoff_frees_the_cap_of_its_own_day(ctx):
+    f = fx(ctx)
+    h = mk_household(ctx, f.t.VA["id"])
+    then = when(days=-2)
+    today = when(seconds=-60)
+    d1 = _earn(ctx, f, h, 100, cat=f.cap100, recorded_at=then)
+    d2 = _earn(ctx, f, h, 100, cat=f.cap100, recorded_at=today)
+    expect_eq((d1["points"], d2["points"]), (100, 100), "a full cap on both days")
+    expect_status(_reverse(ctx, d1["id"], ctx.admin_token), 200)
+    expect_eq(_earn(ctx, f, h, 30, cat=f.cap100, recorded_at=today)["points"], 0,
+              "today is still at its cap")
+    expect_eq(_earn(ctx, f, h, 30, cat=f.cap100, recorded_at=then)["points"], 30,
+              "the reversed drop-off's day has room again")
+    check_ledger_consistent(ctx, h["id"])
+
+
+def test_ledger_replay_after_reversal_credits_nothing(ctx):
+    f = fx(ctx)
+    h = mk_household(ctx, f.t.VA["id"])
+    k = new_key()
+    d = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.g1000, "grams": 300}], key=k)
+    expect_status(_reverse(ctx, d["id"], ctx.admin_token), 200)
+    r = ctx.post("/v1/dropoffs", {"code": h["code"],
+                                  "items": [{"category": f.g1000, "grams": 300}]},
+                 token=f.t.at_a.token, headers={"Idempotency-Key": k})
+    body = expect_json(r, 201)
+    expect_eq((body["id"], body["replayed"]), (d["id"], True), "the original answer again")
+    rows = check_ledger_consistent(ctx, h["id"])
+    expect_eq([x["kind"] for x in rows], ["reversal", "dropoff"], "no new credit")
+    expect_eq(get_household(ctx, h["id"])["balance"], 0, "balance")
+
+
 def test_ledger_reversal_by_region_admin_with_reach(ctx):
     f = fx(ctx)
     h = mk_household(ctx, f.t.VA["id"])
@@ -301,7 +333,9 @@ def test_ledger_adjustment_bad_bodies_refused(ctx):
                         ({"points": 10}, "reason"),
                         ({"points": 10, "reason": ""}, "reason"),
                         ({"points": 10, "reason": "r" * 201}, "reason"),
-                        ({"points": 10, "reason": "r", "memo": "x"}, "memo")):
+                        ({"points": 10, "reason": "r", "memo": "x"}, "memo"),
+                        ({"points": 1000001, "reason": "r"}, "points"),
+                        ({"points": -1000001, "reason": "r"}, "points")):
         r = ctx.post("/v1/households/%d/adjustments" % hid, body, token=ctx.admin_token,
                      headers={"Idempotency-Key": new_key()})
         expect_error(r, 400, "invalid_request", field)
