@@ -68,6 +68,21 @@ void h_residents_dropoffs(struct req *r);
 void h_residents_balance(struct req *r);
 void h_reports_ledger_check(struct req *r);
 
+/* api/shop_items.c */
+void h_shop_items_create(struct req *r);
+void h_shop_items_list(struct req *r);
+void h_shop_items_patch(struct req *r);
+void h_shops_list(struct req *r);
+
+/* api/redemptions.c */
+void h_pay_code_create(struct req *r);
+void h_pay_code_png(struct req *r);
+void h_redemptions_create(struct req *r);
+void h_redemptions_void(struct req *r);
+void h_redemptions_get(struct req *r);
+void h_redemptions_list(struct req *r);
+void h_redemptions_summary(struct req *r);
+
 /* Renderers shared between resource files. */
 #include <jansson.h>
 struct site;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "db/mask.h"
+
 struct req;
 struct db;
 struct household;

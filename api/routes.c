@@ -37,7 +37,11 @@ const struct route wb_routes[] = {
     { "GET", "/v1/sites/{id}", ROLES_STAFF, BODY_NONE, 0, h_sites_get },
     { "GET", "/v1/sites", ROLES_STAFF, BODY_NONE, 0, h_sites_list },
     { "POST", "/v1/shops", ROLES_ADMINS, BODY_JSON, 0, h_shops_create },
+    { "GET", "/v1/shops", ROLES_ANY, BODY_NONE, 0, h_shops_list },
     { "GET", "/v1/shops/{id}", ROLES_STAFF, BODY_NONE, 0, h_shops_get },
+    { "POST", "/v1/shops/{id}/items", ROLES_ADMINS, BODY_JSON, 0, h_shop_items_create },
+    { "GET", "/v1/shops/{id}/items", ROLES_ANY, BODY_NONE, 0, h_shop_items_list },
+    { "PATCH", "/v1/shops/{id}/items/{item_id}", ROLES_ADMINS, BODY_JSON, 0, h_shop_items_patch },
 
     /* households and cards */
     { "POST", "/v1/households", ROLES_ADMINS, BODY_JSON, 0, h_households_create },
@@ -71,6 +75,15 @@ const struct route wb_routes[] = {
     { "GET", "/v1/residents/me/balance", ROLE_RESIDENT, BODY_NONE, 0, h_residents_balance },
     { "GET", "/v1/residents/me/ledger", ROLE_RESIDENT, BODY_NONE, 0, h_residents_ledger },
     { "GET", "/v1/residents/me/dropoffs", ROLE_RESIDENT, BODY_NONE, 0, h_residents_dropoffs },
+
+    /* redemptions */
+    { "POST", "/v1/residents/pay-code", ROLE_RESIDENT, BODY_NONE, 0, h_pay_code_create },
+    { "GET", "/v1/residents/pay-code.png", ROLE_RESIDENT, BODY_NONE, 0, h_pay_code_png },
+    { "POST", "/v1/redemptions", ROLE_CLERK, BODY_JSON, 0, h_redemptions_create },
+    { "GET", "/v1/redemptions/summary", ROLES_ADMINS | ROLE_CLERK, BODY_NONE, 0, h_redemptions_summary },
+    { "GET", "/v1/redemptions", ROLES_ADMINS | ROLE_CLERK, BODY_NONE, 0, h_redemptions_list },
+    { "GET", "/v1/redemptions/{id}", ROLES_ADMINS | ROLE_CLERK, BODY_NONE, 0, h_redemptions_get },
+    { "POST", "/v1/redemptions/{id}/void", ROLES_ADMINS | ROLE_CLERK, BODY_JSON, 0, h_redemptions_void },
 
     /* reports */
     { "GET", "/v1/reports/ledger-check", ROLE_ADMIN, BODY_NONE, 0, h_reports_ledger_check },

@@ -396,16 +396,17 @@ static MYSQL_STMT *run(struct db *d, const char *sql, const char *fmt, va_list a
     return NULL;
 }
 
-long long db_exec_params(struct db *d, const char *sql, const struct db_param *p, int n)
+/* Bind an array of parameters and execute; the statement or NULL. */
+static MYSQL_STMT *run_params(struct db *d, const char *sql, const struct db_param *p, int n)
 {
     if (d->dead) {
         set_err(d, CR_SERVER_GONE_ERROR, "connection is down");
-        return -1;
+        return NULL;
     }
     MYSQL_BIND *b = calloc(n > 0 ? (size_t)n : 1, sizeof *b);
     unsigned long *lens = calloc(n > 0 ? (size_t)n : 1, sizeof *lens);
     long long *ints = calloc(n > 0 ? (size_t)n : 1, sizeof *ints);
-    long long rc = -1;
+    MYSQL_STMT *ok = NULL;
     if (!b || !lens || !ints) {
         set_err(d, CR_OUT_OF_MEMORY, "out of memory");
         goto out;
@@ -446,12 +447,23 @@ long long db_exec_params(struct db *d, const char *sql, const struct db_param *p
         goto out;
     }
     clear_err(d);
-    rc = (long long)mysql_stmt_affected_rows(st);
+    ok = st;
 out:
     free(b);
     free(lens);
     free(ints);
-    return rc;
+    return ok;
+}
+
+long long db_exec_params(struct db *d, const char *sql, const struct db_param *p, int n)
+{
+    MYSQL_STMT *st = run_params(d, sql, p, n);
+    if (!st)
+        return -1;
+    long long rows = (long long)mysql_stmt_affected_rows(st);
+    if (mysql_stmt_field_count(st) > 0)
+        mysql_stmt_free_result(st);
+    return rows < 0 ? 0 : rows;
 }
 
 long long db_exec(struct db *d, const char *sql, const char *fmt, ...)
@@ -576,6 +588,12 @@ struct db_rows *db_query(struct db *d, const char *sql, const char *fmt, ...)
     if (!st)
         return NULL;
     return fetch_all(d, st);
+}
+
+struct db_rows *db_query_params(struct db *d, const char *sql, const struct db_param *p, int n)
+{
+    MYSQL_STMT *st = run_params(d, sql, p, n);
+    return st ? fetch_all(d, st) : NULL;
 }
 
 int db_query_int(struct db *d, long long *out, const char *sql, const char *fmt, ...)

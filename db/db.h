@@ -84,6 +84,9 @@ struct db_param {
 /* As db_exec, with an array of any length (bulk inserts). */
 long long db_exec_params(struct db *d, const char *sql, const struct db_param *p, int n);
 
+/* As db_query, with an array of parameters. */
+struct db_rows *db_query_params(struct db *d, const char *sql, const struct db_param *p, int n);
+
 /* Run a statement that returns rows; NULL on error.  The whole result is
  * buffered client-side, so the connection is free again on return.  The
  * caller frees it with db_rows_free(). */

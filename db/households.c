@@ -16,7 +16,8 @@ static const char SQL_GET[] =
  * before the exclusive one), then read the region. */
 static const char SQL_LOCK[] = "SELECT id FROM households WHERE id = ? FOR UPDATE";
 static const char SQL_LOCK_HEAD[] =
-    "SELECT id, region_id, status, balance, seq, card_gen FROM households WHERE id = ? "
+    "SELECT id, region_id, status, balance, seq, card_gen, head_name FROM households "
+    "WHERE id = ? "
     "FOR UPDATE";
 static const char SQL_INSERT[] =
     "INSERT INTO households (region_id, head_name, address, phone, members) "
@@ -80,6 +81,7 @@ int household_lock(struct db *d, long long id, struct household_head *out)
         out->balance = db_rows_int(r, 3);
         out->seq = db_rows_int(r, 4);
         out->card_gen = db_rows_int(r, 5);
+        snprintf(out->head_name, sizeof out->head_name, "%s", db_rows_str(r, 6, NULL));
         found = 1;
     }
     db_rows_free(r);

@@ -36,6 +36,7 @@ struct household_head {
     long long region_id;
     char status[12];
     long long balance, seq, card_gen;
+    char head_name[401];
 };
 
 /* SELECT ... FOR UPDATE of the household row alone (design.md: the first

@@ -135,12 +135,14 @@ static int run_tx(struct db *d, void *arg)
     ans->status = 0;
     ans->moved = false;
     ans->no_store = false;
+    ans->commit_unstored = false;
+    ans->pin_failed = ans->code_failed = false;
     if (c->fn(d, c->arg, ans) != 0)
         return -1;
     if (!ans->body)
         return -1;
     if (ans->no_store)
-        return 2;             /* roll back: a refusal is not kept */
+        return ans->commit_unstored ? 0 : 2;   /* a refusal is not kept */
     if (!c->key)
         return 0;
     char *text = json_dumps(ans->body, JSON_COMPACT);

@@ -43,6 +43,9 @@ struct ledger_answer {
     bool conflict;           /* same key, other request: body is NULL */
     bool moved;              /* a ledger row was committed */
     bool no_store;           /* a refusal not to keep under the key (404s) */
+    bool commit_unstored;    /* with no_store: commit anyway (PIN counters) */
+    bool pin_failed;         /* a wrong PIN was sent (clerk failure budget) */
+    bool code_failed;        /* an unknown or spent pay code was sent */
     long long household_id;
     long long balance, seq;  /* after the movement */
 };

@@ -1,0 +1,551 @@
+/* redemptions.c - spending points at partner shops:
+ * POST /v1/residents/pay-code (and its QR image), POST /v1/redemptions,
+ * POST /v1/redemptions/{id}/void, GET /v1/redemptions[/{id}],
+ * GET /v1/redemptions/summary (also CSV) for settling with shops.
+ *
+ * A clerk redeems at its own shop for households of the shop's county,
+ * with the household's consent: its card and PIN, or a one-time pay code
+ * from the resident's phone.  Checks run in api.md's order: body (400) ->
+ * replay or conflict -> the household (404) -> consent -> status ->
+ * items -> points (db/redeem.c).  Each clerk has a budget of wrong PINs
+ * and pay codes (WB_CLERK_FAIL_LIMIT in 10 minutes); past it, 429. */
+#include "api/handlers.h"
+#include "api/input.h"
+#include "api/list.h"
+#include "api/money.h"
+#include "api/reach.h"
+#include "server/clock.h"
+#include "server/config.h"
+#include "server/log.h"
+#include "server/metrics.h"
+#include "server/ratelimit.h"
+#include "server/request.h"
+#include "server/server.h"
+#include "server/worker.h"
+#include "db/audit.h"
+#include "db/balance.h"
+#include "db/cache.h"
+#include "db/db.h"
+#include "db/ledger.h"
+#include "db/paycode.h"
+#include "db/redeem.h"
+#include "db/regions.h"
+#include "qr/card.h"
+#include "qr/qrimage.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ID_MAX 999999999999999999LL
+#define CLERK_FAIL_WINDOW 600
+
+static const struct field line_fields[] = {
+    { "item_id", FT_INT, F_REQUIRED, 1, ID_MAX, NULL },
+    { "qty", FT_INT, F_REQUIRED, 1, 100, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+static const struct field redeem_fields[] = {
+    { "code", FT_STR, 0, 1, 128, NULL },
+    { "pin", FT_STR, 0, 1, 16, NULL },
+    { "pay_code", FT_STR, 0, 1, 32, NULL },
+    { "items", FT_ARR, 0, 1, REDEEM_MAX_LINES, line_fields },
+    { "points", FT_INT, 0, 1, 1000000, NULL },
+    { "memo", FT_STR, F_NULLABLE, 0, 200, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+static const struct field void_fields[] = {
+    { "reason", FT_STR, F_REQUIRED, 1, 200, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+static const char SQL_LIST[] =
+    "SELECT r.id FROM redemptions r JOIN shops s ON s.id = r.shop_id "
+    "JOIN regions g ON g.id = s.region_id WHERE g.path LIKE CONCAT(?, '%') "
+    "AND (? = 0 OR r.shop_id = ?) AND (? = 0 OR r.created_at >= FROM_UNIXTIME(?)) "
+    "AND (? = 0 OR r.created_at < FROM_UNIXTIME(?)) AND r.id < ? ORDER BY r.id DESC LIMIT ?";
+static const char SQL_SUMMARY[] =
+    "SELECT s.id, s.name, COUNT(r.id), COALESCE(SUM(r.points), 0) FROM shops s "
+    "JOIN regions g ON g.id = s.region_id LEFT JOIN redemptions r ON r.shop_id = s.id "
+    "AND r.status = 'ok' AND (? = 0 OR r.created_at >= FROM_UNIXTIME(?)) "
+    "AND (? = 0 OR r.created_at < FROM_UNIXTIME(?)) "
+    "WHERE g.path LIKE CONCAT(?, '%') AND (? = 0 OR s.id = ?) GROUP BY s.id, s.name ORDER BY s.id";
+
+/* ---- pay codes ---- */
+
+void h_pay_code_create(struct req *r)
+{
+    char code[PAYCODE_DIGITS + 1], nonce[17];
+    int ttl = r->w->cfg->pay_code_ttl;
+    if (paycode_issue(r->w->cache, r->who.household_id, ttl, code, nonce) != 0) {
+        reply_error(r, 503, "unavailable", NULL,
+                    "pay codes are unavailable right now; use the card and PIN");
+        return;
+    }
+    char exp[40];
+    clock_format(clock_now() + ttl, exp, sizeof exp);
+    reply_json(r, 200, json_pack("{s:s, s:s, s:i}", "pay_code", code, "expires_at", exp,
+                                 "ttl", ttl));
+}
+
+void h_pay_code_png(struct req *r)
+{
+    char code[PAYCODE_DIGITS + 1];
+    long long left = 0;
+    int rc = paycode_current(r->w->cache, r->who.household_id, code, &left);
+    if (rc < 0) {
+        reply_error(r, 503, "unavailable", NULL, "pay codes are unavailable right now");
+        return;
+    }
+    if (rc == 0) {
+        reply_error(r, 404, "not_found", NULL, "no live pay code; make one first");
+        return;
+    }
+    unsigned char *png = NULL;
+    size_t len = 0;
+    if (qr_png(code, 384, &png, &len) != 0) {
+        reply_error(r, 500, "internal", NULL, "could not draw the code");
+        return;
+    }
+    reply_raw(r, 200, "image/png", png, len);
+    free(png);
+}
+
+/* ---- the clerk's failure budget ---- */
+
+static bool clerk_budget_ok_or_reply(struct req *r)
+{
+    char key[64];
+    snprintf(key, sizeof key, "clerkfail:%lld", r->who.staff_id);
+    int n = ratelimit_peek(r->w->srv->rl, r->w->cache, key, CLERK_FAIL_WINDOW);
+    if (n < r->w->cfg->clerk_fail_limit)
+        return true;
+    char ra[16];
+    long long now = (long long)clock_now();
+    snprintf(ra, sizeof ra, "%lld", (now / CLERK_FAIL_WINDOW + 1) * CLERK_FAIL_WINDOW - now);
+    reply_header(r, "Retry-After", ra);
+    reply_error(r, 429, "rate_limited", NULL,
+                "too many wrong PINs or pay codes from this clerk; wait before trying again");
+    return false;
+}
+
+static void clerk_failed(struct req *r, const char *what)
+{
+    char key[64];
+    snprintf(key, sizeof key, "clerkfail:%lld", r->who.staff_id);
+    int limit = r->w->cfg->clerk_fail_limit;
+    if (ratelimit_hit(r->w->srv->rl, r->w->cache, key, limit - 1, CLERK_FAIL_WINDOW)) {
+        /* this failure used the budget up: the next request is refused */
+        metrics_event(MET_CLERK_FAIL_ALERT);
+        json_t *f = json_pack("{s:I, s:I, s:s, s:s}", "staff_id", (json_int_t)r->who.staff_id,
+                              "shop_id", (json_int_t)r->who.shop_id, "what", what, "remote",
+                              r->remote);
+        log_event(LOG_WARN, "clerk failure budget exhausted", f);
+        json_decref(f);
+    }
+}
+
+/* ---- redeeming ---- */
+
+static bool consent_ok_or_reply(struct req *r)
+{
+    bool card = input_has(r->body, "code"), pin = input_has(r->body, "pin");
+    bool pay = input_has(r->body, "pay_code");
+    if (card && pay) {
+        reply_error(r, 400, "invalid_request", "pay_code",
+                    "send either code and pin, or pay_code, not both");
+        return false;
+    }
+    if (!card && !pay) {
+        reply_error(r, 400, "invalid_request", pin ? "code" : "pay_code",
+                    "the household's consent is needed: code and pin, or pay_code");
+        return false;
+    }
+    if (card && !pin) {
+        reply_error(r, 400, "invalid_request", "pin", "a card needs the household's pin");
+        return false;
+    }
+    if (pay && pin) {
+        reply_error(r, 400, "invalid_request", "pin", "a pay code needs no pin");
+        return false;
+    }
+    bool items = input_has(r->body, "items"), points = input_has(r->body, "points");
+    if (items == points) {
+        reply_error(r, 400, "invalid_request", items ? "points" : "items",
+                    "send either items or points");
+        return false;
+    }
+    return true;
+}
+
+void h_redemptions_create(struct req *r)
+{
+    if (!r->who.shop_id) {
+        reply_error(r, 403, "forbidden", NULL, "this clerk is bound to no shop");
+        return;
+    }
+    const char *key = idem_key_or_reply(r);
+    if (!key || !input_check_or_reply(r, redeem_fields) || !consent_ok_or_reply(r))
+        return;
+    struct db *d = db_or_reply(r);
+    if (!d)
+        return;
+    struct redeem_in *in = calloc(1, sizeof *in);
+    if (!in) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    char scope[32], actor[32];
+    snprintf(scope, sizeof scope, "shop:%lld", r->who.shop_id);
+    snprintf(actor, sizeof actor, "s:%lld", r->who.staff_id);
+    in->scope = scope;
+    in->key = key;
+    in->actor = actor;
+    in->shop_id = r->who.shop_id;
+    in->clerk_id = r->who.staff_id;
+    in->pin_key = r->w->srv->pin_key;
+    in->pin_lock_seconds = r->w->cfg->pin_lock_seconds;
+    in->now = (long long)clock_now();
+    in->memo = input_str(r->body, "memo");
+    json_t *items = json_object_get(r->body, "items");
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+        input_int(it, "item_id", &in->lines[in->nlines].item_id);
+        input_int(it, "qty", &in->lines[in->nlines].qty);
+        in->nlines++;
+    }
+    input_int(r->body, "points", &in->points);
+
+    struct ledger_answer ans;
+    int rc;
+    char nonce[17];
+    const char *pay = input_str(r->body, "pay_code");
+    if (request_fingerprint(r, r->body, in->fp) != 0 || !(in->reach = reach_path(r, d))) {
+        free(in);
+        reply_db_error(r, d);
+        return;
+    }
+    /* a replay first, before any PIN is tried or code looked up */
+    rc = ledger_replay(d, scope, key, in->fp, &ans);
+    if (rc != 0) {
+        free(in);
+        reply_ledger(r, d, rc == 1 ? LEDGER_OK : LEDGER_ERR, &ans);
+        return;
+    }
+    if (!clerk_budget_ok_or_reply(r)) {
+        free(in);
+        return;
+    }
+    if (pay) {
+        int got = paycode_lookup(r->w->cache, pay, &in->household_id, nonce);
+        if (got < 0) {
+            free(in);
+            reply_error(r, 503, "unavailable", NULL,
+                        "pay codes are unavailable right now; use the card and PIN");
+            return;
+        }
+        if (got == 0) {
+            free(in);
+            clerk_failed(r, "pay_code");
+            reply_error(r, 404, "unknown_pay_code", "pay_code",
+                        "this pay code is unknown, used or expired");
+            return;
+        }
+        in->pay_code = pay;
+        in->pay_nonce = nonce;
+    } else {
+        in->pin = input_str(r->body, "pin");
+        if (!card_decode(r->w->cfg->qr_secret, input_str(r->body, "code"), &in->household_id,
+                         &in->card_gen))
+            in->household_id = 0;
+    }
+    rc = ledger_redeem(d, in, &ans);
+    if (rc == LEDGER_OK && (ans.pin_failed || ans.code_failed))
+        clerk_failed(r, ans.pin_failed ? "pin" : "pay_code");
+    if (rc == LEDGER_OK && ans.status == 423) {
+        char ra[24];
+        snprintf(ra, sizeof ra, "%lld",
+                 (long long)json_integer_value(json_object_get(json_object_get(ans.body, "error"),
+                                                               "retry_after")));
+        reply_header(r, "Retry-After", ra);
+    }
+    if (rc == LEDGER_OK && ans.status == 201 && pay)
+        paycode_consume(r->w->cache, pay, ans.household_id);
+    free(in);
+    reply_ledger(r, d, rc, &ans);
+}
+
+/* ---- voiding ---- */
+
+void h_redemptions_void(struct req *r)
+{
+    if (!input_check_or_reply(r, void_fields))
+        return;
+    struct db *d = db_or_reply(r);
+    if (!d)
+        return;
+    char actor[32];
+    snprintf(actor, sizeof actor, "s:%lld", r->who.staff_id);
+    struct audit_actor who = { actor, role_name(r->who.role), r->remote, r->id };
+    struct void_in in = {
+        .redemption_id = r->param[0],
+        .reason = input_str(r->body, "reason"),
+        .actor = actor,
+        .clerk_id = r->who.role == ROLE_CLERK ? r->who.staff_id : 0,
+        .shop_id = r->who.shop_id,
+        .who = &who,
+        .now = (long long)clock_now(),
+    };
+    if (!in.clerk_id && !(in.reach = reach_path(r, d))) {
+        reply_db_error(r, d);
+        return;
+    }
+    struct ledger_answer ans;
+    int rc = ledger_void(d, &in, &ans);
+    reply_ledger(r, d, rc, &ans);
+}
+
+/* ---- reading ---- */
+
+/* The caller's view: a clerk its own shop, admins their subtree. */
+static bool redemption_in_reach(struct req *r, struct db *d, long long shop_id,
+                                const char *shop_path, bool *err)
+{
+    *err = false;
+    if (r->who.role == ROLE_CLERK)
+        return shop_id == r->who.shop_id;
+    const char *root = reach_path(r, d);
+    if (!root) {
+        *err = true;
+        return false;
+    }
+    return region_path_within(root, shop_path);
+}
+
+void h_redemptions_get(struct req *r)
+{
+    struct db *d = db_or_reply(r);
+    if (!d)
+        return;
+    int found;
+    long long shop;
+    char path[256];
+    json_t *o = redemption_load(d, r->param[0], &found, &shop, path);
+    bool err = false;
+    if (found < 0 || (found == 1 && !redemption_in_reach(r, d, shop, path, &err) && err)) {
+        json_decref(o);
+        reply_db_error(r, d);
+        return;
+    }
+    if (found == 0 || !redemption_in_reach(r, d, shop, path, &err)) {
+        json_decref(o);
+        reply_error(r, 404, "not_found", NULL, "no such redemption");
+        return;
+    }
+    reply_json(r, 200, o);
+}
+
+/* from/to days to [start, end) epoch seconds in the local zone (0 = open). */
+static bool period_or_reply(struct req *r, long long *start, long long *end)
+{
+    char from[11], to[11];
+    int y, m, dd;
+    if (!query_day_or_reply(r, "from", from) || !query_day_or_reply(r, "to", to))
+        return false;
+    *start = *end = 0;
+    if (from[0] && clock_parse_day(from, &y, &m, &dd))
+        *start = (long long)clock_local_midnight(y, m, dd);
+    if (to[0] && clock_parse_day(to, &y, &m, &dd))
+        *end = (long long)clock_local_midnight(y, m, dd) + 86400;   /* days are inclusive */
+    return true;
+}
+
+/* The shop filter: a clerk is held to its own shop. */
+static bool shop_filter_or_reply(struct req *r, long long *shop_id)
+{
+    if (!query_id_or_reply(r, "shop_id", shop_id))
+        return false;
+    if (r->who.role == ROLE_CLERK) {
+        if (*shop_id && *shop_id != r->who.shop_id) {
+            reply_error(r, 404, "not_found", "shop_id", "no such shop");
+            return false;
+        }
+        *shop_id = r->who.shop_id;
+    }
+    return true;
+}
+
+void h_redemptions_list(struct req *r)
+{
+    int limit;
+    long long before, shop_id, start, end;
+    if (!list_params_or_reply(r, &limit, &before) || !shop_filter_or_reply(r, &shop_id) ||
+        !period_or_reply(r, &start, &end))
+        return;
+    struct db *d = db_or_reply(r);
+    const char *root = d ? reach_path(r, d) : NULL;
+    if (!d)
+        return;
+    if (!root) {
+        reply_db_error(r, d);
+        return;
+    }
+    struct db_rows *rows = db_query(d, SQL_LIST, "siiiiiiii", root, shop_id, shop_id, start,
+                                    start, end, end, before ? before : ID_MAX,
+                                    (long long)limit + 1);
+    if (!rows) {
+        reply_db_error(r, d);
+        return;
+    }
+    json_t *items = json_array();
+    long long last = 0;
+    int n = 0;
+    bool more = false;
+    while (db_rows_next(rows)) {
+        if (n == limit) {
+            more = true;
+            break;
+        }
+        int found;
+        json_t *o = redemption_load(d, db_rows_int(rows, 0), &found, NULL, NULL);
+        if (!o) {
+            db_rows_free(rows);
+            json_decref(items);
+            reply_db_error(r, d);
+            return;
+        }
+        json_array_append_new(items, o);
+        last = db_rows_int(rows, 0);
+        n++;
+    }
+    db_rows_free(rows);
+    reply_json(r, 200, list_page(items, more, last));
+}
+
+/* A growing text buffer for the CSV answer. */
+struct evbuffer_like {
+    char *buf;
+    size_t len, cap;
+    bool failed;
+};
+
+static void put(struct evbuffer_like *o, const char *s, size_t n)
+{
+    if (o->failed)
+        return;
+    if (o->len + n + 1 > o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 1024;
+        while (cap < o->len + n + 1)
+            cap *= 2;
+        char *b = realloc(o->buf, cap);
+        if (!b) {
+            o->failed = true;
+            return;
+        }
+        o->buf = b;
+        o->cap = cap;
+    }
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+}
+
+/* A CSV cell: quoted when it must be, and a cell a spreadsheet would run
+ * as a formula (= + - @) made inert with a leading apostrophe. */
+static void csv_cell(struct evbuffer_like *out, const char *s)
+{
+    bool formula = strchr("=+-@", s[0]) && s[0];
+    bool quote = formula || strpbrk(s, ",\"\r\n") != NULL;
+    if (quote)
+        put(out, "\"", 1);
+    if (formula)
+        put(out, "'", 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            put(out, "\"", 1);
+        put(out, p, 1);
+    }
+    if (quote)
+        put(out, "\"", 1);
+}
+
+static bool wants_csv(struct req *r)
+{
+    const char *f = req_query(r, "format");
+    const char *a = req_header(r, "Accept");
+    return (f && strcmp(f, "csv") == 0) || (a && strstr(a, "text/csv"));
+}
+
+void h_redemptions_summary(struct req *r)
+{
+    long long shop_id, start, end, region_id;
+    if (!shop_filter_or_reply(r, &shop_id) || !period_or_reply(r, &start, &end) ||
+        !query_id_or_reply(r, "region_id", &region_id))
+        return;
+    const char *fmt = req_query(r, "format");
+    if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
+        reply_error(r, 400, "invalid_request", "format", "format must be json or csv");
+        return;
+    }
+    struct db *d = db_or_reply(r);
+    if (!d)
+        return;
+    struct region g;
+    const char *root;
+    if (region_id && r->who.role != ROLE_CLERK) {
+        if (!reach_region_or_reply(r, d, region_id, &g))
+            return;
+        root = g.path;
+    } else if (!(root = reach_path(r, d))) {
+        reply_db_error(r, d);
+        return;
+    }
+    struct db_rows *rows = db_query(d, SQL_SUMMARY, "iiiisii", start, start, end, end, root,
+                                    shop_id, shop_id);
+    if (!rows) {
+        reply_db_error(r, d);
+        return;
+    }
+    bool csv = wants_csv(r);
+    struct evbuffer_like out = { 0 };
+    json_t *items = json_array();
+    long long tcount = 0, tpoints = 0;
+    if (csv)
+        put(&out, "shop_id,shop_name,count,points\r\n", 32);
+    while (db_rows_next(rows)) {
+        long long id = db_rows_int(rows, 0), count = db_rows_int(rows, 2);
+        long long points = db_rows_int(rows, 3);
+        const char *name = db_rows_str(rows, 1, NULL);
+        tcount += count;
+        tpoints += points;
+        if (csv) {
+            char num[64];
+            int n = snprintf(num, sizeof num, "%lld,", id);
+            put(&out, num, (size_t)n);
+            csv_cell(&out, name);
+            n = snprintf(num, sizeof num, ",%lld,%lld\r\n", count, points);
+            put(&out, num, (size_t)n);
+        } else {
+            json_array_append_new(items, json_pack("{s:I, s:s, s:I, s:I}", "shop_id",
+                                                   (json_int_t)id, "shop_name", name, "count",
+                                                   (json_int_t)count, "points",
+                                                   (json_int_t)points));
+        }
+    }
+    db_rows_free(rows);
+    if (csv) {
+        json_decref(items);
+        if (out.failed) {
+            free(out.buf);
+            reply_error(r, 500, "internal", NULL, "out of memory");
+            return;
+        }
+        reply_raw(r, 200, "text/csv; charset=utf-8", out.buf ? out.buf : "", out.len);
+        free(out.buf);
+        return;
+    }
+    reply_json(r, 200, json_pack("{s:o, s:{s:I, s:I}}", "items", items, "totals", "count",
+                                 (json_int_t)tcount, "points", (json_int_t)tpoints));
+}

@@ -1,0 +1,323 @@
+/* shop_items.c - a shop's catalogue: POST/GET /v1/shops/{id}/items,
+ * PATCH /v1/shops/{id}/items/{item_id}, and GET /v1/shops (the shops a
+ * caller may see: staff by reach, a resident those of its county). */
+#include "api/handlers.h"
+#include "api/input.h"
+#include "api/list.h"
+#include "api/reach.h"
+#include "server/request.h"
+#include "db/db.h"
+#include "db/households.h"
+#include "db/regions.h"
+#include "db/shops.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct field item_fields[] = {
+    { "name", FT_STR, F_REQUIRED, 1, 100, NULL },
+    { "points", FT_INT, F_REQUIRED, 1, 1000000, NULL },
+    { "stock", FT_INT, F_NULLABLE, 0, 1000000, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+static const struct field patch_fields[] = {
+    { "points", FT_INT, 0, 1, 1000000, NULL },
+    { "stock", FT_INT, F_NULLABLE, 0, 1000000, NULL },
+    { "active", FT_BOOL, 0, 0, 0, NULL },
+    { "name", FT_STR, 0, 1, 100, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+static const char SQL_INSERT[] =
+    "INSERT INTO shop_items (shop_id, name, points, stock) VALUES (?, ?, ?, ?)";
+static const char SQL_GET[] =
+    "SELECT id, shop_id, name, points, stock, active FROM shop_items WHERE id = ? AND shop_id = ?";
+static const char SQL_LIST[] =
+    "SELECT id, shop_id, name, points, stock, active FROM shop_items WHERE shop_id = ? "
+    "AND (? OR active) AND id > ? ORDER BY id LIMIT ?";
+static const char SQL_PATCH[] =
+    "UPDATE shop_items SET points = COALESCE(?, points), name = COALESCE(?, name), "
+    "stock = IF(?, ?, stock), active = COALESCE(?, active) WHERE id = ? AND shop_id = ?";
+static const char SQL_SHOPS[] =
+    "SELECT s.id FROM shops s JOIN regions g ON g.id = s.region_id "
+    "WHERE g.path LIKE CONCAT(?, '%') AND s.id > ? ORDER BY s.id LIMIT ?";
+
+static json_t *item_row_json(struct db_rows *r)
+{
+    json_t *o = json_pack("{s:I, s:I, s:s, s:I, s:b}", "id", (json_int_t)db_rows_int(r, 0),
+                          "shop_id", (json_int_t)db_rows_int(r, 1), "name",
+                          db_rows_str(r, 2, NULL), "points", (json_int_t)db_rows_int(r, 3),
+                          "active", db_rows_int(r, 5) != 0);
+    if (o)
+        json_object_set_new(o, "stock", db_rows_null(r, 4) ? json_null()
+                                                           : json_integer(db_rows_int(r, 4)));
+    return o;
+}
+
+/* The county path a resident's household belongs to ("" when none). */
+static int resident_county_path(struct req *r, struct db *d, char *out, size_t len)
+{
+    struct household h;
+    long long county;
+    out[0] = '\0';
+    int rc = household_get(d, r->who.household_id, &h, false);
+    if (rc <= 0)
+        return rc;
+    if (region_county_of(d, h.region_id, &county) != 0 ||
+        region_path_cached(d, county, out, len) != 0)
+        return -1;
+    return 1;
+}
+
+/* Load shop {id} if the caller reaches it (staff: the shop's region in
+ * its subtree; resident: the shop in its household's county). */
+static bool shop_in_reach_or_reply(struct req *r, struct db *d, long long id, struct shop *s)
+{
+    int rc = shop_get(d, id, s);
+    if (rc == 1) {
+        char root[256];
+        if (r->who.role == ROLE_RESIDENT) {
+            int got = resident_county_path(r, d, root, sizeof root);
+            if (got < 0)
+                rc = -1;
+            else if (got == 0)
+                rc = 0;
+        } else {
+            const char *p = reach_path(r, d);
+            if (!p)
+                rc = -1;
+            else
+                snprintf(root, sizeof root, "%s", p);
+        }
+        if (rc == 1 && !region_path_within(root, s->region_path))
+            rc = 0;
+    }
+    if (rc < 0) {
+        reply_db_error(r, d);
+        return false;
+    }
+    if (rc == 0) {
+        reply_error(r, 404, "not_found", NULL, "no such shop");
+        return false;
+    }
+    return true;
+}
+
+struct new_item {
+    struct req *r;
+    long long shop_id, points, stock;
+    bool has_stock;
+    const char *name;
+    long long id;
+};
+
+static int item_tx(struct db *d, void *arg)
+{
+    struct new_item *x = arg;
+    struct db_param p[] = {
+        { 'i', x->shop_id, NULL, 0 },
+        { 's', 0, x->name, 0 },
+        { 'i', x->points, NULL, 0 },
+        { x->has_stock ? 'i' : 'n', x->stock, NULL, 0 },
+    };
+    if (db_exec_params(d, SQL_INSERT, p, 4) < 0)
+        return -1;
+    x->id = (long long)db_insert_id(d);
+    json_t *detail = json_pack("{s:I, s:s, s:I}", "shop_id", (json_int_t)x->shop_id, "name",
+                               x->name, "points", (json_int_t)x->points);
+    int rc = audit_req(x->r, d, "shop_item.create", "shop_item", x->id, detail);
+    json_decref(detail);
+    return rc;
+}
+
+static void reply_item(struct req *r, struct db *d, int status, long long item, long long shop)
+{
+    struct db_rows *rows = db_query(d, SQL_GET, "ii", item, shop);
+    if (!rows) {
+        reply_db_error(r, d);
+        return;
+    }
+    if (!db_rows_next(rows)) {
+        db_rows_free(rows);
+        reply_error(r, 404, "not_found", NULL, "no such item");
+        return;
+    }
+    json_t *o = item_row_json(rows);
+    db_rows_free(rows);
+    reply_json(r, status, o);
+}
+
+void h_shop_items_create(struct req *r)
+{
+    if (!input_check_or_reply(r, item_fields))
+        return;
+    struct db *d = db_or_reply(r);
+    struct shop s;
+    if (!d || !shop_in_reach_or_reply(r, d, r->param[0], &s))
+        return;
+    struct new_item x = { .r = r, .shop_id = s.id, .name = input_str(r->body, "name") };
+    input_int(r->body, "points", &x.points);
+    x.has_stock = input_int(r->body, "stock", &x.stock);
+    if (db_tx(d, item_tx, &x) != 0) {
+        reply_db_error(r, d);
+        return;
+    }
+    reply_item(r, d, 201, x.id, s.id);
+}
+
+void h_shop_items_list(struct req *r)
+{
+    int limit;
+    long long after;
+    if (!list_params_or_reply(r, &limit, &after))
+        return;
+    struct db *d = db_or_reply(r);
+    struct shop s;
+    if (!d || !shop_in_reach_or_reply(r, d, r->param[0], &s))
+        return;
+    /* residents and clerks see what is on offer; admins everything */
+    long long all = r->who.role == ROLE_ADMIN || r->who.role == ROLE_REGION_ADMIN;
+    struct db_rows *rows = db_query(d, SQL_LIST, "iiii", s.id, all, after, (long long)limit + 1);
+    if (!rows) {
+        reply_db_error(r, d);
+        return;
+    }
+    json_t *items = json_array();
+    long long last = 0;
+    int n = 0;
+    bool more = false;
+    while (db_rows_next(rows)) {
+        if (n == limit) {
+            more = true;
+            break;
+        }
+        json_array_append_new(items, item_row_json(rows));
+        last = db_rows_int(rows, 0);
+        n++;
+    }
+    db_rows_free(rows);
+    reply_json(r, 200, list_page(items, more, last));
+}
+
+struct patch_item {
+    struct req *r;
+    long long id, shop_id;
+    json_t *body;
+};
+
+static int patch_tx(struct db *d, void *arg)
+{
+    struct patch_item *x = arg;
+    long long points = 0, stock = 0;
+    bool has_points = input_int(x->body, "points", &points);
+    bool set_stock = json_object_get(x->body, "stock") != NULL;
+    bool has_stock = input_int(x->body, "stock", &stock);
+    json_t *active = json_object_get(x->body, "active");
+    struct db_param p[] = {
+        { has_points ? 'i' : 'n', points, NULL, 0 },
+        { 's', 0, input_str(x->body, "name"), 0 },
+        { 'i', set_stock, NULL, 0 },
+        { has_stock ? 'i' : 'n', stock, NULL, 0 },
+        { active ? 'i' : 'n', json_is_true(active), NULL, 0 },
+        { 'i', x->id, NULL, 0 },
+        { 'i', x->shop_id, NULL, 0 },
+    };
+    long long n = db_exec_params(d, SQL_PATCH, p, 7);
+    if (n < 0)
+        return -1;
+    int rc = audit_req(x->r, d, "shop_item.update", "shop_item", x->id, x->body);
+    return rc;
+}
+
+void h_shop_items_patch(struct req *r)
+{
+    if (!input_check_or_reply(r, patch_fields))
+        return;
+    if (json_object_size(r->body) == 0) {
+        reply_error(r, 400, "invalid_request", "body", "nothing to change");
+        return;
+    }
+    struct db *d = db_or_reply(r);
+    struct shop s;
+    if (!d || !shop_in_reach_or_reply(r, d, r->param[0], &s))
+        return;
+    struct db_rows *rows = db_query(d, SQL_GET, "ii", r->param[1], s.id);
+    if (!rows) {
+        reply_db_error(r, d);
+        return;
+    }
+    bool exists = db_rows_next(rows);
+    db_rows_free(rows);
+    if (!exists) {
+        reply_error(r, 404, "not_found", NULL, "no such item");
+        return;
+    }
+    struct patch_item x = { r, r->param[1], s.id, r->body };
+    if (db_tx(d, patch_tx, &x) != 0) {
+        reply_db_error(r, d);
+        return;
+    }
+    reply_item(r, d, 200, x.id, s.id);
+}
+
+void h_shops_list(struct req *r)
+{
+    int limit;
+    long long after, region_id;
+    if (!list_params_or_reply(r, &limit, &after) ||
+        !query_id_or_reply(r, "region_id", &region_id))
+        return;
+    struct db *d = db_or_reply(r);
+    if (!d)
+        return;
+    char root[256];
+    struct region g;
+    if (r->who.role == ROLE_RESIDENT) {
+        int got = resident_county_path(r, d, root, sizeof root);
+        if (got < 0) {
+            reply_db_error(r, d);
+            return;
+        }
+        if (got == 0)
+            snprintf(root, sizeof root, "/none/");
+    } else if (region_id) {
+        if (!reach_region_or_reply(r, d, region_id, &g))
+            return;
+        snprintf(root, sizeof root, "%s", g.path);
+    } else {
+        const char *p = reach_path(r, d);
+        if (!p) {
+            reply_db_error(r, d);
+            return;
+        }
+        snprintf(root, sizeof root, "%s", p);
+    }
+    struct db_rows *rows = db_query(d, SQL_SHOPS, "sii", root, after, (long long)limit + 1);
+    if (!rows) {
+        reply_db_error(r, d);
+        return;
+    }
+    json_t *items = json_array();
+    long long last = 0;
+    int n = 0;
+    bool more = false;
+    while (db_rows_next(rows)) {
+        if (n == limit) {
+            more = true;
+            break;
+        }
+        struct shop s;
+        if (shop_get(d, db_rows_int(rows, 0), &s) != 1) {
+            db_rows_free(rows);
+            json_decref(items);
+            reply_db_error(r, d);
+            return;
+        }
+        json_array_append_new(items, shop_json(&s));
+        last = s.id;
+        n++;
+    }
+    db_rows_free(rows);
+    reply_json(r, 200, list_page(items, more, last));
+}
