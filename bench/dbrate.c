@@ -8,8 +8,11 @@
  * that bounds anything the server can acknowledge durably.
  * "dropoff": the drop-off transaction itself (db/ledger.c, the very code
  * the server runs), one paid line, a unique key each, on a random
- * household of the village - what the server does minus HTTP, JSON,
- * authentication and the card check.
+ * household of the village - what the server does minus HTTP, JSON and
+ * authentication.
+ * "redeem": the redemption transaction (db/redeem.c): card and PIN
+ * consent, one point, on a random household of the village that has a
+ * PIN (the bench's PIN is 4821) - needs --shop and --clerk.
  * Each client is a thread with its own connection, as the server's workers
  * are.  Prints one line: "MODE clients=N tx=T seconds=S rate=R/s p50=Xms
  * p99=Yms".  Reads the WB_DB_* configuration like wbctl. */
@@ -20,6 +23,8 @@
 #include "db/catalog.h"
 #include "db/db.h"
 #include "db/ledger.h"
+#include "db/pin.h"
+#include "db/redeem.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -41,6 +46,10 @@ static const char SQL_TABLE[] =
     "CURRENT_TIMESTAMP(6)) ENGINE=InnoDB";
 static const char SQL_INSERT[] = "INSERT INTO bench_tx (client, n) VALUES (?, ?)";
 static const char SQL_HOUSEHOLDS[] = "SELECT id FROM households WHERE region_id = ? ORDER BY id";
+static const char SQL_PIN_HOUSEHOLDS[] =
+    "SELECT id FROM households WHERE region_id = ? AND pin_hash IS NOT NULL ORDER BY id";
+static long long shop, clerk;
+static unsigned char pin_key[PIN_KEY_BYTES];
 
 /* dropoff mode */
 static long long village, site, attendant;
@@ -120,6 +129,37 @@ static int dropoff_once(struct db *d, struct client *c)
     return rc == LEDGER_OK && status == 201 ? 0 : -1;
 }
 
+/* One redemption through db/redeem.c, as the server would run it. */
+static int redeem_once(struct db *d, struct client *c)
+{
+    struct redeem_in in = { 0 };
+    char key[64], actor[32], scope[32];
+    snprintf(key, sizeof key, "dbrate-r-%s-%d-%lld", run_tag, c->index, c->tx);
+    snprintf(actor, sizeof actor, "s:%lld", clerk);
+    snprintf(scope, sizeof scope, "shop:%lld", shop);
+    in.scope = scope;
+    in.key = key;
+    randombytes_buf(in.fp, sizeof in.fp);
+    in.shop_id = shop;
+    in.clerk_id = clerk;
+    in.reach = "/";
+    in.actor = actor;
+    in.household_id = households[randombytes_uniform((uint32_t)nhouseholds)];
+    in.card_gen = 1;
+    in.pin = "4821";
+    in.pin_key = pin_key;
+    in.pin_lock_seconds = cfg.pin_lock_seconds;
+    in.now = (long long)time(NULL);
+    in.points = 1;
+    struct ledger_answer ans;
+    int rc = ledger_redeem(d, &in, &ans);
+    if (rc == LEDGER_OK && ans.moved)
+        balance_publish(c->cache, ans.household_id, ans.seq, ans.balance);
+    int status = ans.status;
+    ledger_answer_release(&ans);
+    return rc == LEDGER_OK && status == 201 ? 0 : -1;
+}
+
 static void *client_main(void *arg)
 {
     struct client *c = arg;
@@ -128,9 +168,9 @@ static void *client_main(void *arg)
         c->failed = 1;
         return NULL;
     }
-    bool dropoff = strcmp(mode, "dropoff") == 0;
+    bool dropoff = strcmp(mode, "dropoff") == 0, redeem = strcmp(mode, "redeem") == 0;
     char err[256];
-    if (dropoff && !(c->cache = cache_new(cfg.redis_url, err, sizeof err))) {
+    if ((dropoff || redeem) && !(c->cache = cache_new(cfg.redis_url, err, sizeof err))) {
         fprintf(stderr, "dbrate: %s\n", err);
         c->failed = 1;
         db_close(d);
@@ -138,7 +178,7 @@ static void *client_main(void *arg)
     }
     while (!atomic_load(&stop)) {
         double t0 = now_s();
-        int rc = dropoff ? dropoff_once(d, c) : db_tx(d, insert_tx, c);
+        int rc = dropoff ? dropoff_once(d, c) : redeem ? redeem_once(d, c) : db_tx(d, insert_tx, c);
         if (rc != 0) {
             fprintf(stderr, "dbrate: client %d: %s\n", c->index, db_error(d));
             c->failed = 1;
@@ -177,15 +217,24 @@ int main(int argc, char **argv)
             attendant = atoll(argv[++i]);
         else if (strcmp(argv[i], "--category") == 0 && i + 1 < argc)
             category = argv[++i];
+        else if (strcmp(argv[i], "--shop") == 0 && i + 1 < argc)
+            shop = atoll(argv[++i]);
+        else if (strcmp(argv[i], "--clerk") == 0 && i + 1 < argc)
+            clerk = atoll(argv[++i]);
         else
             mode = argv[i];
     }
     bool dropoff = mode && strcmp(mode, "dropoff") == 0;
-    if (!mode || (!dropoff && strcmp(mode, "insert") != 0) || clients < 1 || clients > 512 ||
-        seconds <= 0 || (dropoff && (!village || !site || !attendant || !category))) {
+    bool redeem = mode && strcmp(mode, "redeem") == 0;
+    if (!mode || (!dropoff && !redeem && strcmp(mode, "insert") != 0) || clients < 1 ||
+        clients > 512 || seconds <= 0 ||
+        (dropoff && (!village || !site || !attendant || !category)) ||
+        (redeem && (!village || !shop || !clerk))) {
         fprintf(stderr, "usage: dbrate [--clients N] [--seconds S] insert\n"
                         "       dbrate [--clients N] [--seconds S] dropoff --village ID --site ID "
-                        "--attendant ID --category CODE\n");
+                        "--attendant ID --category CODE\n"
+                        "       dbrate [--clients N] [--seconds S] redeem --village ID --shop ID "
+                        "--clerk ID\n");
         return 2;
     }
     char err[512];
@@ -201,12 +250,13 @@ int main(int argc, char **argv)
     struct db *d = dbrate_connect();
     if (!d)
         return 1;
-    if (!dropoff && db_exec_raw(d, SQL_TABLE) != 0) {
+    pin_key_derive(cfg.pin_secret[0] ? cfg.pin_secret : cfg.qr_secret, pin_key);
+    if (!dropoff && !redeem && db_exec_raw(d, SQL_TABLE) != 0) {
         fprintf(stderr, "dbrate: %s\n", db_error(d));
         return 1;
     }
-    if (dropoff) {
-        struct db_rows *r = db_query(d, SQL_HOUSEHOLDS, "i", village);
+    if (dropoff || redeem) {
+        struct db_rows *r = db_query(d, redeem ? SQL_PIN_HOUSEHOLDS : SQL_HOUSEHOLDS, "i", village);
         if (!r || db_rows_count(r) == 0) {
             fprintf(stderr, "dbrate: no households in region %lld\n", village);
             return 1;

@@ -86,7 +86,7 @@ echo
 echo "== drop-offs and balances =="
 python3 bench/setup.py "$URL" "$PW" "$DIR"
 . "$DIR/bench.env"
-export ATT_TOKEN
+export ATT_TOKEN CLERK_TOKEN
 printf 'world: %s households in one village, %d server workers\n' "$HOUSEHOLDS" "$WB_WORKERS"
 wrk_run dropoffs "$URL/v1/dropoffs" -s bench/dropoff.lua
 RAW_W=$("$BIN/dbrate" --clients "$WB_WORKERS" --seconds "$SECS" dropoff --village "$VILLAGE" \
@@ -98,21 +98,28 @@ RAW_64_RATE=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$RAW_64")
 printf '%-28s %10.0f tx/s    (%s)\n' "raw drop-off tx ($WB_WORKERS cl.)" "$RAW_W_RATE" "$RAW_W"
 printf '%-28s %10.0f tx/s    (%s)\n' "raw drop-off tx ($CONNS cl.)" "$RAW_64_RATE" "$RAW_64"
 wrk_run balance_reads "$URL/v1/residents/me/balance" -s bench/balance.lua
+wrk_run redemptions "$URL/v1/redemptions" -s bench/redeem.lua
+RAW_R=$("$BIN/dbrate" --clients "$WB_WORKERS" --seconds "$SECS" redeem --village "$VILLAGE" \
+        --shop "$SHOP" --clerk "$CLERK")
+RAW_R_RATE=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$RAW_R")
+printf '%-28s %10.0f tx/s    (%s)\n' "raw redemption tx ($WB_WORKERS cl.)" "$RAW_R_RATE" "$RAW_R"
 CHECK=$("$BIN/wbctl" reconcile | tail -1 || true)
 echo "ledger after the run: $CHECK"
+
 
 echo
 echo "== ratios =="
 python3 - "$RATE_healthz" "$RATE_auth_me" "$REDIS_GET" "$DB_RATE" "$RATE_dropoffs" \
-          "$RAW_W_RATE" "$RAW_64_RATE" "$RATE_balance_reads" <<'PY'
+          "$RAW_W_RATE" "$RAW_64_RATE" "$RATE_balance_reads" "$RATE_redemptions" "$RAW_R_RATE" <<'PY'
 import sys
-healthz, me, rget, db, drop, raw_w, raw_64, bal = map(float, sys.argv[1:])
+healthz, me, rget, db, drop, raw_w, raw_64, bal, red, raw_r = map(float, sys.argv[1:])
 print(f"auth/me / healthz             {me / healthz:6.2f}  (token verify + revocation check)")
 print(f"auth/me / redis GET           {me / rget:6.2f}  (each auth/me makes 2 Redis reads)")
 print(f"drop-offs / raw drop-off tx   {drop / raw_w:6.2f}  (same transaction, as many clients as workers)")
 print(f"drop-offs / raw (64 clients)  {drop / raw_64:6.2f}")
 print(f"raw drop-off / 1-row tx       {raw_w / db:6.2f}  (the drop-off's share of a bare commit)")
 print(f"balance reads / redis GET     {bal / rget:6.2f}")
+print(f"redemptions / raw redemption  {red / raw_r:6.2f}  (same transaction, as many clients as workers)")
 PY
 if grep -qE 'AddressSanitizer|runtime error' "$DIR/server.log"; then
     echo "bench: the server log shows sanitizer errors" >&2

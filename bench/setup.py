@@ -46,6 +46,10 @@ site = call("POST", "/v1/sites", {"region_id": town["id"], "name": "压测回收
 att_pw = "bench-attendant-" + code12()
 att = call("POST", "/v1/staff", {"username": "bench_att", "password": att_pw, "role": "attendant",
                                  "region_id": town["id"], "site_id": site["id"]}, admin)
+shop = call("POST", "/v1/shops", {"region_id": town["id"], "name": "压测商店", "address": "压测镇2号"}, admin)
+clerk_pw = "bench-clerk-" + code12()
+clerk = call("POST", "/v1/staff", {"username": "bench_clerk", "password": clerk_pw, "role": "clerk",
+                                   "region_id": town["id"], "shop_id": shop["id"]}, admin)
 call("POST", "/v1/categories", {"code": "bench_mixed", "name": "Mixed (bench)", "name_zh": "压测混合",
                                 "unit": "g", "daily_cap": None}, admin)
 call("POST", "/v1/rates", {"category": "bench_mixed", "region_id": None, "points_per_unit": 40,
@@ -74,10 +78,14 @@ for hid, code in list(zip(ids, codes))[:RESIDENTS]:
     residents.append(call("POST", "/v1/auth/resident", {"code": code, "pin": "4821"})["token"])
 
 att_token = call("POST", "/v1/auth/login", {"username": "bench_att", "password": att_pw})["token"]
+clerk_token = call("POST", "/v1/auth/login", {"username": "bench_clerk", "password": clerk_pw})["token"]
+with open(os.path.join(OUT, "pin_codes.txt"), "w") as f:
+    f.write("\n".join(codes[:RESIDENTS]) + "\n")
 with open(os.path.join(OUT, "codes.txt"), "w") as f:
     f.write("\n".join(codes) + "\n")
 with open(os.path.join(OUT, "residents.txt"), "w") as f:
     f.write("\n".join(residents) + "\n")
 with open(os.path.join(OUT, "bench.env"), "w") as f:
     f.write(f"VILLAGE={village['id']}\nSITE={site['id']}\nATTENDANT={att['id']}\n"
-            f"ATT_TOKEN={att_token}\nHOUSEHOLDS={len(codes)}\n")
+            f"ATT_TOKEN={att_token}\nHOUSEHOLDS={len(codes)}\nSHOP={shop['id']}\n"
+            f"CLERK={clerk['id']}\nCLERK_TOKEN={clerk_token}\n")
