@@ -228,13 +228,9 @@ void h_redemptions_create(struct req *r)
         reply_db_error(r, d);
         return;
     }
-    /* a replay first, before any PIN is tried or code looked up */
-    rc = ledger_replay(d, scope, key, in->fp, &ans);
-    if (rc != 0) {
-        free(in);
-        reply_ledger(r, d, rc == 1 ? LEDGER_OK : LEDGER_ERR, &ans);
-        return;
-    }
+    /* Replays come first: a stored answer is found by the transaction
+     * (its duplicate key, or before a PIN failure is counted), and here
+     * before a missing pay code is refused. */
     if (!clerk_budget_ok_or_reply(r)) {
         free(in);
         return;
@@ -248,7 +244,12 @@ void h_redemptions_create(struct req *r)
             return;
         }
         if (got == 0) {
+            rc = ledger_replay(d, scope, key, in->fp, &ans);
             free(in);
+            if (rc != 0) {
+                reply_ledger(r, d, rc == 1 ? LEDGER_OK : LEDGER_ERR, &ans);
+                return;
+            }
             clerk_failed(r, "pay_code");
             reply_error(r, 404, "unknown_pay_code", "pay_code",
                         "this pay code is unknown, used or expired");

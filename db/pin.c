@@ -94,6 +94,7 @@ int pin_attempt_locked(struct db *d, long long household_id, const char *pin,
     /* Count the attempt before looking at the PIN: a crash or a refused
      * request after this point still leaves it counted (the caller
      * commits). */
+    long long old_failures = failures, old_lock_count = lock_count;
     failures++;
     unsigned char given[PIN_HASH_BYTES];
     pin_hash(key, household_id, pin, given);
@@ -117,6 +118,9 @@ int pin_attempt_locked(struct db *d, long long household_id, const char *pin,
         res->outcome = PIN_WRONG;
         res->attempts_left = (int)(PIN_MAX_FAILURES - failures);
     }
+    /* a right PIN with nothing to clear writes nothing */
+    if (right && old_failures == 0 && old_lock_count == 0)
+        return 0;
     if (db_exec(d, SQL_COUNTERS, "iiii", failures, locked_until, lock_count, household_id) < 0)
         return -1;
     return 0;

@@ -183,7 +183,17 @@ static int redeem_fn(struct db *d, void *arg, struct ledger_answer *ans)
                                &pr) != 0)
             return -1;
         if (pr.outcome != PIN_OK) {
-            char ra[24];
+            /* A replay of a stored redemption (the PIN is not part of the
+             * request's fingerprint) must not count as a failure: when the
+             * key has a record, roll back and let it be replayed. */
+            int stored = in->key ? idem_exists(d, in->scope, in->key) : 0;
+            if (stored < 0)
+                return -1;
+            if (stored) {
+                ledger_refuse(ans, 409, "idempotency_replay", "replayed");
+                ans->no_store = true;
+                return 0;
+            }
             switch (pr.outcome) {
             case PIN_WRONG:
                 refuse_field(ans, 403, "bad_pin", "pin", "wrong PIN");
@@ -194,7 +204,6 @@ static int redeem_fn(struct db *d, void *arg, struct ledger_answer *ans)
             case PIN_LOCKED:
                 ledger_refuse(ans, 423, "pin_locked",
                               "too many wrong PINs; the household's PIN is locked");
-                snprintf(ra, sizeof ra, "%lld", pr.retry_after);
                 json_object_set_new(json_object_get(ans->body, "error"), "retry_after",
                                     json_integer(pr.retry_after));
                 ans->pin_failed = true;
