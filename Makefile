@@ -118,7 +118,7 @@ run: install-deps
 	scripts/run.sh
 
 stop:
-	scripts/services.sh stop var
+	scripts/services.sh stop $${WB_VAR:-var}
 
 bench: install-deps
 	$(MAKE) all

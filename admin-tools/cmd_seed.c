@@ -23,6 +23,19 @@
 #define DEMO_PROVINCE_CODE "990000000000"
 
 static const char SQL_SEEDED[] = "SELECT COUNT(*) FROM regions WHERE code = ?";
+static const char SQL_ITEM[] =
+    "INSERT INTO shop_items (shop_id, name, points, stock) VALUES (?, ?, ?, NULLIF(?, -1))";
+
+/* The demo shop's shelf: name, points, stock (-1 = unlimited). */
+static const struct {
+    const char *name;
+    long long points, stock;
+} shelf[] = {
+    { "洗衣粉 1kg", 300, 50 },
+    { "食用油 1L", 500, 30 },
+    { "香皂", 80, -1 },
+    { "鸡蛋 10枚", 200, 100 },
+};
 
 static const char *const surnames[] = { "王", "李", "张", "刘", "陈", "杨", "黄", "赵",
                                         "吴", "周", "徐", "孙", "马", "朱", "胡", "郭" };
@@ -116,6 +129,10 @@ static int seed_tx(struct db *d, void *arg)
     snprintf(shop.address, sizeof shop.address, "竹林镇中心街12号");
     if ((s->shop = shop_insert(d, &shop)) < 0)
         return -1;
+    for (size_t i = 0; i < sizeof shelf / sizeof shelf[0]; i++)
+        if (db_exec(d, SQL_ITEM, "isii", s->shop, shelf[i].name, shelf[i].points,
+                    shelf[i].stock) < 0)
+            return -1;
 
     /* about 200 households over the villages and communities */
     for (int i = 0; i < 200; i++) {
