@@ -319,6 +319,13 @@ void h_dropoffs_get(struct req *r)
         reply_json(r, 200, o);
 }
 
+static json_t *load_dropoff(struct req *r, struct db *d, long long id)
+{
+    (void)r;
+    int found;
+    return dropoff_load(d, id, &found, NULL, NULL);
+}
+
 /* The list, newest first.  household_only: a resident's own. */
 void dropoffs_list(struct req *r, long long household_only)
 {
@@ -340,36 +347,11 @@ void dropoffs_list(struct req *r, long long household_only)
         reply_db_error(r, d);
         return;
     }
-    struct db_rows *rows = db_query(d, SQL_LIST, "siiiissssii", root, site_id, site_id,
-                                    household_id, household_id, from, from, to, to,
-                                    before ? before : ID_MAX, (long long)limit + 1);
-    if (!rows) {
-        reply_db_error(r, d);
-        return;
-    }
-    json_t *items = json_array();
-    long long last = 0;
-    int n = 0;
-    bool more = false;
-    while (db_rows_next(rows)) {
-        if (n == limit) {
-            more = true;
-            break;
-        }
-        int found;
-        json_t *o = dropoff_load(d, db_rows_int(rows, 0), &found, NULL, NULL);
-        if (!o) {
-            db_rows_free(rows);
-            json_decref(items);
-            reply_db_error(r, d);
-            return;
-        }
-        last = db_rows_int(rows, 0);
-        json_array_append_new(items, o);
-        n++;
-    }
-    db_rows_free(rows);
-    reply_json(r, 200, list_page(items, more, last));
+    reply_id_page(r, d,
+                  db_query(d, SQL_LIST, "siiiissssii", root, site_id, site_id, household_id,
+                           household_id, from, from, to, to, before ? before : ID_MAX,
+                           (long long)limit + 1),
+                  limit, load_dropoff);
 }
 
 void h_dropoffs_list(struct req *r)

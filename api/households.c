@@ -166,61 +166,34 @@ static void like_pattern(const char *q, char *out, size_t len)
     out[o] = '\0';
 }
 
+static json_t *load_household(struct req *r, struct db *d, long long id)
+{
+    struct household h;
+    return household_get(d, id, &h, false) == 1 ? household_json(r, &h) : NULL;
+}
+
 void h_households_search(struct req *r)
 {
     int limit;
-    long long after, region_id;
-    if (!list_params_or_reply(r, &limit, &after) ||
-        !query_id_or_reply(r, "region_id", &region_id))
+    long long after;
+    if (!list_params_or_reply(r, &limit, &after))
         return;
     const char *q = req_query(r, "q");
     if (q && (strlen(q) > 400 || utf8_chars(q, strlen(q)) > 100)) {
         reply_error(r, 400, "invalid_request", "q", "q must be at most 100 characters");
         return;
     }
-    struct db *d = db_or_reply(r);
-    if (!d)
-        return;
     struct region g;
+    struct db *d;
     const char *root;
-    if (region_id) {
-        if (!reach_region_or_reply(r, d, region_id, &g))
-            return;
-        root = g.path;
-    } else if (!(root = reach_path(r, d))) {
-        reply_db_error(r, d);
+    if (!(d = db_or_reply(r)) || !(root = list_root_or_reply(r, d, "region_id", &g)))
         return;
-    }
     char pat[1024];
     like_pattern(q ? q : "", pat, sizeof pat);
-    struct db_rows *rows = db_query(d, SQL_SEARCH, "ssssii", root, q ? q : "", pat, pat, after,
-                                    (long long)limit + 1);
-    if (!rows) {
-        reply_db_error(r, d);
-        return;
-    }
-    json_t *items = json_array();
-    long long last = 0;
-    int n = 0;
-    bool more = false;
-    while (db_rows_next(rows)) {
-        if (n == limit) {
-            more = true;
-            break;
-        }
-        struct household h;
-        if (household_get(d, db_rows_int(rows, 0), &h, false) != 1) {
-            db_rows_free(rows);
-            json_decref(items);
-            reply_db_error(r, d);
-            return;
-        }
-        json_array_append_new(items, household_json(r, &h));
-        last = h.id;
-        n++;
-    }
-    db_rows_free(rows);
-    reply_json(r, 200, list_page(items, more, last));
+    reply_id_page(r, d,
+                  db_query(d, SQL_SEARCH, "ssssii", root, q ? q : "", pat, pat, after,
+                           (long long)limit + 1),
+                  limit, load_household);
 }
 
 struct patch_hh {

@@ -2,6 +2,9 @@
 #include "api/list.h"
 #include "server/clock.h"
 #include "server/request.h"
+#include "api/reach.h"
+#include "db/db.h"
+#include "db/regions.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,4 +86,50 @@ bool query_day_or_reply(struct req *r, const char *name, char out[11])
     }
     snprintf(out, 11, "%s", v);
     return true;
+}
+
+void reply_id_page(struct req *r, struct db *d, struct db_rows *rows, int limit,
+                   list_load_fn load)
+{
+    if (!rows) {
+        reply_db_error(r, d);
+        return;
+    }
+    json_t *items = json_array();
+    long long last = 0;
+    int n = 0;
+    bool more = false;
+    while (db_rows_next(rows)) {
+        if (n == limit) {
+            more = true;
+            break;
+        }
+        long long id = db_rows_int(rows, 0);
+        json_t *o = load(r, d, id);
+        if (!o) {
+            db_rows_free(rows);
+            json_decref(items);
+            reply_db_error(r, d);
+            return;
+        }
+        json_array_append_new(items, o);
+        last = id;
+        n++;
+    }
+    db_rows_free(rows);
+    reply_json(r, 200, list_page(items, more, last));
+}
+
+const char *list_root_or_reply(struct req *r, struct db *d, const char *param,
+                               struct region *g)
+{
+    long long region_id;
+    if (!query_id_or_reply(r, param, &region_id))
+        return NULL;
+    if (region_id)
+        return reach_region_or_reply(r, d, region_id, g) ? g->path : NULL;
+    const char *root = reach_path(r, d);
+    if (!root)
+        reply_db_error(r, d);
+    return root;
 }

@@ -24,4 +24,24 @@ bool query_id_or_reply(struct req *r, const char *name, long long *out);
 /* An optional day (YYYY-MM-DD): true with out[0] = 0 when absent. */
 bool query_day_or_reply(struct req *r, const char *name, char out[11]);
 
+struct db;
+struct db_rows;
+struct region;
+
+/* Loads one object of a page by id: new JSON, or NULL (store error). */
+typedef json_t *(*list_load_fn)(struct req *r, struct db *d, long long id);
+
+/* Reply 200 with the page made of rows (their first column is the id;
+ * the query fetched limit + 1 rows), each loaded with load; or reply the
+ * store error.  Frees rows in either case. */
+void reply_id_page(struct req *r, struct db *d, struct db_rows *rows, int limit,
+                   list_load_fn load);
+
+/* The subtree a list is restricted to: the ?<param>= region when given
+ * (404 outside the caller's reach), else the caller's reach.  NULL after
+ * replying.  g receives the region when one was named (the returned path
+ * may point into it). */
+const char *list_root_or_reply(struct req *r, struct db *d, const char *param,
+                               struct region *g);
+
 #endif

@@ -379,6 +379,13 @@ static bool shop_filter_or_reply(struct req *r, long long *shop_id)
     return true;
 }
 
+static json_t *load_redemption(struct req *r, struct db *d, long long id)
+{
+    (void)r;
+    int found;
+    return redemption_load(d, id, &found, NULL, NULL);
+}
+
 void h_redemptions_list(struct req *r)
 {
     int limit;
@@ -394,36 +401,10 @@ void h_redemptions_list(struct req *r)
         reply_db_error(r, d);
         return;
     }
-    struct db_rows *rows = db_query(d, SQL_LIST, "siiiiiiii", root, shop_id, shop_id, start,
-                                    start, end, end, before ? before : ID_MAX,
-                                    (long long)limit + 1);
-    if (!rows) {
-        reply_db_error(r, d);
-        return;
-    }
-    json_t *items = json_array();
-    long long last = 0;
-    int n = 0;
-    bool more = false;
-    while (db_rows_next(rows)) {
-        if (n == limit) {
-            more = true;
-            break;
-        }
-        int found;
-        json_t *o = redemption_load(d, db_rows_int(rows, 0), &found, NULL, NULL);
-        if (!o) {
-            db_rows_free(rows);
-            json_decref(items);
-            reply_db_error(r, d);
-            return;
-        }
-        json_array_append_new(items, o);
-        last = db_rows_int(rows, 0);
-        n++;
-    }
-    db_rows_free(rows);
-    reply_json(r, 200, list_page(items, more, last));
+    reply_id_page(r, d,
+                  db_query(d, SQL_LIST, "siiiiiiii", root, shop_id, shop_id, start, start, end,
+                           end, before ? before : ID_MAX, (long long)limit + 1),
+                  limit, load_redemption);
 }
 
 /* A growing text buffer for the CSV answer. */

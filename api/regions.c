@@ -20,6 +20,7 @@ static const struct field region_fields[] = {
 
 static const char SQL_CHILDREN[] =
     "SELECT id FROM regions WHERE parent_id = ? AND id > ? ORDER BY id LIMIT ?";
+static const char SQL_ONE[] = "SELECT id FROM regions WHERE id = ? AND id > ? LIMIT ?";
 static const char SQL_ROOTS[] =
     "SELECT id FROM regions WHERE parent_id IS NULL AND id > ? ORDER BY id LIMIT ?";
 
@@ -152,6 +153,13 @@ void h_regions_get(struct req *r)
     reply_json(r, 200, o);
 }
 
+static json_t *load_region(struct req *r, struct db *d, long long id)
+{
+    (void)r;
+    struct region g;
+    return region_get(d, id, &g) == 1 ? region_json(d, &g) : NULL;
+}
+
 void h_regions_list(struct req *r)
 {
     int limit;
@@ -171,52 +179,7 @@ void h_regions_list(struct req *r)
         rows = db_query(d, SQL_ROOTS, "ii", after, (long long)limit + 1);
     } else {
         /* the top of the caller's own subtree */
-        rows = NULL;
-        json_t *items = json_array();
-        struct region g;
-        int rc = after ? 0 : region_get(d, r->who.region_id, &g);
-        if (rc < 0) {
-            json_decref(items);
-            reply_db_error(r, d);
-            return;
-        }
-        if (rc == 1) {
-            json_t *o = region_json(d, &g);
-            if (!o) {
-                json_decref(items);
-                reply_db_error(r, d);
-                return;
-            }
-            json_array_append_new(items, o);
-        }
-        reply_json(r, 200, list_page(items, false, 0));
-        return;
+        rows = db_query(d, SQL_ONE, "iii", r->who.region_id, after, (long long)limit + 1);
     }
-    if (!rows) {
-        reply_db_error(r, d);
-        return;
-    }
-    json_t *items = json_array();
-    long long last = 0;
-    int n = 0;
-    bool more = false;
-    while (db_rows_next(rows)) {
-        if (n == limit) {
-            more = true;
-            break;
-        }
-        struct region g;
-        json_t *o = region_get(d, db_rows_int(rows, 0), &g) == 1 ? region_json(d, &g) : NULL;
-        if (!o) {
-            db_rows_free(rows);
-            json_decref(items);
-            reply_db_error(r, d);
-            return;
-        }
-        json_array_append_new(items, o);
-        last = g.id;
-        n++;
-    }
-    db_rows_free(rows);
-    reply_json(r, 200, list_page(items, more, last));
+    reply_id_page(r, d, rows, limit, load_region);
 }

@@ -261,6 +261,13 @@ void h_shop_items_patch(struct req *r)
     reply_item(r, d, 200, x.id, s.id);
 }
 
+static json_t *load_shop(struct req *r, struct db *d, long long id)
+{
+    (void)r;
+    struct shop s;
+    return shop_get(d, id, &s) == 1 ? shop_json(&s) : NULL;
+}
+
 void h_shops_list(struct req *r)
 {
     int limit;
@@ -293,31 +300,6 @@ void h_shops_list(struct req *r)
         }
         snprintf(root, sizeof root, "%s", p);
     }
-    struct db_rows *rows = db_query(d, SQL_SHOPS, "sii", root, after, (long long)limit + 1);
-    if (!rows) {
-        reply_db_error(r, d);
-        return;
-    }
-    json_t *items = json_array();
-    long long last = 0;
-    int n = 0;
-    bool more = false;
-    while (db_rows_next(rows)) {
-        if (n == limit) {
-            more = true;
-            break;
-        }
-        struct shop s;
-        if (shop_get(d, db_rows_int(rows, 0), &s) != 1) {
-            db_rows_free(rows);
-            json_decref(items);
-            reply_db_error(r, d);
-            return;
-        }
-        json_array_append_new(items, shop_json(&s));
-        last = s.id;
-        n++;
-    }
-    db_rows_free(rows);
-    reply_json(r, 200, list_page(items, more, last));
+    reply_id_page(r, d, db_query(d, SQL_SHOPS, "sii", root, after, (long long)limit + 1), limit,
+                  load_shop);
 }

@@ -140,53 +140,25 @@ void h_sites_get(struct req *r)
     reply_json(r, 200, site_json(&s));
 }
 
+static json_t *load_site(struct req *r, struct db *d, long long id)
+{
+    (void)r;
+    struct site s;
+    return site_get(d, id, &s) == 1 ? site_json(&s) : NULL;
+}
+
 void h_sites_list(struct req *r)
 {
     int limit;
-    long long after, region_id;
-    if (!list_params_or_reply(r, &limit, &after) ||
-        !query_id_or_reply(r, "region_id", &region_id))
-        return;
-    struct db *d = db_or_reply(r);
-    if (!d)
-        return;
+    long long after;
     struct region g;
+    struct db *d;
     const char *root;
-    if (region_id) {
-        if (!reach_region_or_reply(r, d, region_id, &g))
-            return;
-        root = g.path;
-    } else if (!(root = reach_path(r, d))) {
-        reply_db_error(r, d);
+    if (!list_params_or_reply(r, &limit, &after) || !(d = db_or_reply(r)) ||
+        !(root = list_root_or_reply(r, d, "region_id", &g)))
         return;
-    }
-    struct db_rows *rows = db_query(d, SQL_SITES, "sii", root, after, (long long)limit + 1);
-    if (!rows) {
-        reply_db_error(r, d);
-        return;
-    }
-    json_t *items = json_array();
-    long long last = 0;
-    int n = 0;
-    bool more = false;
-    while (db_rows_next(rows)) {
-        if (n == limit) {
-            more = true;
-            break;
-        }
-        struct site s;
-        if (site_get(d, db_rows_int(rows, 0), &s) != 1) {
-            db_rows_free(rows);
-            json_decref(items);
-            reply_db_error(r, d);
-            return;
-        }
-        json_array_append_new(items, site_json(&s));
-        last = s.id;
-        n++;
-    }
-    db_rows_free(rows);
-    reply_json(r, 200, list_page(items, more, last));
+    reply_id_page(r, d, db_query(d, SQL_SITES, "sii", root, after, (long long)limit + 1), limit,
+                  load_site);
 }
 
 json_t *shop_json(const struct shop *s)
