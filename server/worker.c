@@ -7,6 +7,7 @@
 #include "server/log.h"
 #include "db/db.h"
 #include "db/cache.h"
+#include "db/idem.h"
 #include "db/revoke.h"
 #include "db/stats.h"
 
@@ -127,7 +128,9 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
         event_base_loopexit(w->base, NULL);
 }
 
-/* Once a second: replay queued Redis writes, purge old revocations. */
+/* Once a second: replay queued Redis writes; hourly, on worker 0, purge
+ * revocations past their token's expiry and idempotency records past
+ * their 35 days. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -139,7 +142,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     long long now = (long long)time(NULL);
     if (w->index == 0 && now - last_purge >= PURGE_EVERY_S) {
         struct db *d = worker_db(w);
-        if (d && revoke_purge(d, now) >= 0)
+        if (d && revoke_purge(d, now) >= 0 && idem_purge(d) >= 0)
             last_purge = now;
     }
 }
