@@ -8,6 +8,7 @@
 #include "db/audit.h"
 #include "db/db.h"
 #include "db/households.h"
+#include "db/ledger.h"
 #include "db/pin.h"
 #include "db/regions.h"
 #include "db/shops.h"
@@ -203,6 +204,15 @@ int cmd_seed_demo(int argc, char **argv)
     add_staff(d, "qingshan_admin", "region_admin", s->ids[1], 0, 0, pw_ra);
     add_staff(d, "zhulin_attendant", "attendant", s->ids[3], s->site_drop, 0, pw_att);
     add_staff(d, "zhulin_clerk", "clerk", s->ids[3], 0, s->shop, pw_clerk);
+    /* points to spend at the demo shop, through the ledger like any other */
+    struct audit_actor cli = { "cli", "admin", "local", "" };
+    struct adjust_in adj = { .scope = "cli", .key = "demo-welcome", .household_id = s->demo_household,
+                             .points = 1000, .reason = "demo welcome points", .actor = "cli",
+                             .who = &cli };
+    struct ledger_answer ans;
+    if (ledger_adjust(d, &adj, &ans) != LEDGER_OK || ans.status != 201)
+        die(1, "cannot credit the demo household: %s", db_error(d));
+    ledger_answer_release(&ans);
     char code[CARD_MAX];
     struct household h;
     if (household_get(d, s->demo_household, &h, false) != 1)
