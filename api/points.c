@@ -79,6 +79,11 @@ static int caller_rate_path(struct req *r, struct db *d, char *out, size_t len)
 
 void h_categories_list(struct req *r)
 {
+    /* the catalogue is one short page, but the list rules still hold */
+    int limit;
+    long long after;
+    if (!list_params_or_reply(r, &limit, &after))
+        return;
     struct db *d = db_or_reply(r);
     if (!d)
         return;
@@ -94,8 +99,11 @@ void h_categories_list(struct req *r)
     }
     json_t *items = json_array();
     for (int i = 0; i < n; i++) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "code", cats[i].code, "name", cats[i].name,
-                              "name_zh", cats[i].name_zh, "unit", cats[i].per_item ? "item" : "g");
+        if (cats[i].id <= after)
+            continue;
+        json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:s}", "id", cats[i].id, "code", cats[i].code,
+                              "name", cats[i].name, "name_zh", cats[i].name_zh, "unit",
+                              cats[i].per_item ? "item" : "g");
         json_object_set_new(o, "rate", rates[i].id ? json_integer(rates[i].ppu) : json_null());
         json_object_set_new(o, "daily_cap",
                             cats[i].has_cap ? json_integer(cats[i].daily_cap) : json_null());

@@ -115,20 +115,22 @@ void h_pay_code_png(struct req *r)
 
 /* ---- the clerk's failure budget ---- */
 
-static bool clerk_budget_ok_or_reply(struct req *r)
+static bool clerk_budget_ok(struct req *r)
 {
     char key[64];
     snprintf(key, sizeof key, "clerkfail:%lld", r->who.staff_id);
     int n = ratelimit_peek(r->w->srv->rl, r->w->cache, key, CLERK_FAIL_WINDOW);
-    if (n < r->w->cfg->clerk_fail_limit)
-        return true;
+    return n < r->w->cfg->clerk_fail_limit;
+}
+
+static void reply_clerk_over_budget(struct req *r)
+{
     char ra[16];
     long long now = (long long)clock_now();
     snprintf(ra, sizeof ra, "%lld", (now / CLERK_FAIL_WINDOW + 1) * CLERK_FAIL_WINDOW - now);
     reply_header(r, "Retry-After", ra);
     reply_error(r, 429, "rate_limited", NULL,
                 "too many wrong PINs or pay codes from this clerk; wait before trying again");
-    return false;
 }
 
 static void clerk_failed(struct req *r, const char *what)
@@ -231,12 +233,23 @@ void h_redemptions_create(struct req *r)
     /* Replays come first: a stored answer is found by the transaction
      * (its duplicate key, or before a PIN failure is counted), and here
      * before a missing pay code is refused. */
-    if (!clerk_budget_ok_or_reply(r)) {
+    bool over_budget = !clerk_budget_ok(r);
+    int got = pay && !over_budget ? paycode_lookup(r->w->cache, pay, &in->household_id, nonce) : 1;
+    if (over_budget || got <= 0) {
+        /* about to refuse: a stored answer for this key wins */
+        rc = ledger_replay(d, scope, key, in->fp, &ans);
+        if (rc != 0) {
+            free(in);
+            reply_ledger(r, d, rc == 1 ? LEDGER_OK : LEDGER_ERR, &ans);
+            return;
+        }
+    }
+    if (over_budget) {
         free(in);
+        reply_clerk_over_budget(r);
         return;
     }
     if (pay) {
-        int got = paycode_lookup(r->w->cache, pay, &in->household_id, nonce);
         if (got < 0) {
             free(in);
             reply_error(r, 503, "unavailable", NULL,
@@ -244,12 +257,7 @@ void h_redemptions_create(struct req *r)
             return;
         }
         if (got == 0) {
-            rc = ledger_replay(d, scope, key, in->fp, &ans);
             free(in);
-            if (rc != 0) {
-                reply_ledger(r, d, rc == 1 ? LEDGER_OK : LEDGER_ERR, &ans);
-                return;
-            }
             clerk_failed(r, "pay_code");
             reply_error(r, 404, "unknown_pay_code", "pay_code",
                         "this pay code is unknown, used or expired");

@@ -38,7 +38,7 @@ const struct route wb_routes[] = {
     { "GET", "/v1/sites", ROLES_STAFF, BODY_NONE, 0, h_sites_list },
     { "POST", "/v1/shops", ROLES_ADMINS, BODY_JSON, 0, h_shops_create },
     { "GET", "/v1/shops", ROLES_ANY, BODY_NONE, 0, h_shops_list },
-    { "GET", "/v1/shops/{id}", ROLES_STAFF, BODY_NONE, 0, h_shops_get },
+    { "GET", "/v1/shops/{id}", ROLES_ANY, BODY_NONE, 0, h_shops_get },
     { "POST", "/v1/shops/{id}/items", ROLES_ADMINS, BODY_JSON, 0, h_shop_items_create },
     { "GET", "/v1/shops/{id}/items", ROLES_ANY, BODY_NONE, 0, h_shop_items_list },
     { "PATCH", "/v1/shops/{id}/items/{item_id}", ROLES_ADMINS, BODY_JSON, 0, h_shop_items_patch },

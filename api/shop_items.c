@@ -303,3 +303,11 @@ void h_shops_list(struct req *r)
     reply_id_page(r, d, db_query(d, SQL_SHOPS, "sii", root, after, (long long)limit + 1), limit,
                   load_shop);
 }
+
+void h_shops_get(struct req *r)
+{
+    struct db *d = db_or_reply(r);
+    struct shop s;
+    if (d && shop_in_reach_or_reply(r, d, r->param[0], &s))
+        reply_json(r, 200, shop_json(&s));
+}

@@ -202,22 +202,3 @@ void h_shops_create(struct req *r)
     }
     reply_json(r, 201, shop_json(&c.s));
 }
-
-void h_shops_get(struct req *r)
-{
-    struct db *d = db_or_reply(r);
-    if (!d)
-        return;
-    struct shop s;
-    int rc = shop_get(d, r->param[0], &s);
-    const char *root = rc == 1 ? reach_path(r, d) : NULL;
-    if (rc < 0 || (rc == 1 && !root)) {
-        reply_db_error(r, d);
-        return;
-    }
-    if (rc == 0 || !region_path_within(root, s.region_path)) {
-        reply_error(r, 404, "not_found", NULL, "no such shop");
-        return;
-    }
-    reply_json(r, 200, shop_json(&s));
-}
