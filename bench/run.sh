@@ -116,7 +116,7 @@ python3 - "$RATE_healthz" "$RATE_auth_me" "$REDIS_GET" "$DB_RATE" "$RATE_dropoff
 import sys
 healthz, me, rget, db, drop, raw_w, raw_64, bal, red, raw_r = map(float, sys.argv[1:])
 print(f"auth/me / healthz             {me / healthz:6.2f}  (token verify + revocation check)")
-print(f"auth/me / redis GET           {me / rget:6.2f}  (each auth/me makes 2 Redis reads)")
+print(f"auth/me / redis GET           {me / rget:6.2f}  (each auth/me reads Redis once: MGET of 2 keys)")
 print(f"drop-offs / raw drop-off tx   {drop / raw_w:6.2f}  (same transaction, as many clients as workers)")
 print(f"drop-offs / raw (64 clients)  {drop / raw_64:6.2f}")
 print(f"raw drop-off / 1-row tx       {raw_w / db:6.2f}  (the drop-off's share of a bare commit)")
