@@ -483,3 +483,51 @@ int cache_ping(struct cache *c)
     freeReplyObject(r);
     return ok ? 0 : -1;
 }
+
+int cache_put_batch(struct cache *c, int n, const char *const *keys, const long long *versions,
+                    const char *const *payloads, int ttl)
+{
+    if (!cache_available(c))
+        return -1;
+    for (int i = 0; i < n; i++) {
+        char v[320];
+        snprintf(v, sizeof v, "%lld|%s|%s", versions[i], payloads[i], c->run_id);
+        if (redisAppendCommand(c->ctx, "SET %s %s EX %d", keys[i], v, ttl) != REDIS_OK) {
+            trip(c);
+            return -1;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        void *reply = NULL;
+        if (redisGetReply(c->ctx, &reply) != REDIS_OK || !reply) {
+            trip(c);
+            return -1;
+        }
+        freeReplyObject(reply);
+    }
+    return 0;
+}
+
+int cache_get_batch(struct cache *c, int n, const char *const *keys, long long *versions,
+                    char *payloads, size_t len, int *rc)
+{
+    for (int i = 0; i < n; i++)
+        rc[i] = -1;
+    if (!cache_available(c))
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (redisAppendCommand(c->ctx, "GET %s", keys[i]) != REDIS_OK) {
+            trip(c);
+            return -1;
+        }
+    for (int i = 0; i < n; i++) {
+        void *reply = NULL;
+        if (redisGetReply(c->ctx, &reply) != REDIS_OK || !reply) {
+            trip(c);
+            return -1;
+        }
+        rc[i] = decode_versioned(c, reply, &versions[i], payloads + (size_t)i * len, len);
+        freeReplyObject(reply);
+    }
+    return 0;
+}

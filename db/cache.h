@@ -80,6 +80,15 @@ int cache_get(struct cache *c, const char *key, long long *version, char *payloa
 int cache_get_many(struct cache *c, int n, const char *const *keys, long long *versions,
                    char (*payloads)[16], int *rc);
 
+/* Bulk, pipelined (for wbctl reconcile): write n versioned entries
+ * unconditionally (a rebuild from the record), or read n of them (rc[i]
+ * as cache_get's, payloads[i] of len bytes each).  0, or -1 when Redis
+ * is unavailable. */
+int cache_put_batch(struct cache *c, int n, const char *const *keys, const long long *versions,
+                    const char *const *payloads, int ttl);
+int cache_get_batch(struct cache *c, int n, const char *const *keys, long long *versions,
+                    char *payloads, size_t len, int *rc);
+
 /* The connected server's run_id ("" when not connected): it changes when
  * Redis restarts, so a cached value tagged with it is known to have been
  * written to this very incarnation of the server. */

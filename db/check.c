@@ -5,6 +5,7 @@
 #include "db/db.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char SQL_SUMS[] =
@@ -22,6 +23,8 @@ static const char SQL_REVERSALS[] =
     "LEFT JOIN ledger l ON l.kind = 'reversal' AND l.ref_id = d.id "
     "GROUP BY d.id HAVING COUNT(l.seq) > 1 OR (d.status = 'ok' AND COUNT(l.seq) > 0) "
     "OR (d.status = 'reversed' AND COUNT(l.seq) = 0 AND d.clawed_back > 0)";
+#define PAGE 1000
+#define BALANCE_TTL_S 86400     /* as db/balance.c */
 static const char SQL_BALANCES[] =
     "SELECT id, balance, seq FROM households WHERE id > ? ORDER BY id LIMIT 1000";
 
@@ -82,32 +85,40 @@ int ledger_check(struct db *d, struct cache *c, json_t **violations, long long *
     }
     db_rows_free(r);
 
-    /* Redis: every household, a thousand at a time */
+    /* Redis: every household, a thousand at a time, pipelined */
     for (long long after = 0; c;) {
         r = db_query(d, SQL_BALANCES, "i", after);
         if (!r)
             goto fail;
-        if (db_rows_count(r) == 0) {
+        int n = (int)db_rows_count(r);
+        if (n == 0) {
             db_rows_free(r);
             break;
         }
-        while (db_rows_next(r)) {
-            long long hid = db_rows_int(r, 0), bal = db_rows_int(r, 1), seq = db_rows_int(r, 2);
-            long long cbal, cseq;
-            after = hid;
-            int rc = balance_cached(c, hid, &cbal, &cseq);
-            if (rc < 0) {
-                c = NULL;       /* Redis unavailable: nothing to compare */
-                break;
-            }
-            if (rc == 1 && (cbal != bal || cseq != seq)) {
-                snprintf(detail, sizeof detail,
-                         "Redis holds %lld at seq %lld, MariaDB %lld at seq %lld", cbal, cseq,
-                         bal, seq);
-                add(v, hid, "redis_balance", detail);
-            }
+        long long hids[PAGE], bals[PAGE], seqs[PAGE], cseq[PAGE];
+        char keys[PAGE][48], cbal[PAGE][24];
+        const char *kp[PAGE];
+        int rc[PAGE];
+        for (int i = 0; db_rows_next(r) && i < PAGE; i++) {
+            hids[i] = db_rows_int(r, 0);
+            bals[i] = db_rows_int(r, 1);
+            seqs[i] = db_rows_int(r, 2);
+            snprintf(keys[i], sizeof keys[i], "bal:{h:%lld}", hids[i]);
+            kp[i] = keys[i];
         }
         db_rows_free(r);
+        after = hids[n - 1];
+        if (cache_get_batch(c, n, kp, cseq, &cbal[0][0], sizeof cbal[0], rc) != 0)
+            break;              /* Redis unavailable: nothing to compare */
+        for (int i = 0; i < n; i++) {
+            long long cb = rc[i] == 1 ? strtoll(cbal[i], NULL, 10) : 0;
+            if (rc[i] == 1 && (cb != bals[i] || cseq[i] != seqs[i])) {
+                snprintf(detail, sizeof detail,
+                         "Redis holds %lld at seq %lld, MariaDB %lld at seq %lld", cb, cseq[i],
+                         bals[i], seqs[i]);
+                add(v, hids[i], "redis_balance", detail);
+            }
+        }
     }
     *violations = v;
     return 0;
@@ -125,21 +136,27 @@ long long ledger_rebuild_cache(struct db *d, struct cache *c)
         struct db_rows *r = db_query(d, SQL_BALANCES, "i", after);
         if (!r)
             return -1;
-        if (db_rows_count(r) == 0) {
+        int n = (int)db_rows_count(r);
+        if (n == 0) {
             db_rows_free(r);
             return written;
         }
-        while (db_rows_next(r)) {
-            long long hid = db_rows_int(r, 0);
-            after = hid;
-            /* replace whatever is there, even an entry claiming a newer
-             * seq: MariaDB is the record */
-            balance_forget(c, hid);
-            balance_publish(c, hid, db_rows_int(r, 2), db_rows_int(r, 1));
-            written++;
+        long long seqs[PAGE];
+        char keys[PAGE][48], bals[PAGE][24];
+        const char *kp[PAGE], *bp[PAGE];
+        for (int i = 0; db_rows_next(r) && i < PAGE; i++) {
+            after = db_rows_int(r, 0);
+            snprintf(keys[i], sizeof keys[i], "bal:{h:%lld}", after);
+            snprintf(bals[i], sizeof bals[i], "%lld", db_rows_int(r, 1));
+            seqs[i] = db_rows_int(r, 2);
+            kp[i] = keys[i];
+            bp[i] = bals[i];
         }
         db_rows_free(r);
-        if (cache_down(c))
+        /* replace whatever is there, even an entry claiming a newer seq:
+         * MariaDB is the record */
+        if (cache_put_batch(c, n, kp, seqs, bp, BALANCE_TTL_S) != 0)
             return -1;
+        written += n;
     }
 }
