@@ -52,7 +52,7 @@ WBCTL_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard admin-tools/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
-.PHONY: all san unit unit-bins test run stop bench clean install-deps
+.PHONY: all san unit unit-bins test run stop bench clean install-deps fuzz
 all: $(BIN)/wastebankd $(BIN)/wbctl $(BIN)/dbrate
 
 san:
@@ -124,7 +124,23 @@ bench: install-deps
 	$(MAKE) all
 	bench/run.sh
 
+# libFuzzer targets for the parsers of untrusted input (needs clang and
+# libclang-rt-14-dev; not part of `make test`).  FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 30
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_LIB_SRC := qr/card.c db/import.c api/input.c db/db.c db/audit.c db/idem.c db/stats.c
+fuzz:
+	@mkdir -p bin-fuzz
+	@for f in $(FUZZ_SRC); do \
+	    n=$$(basename $$f .c); \
+	    clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) $(INCS) $(PKG_CFLAGS) \
+	        -o bin-fuzz/$$n $$f $(FUZZ_LIB_SRC) server/clock.c $(PKG_LIBS) -lpthread -lm || exit 1; \
+	    c=bin-fuzz/corpus-$${n#fuzz_}; mkdir -p $$c; \
+	    cp tests/fuzz/corpus/$${n#fuzz_}/* $$c/; \
+	    bin-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $$c || exit 1; \
+	done
+
 clean:
-	rm -rf build build-san bin bin-san build-gen
+	rm -rf build build-san bin bin-san build-gen bin-fuzz
 
 -include $(shell find build build-san -name '*.d' 2>/dev/null)

@@ -1,6 +1,5 @@
 /* input.c - see input.h. */
 #include "api/input.h"
-#include "server/request.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -163,15 +162,6 @@ int input_check(json_t *body, const struct field *spec, char *field, size_t flen
     int rc = check_object(body, spec, "", field, flen, msg, mlen);
     json_decref(empty);
     return rc;
-}
-
-bool input_check_or_reply(struct req *r, const struct field *spec)
-{
-    char field[160], msg[320];
-    if (input_check(r->body, spec, field, sizeof field, msg, sizeof msg) == 0)
-        return true;
-    reply_error(r, 400, "invalid_request", field, "%s", msg);
-    return false;
 }
 
 const char *input_str(json_t *obj, const char *name)
