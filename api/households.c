@@ -131,8 +131,9 @@ void h_households_create(struct req *r)
                     "households belong to a village or community, not a %s", g.level);
         return;
     }
-    if (db_tx(d, create_tx, &c) != 0) {
-        reply_db_error(r, d);
+    int rc = db_tx(d, create_tx, &c);
+    if (rc != 0) {
+        reply_tx_error(r, d, rc);
         return;
     }
     struct household h;
@@ -262,7 +263,11 @@ void h_households_patch(struct req *r)
     if (!d || !household_in_reach_or_reply(r, d, p.id, &h))
         return;
     int rc = db_tx(d, patch_tx, &p);
-    if (rc != 0 || household_get(d, p.id, &h, false) != 1) {
+    if (rc != 0) {
+        reply_tx_error(r, d, rc);
+        return;
+    }
+    if (household_get(d, p.id, &h, false) != 1) {
         reply_db_error(r, d);
         return;
     }
@@ -298,7 +303,12 @@ void h_households_card_reissue(struct req *r)
     if (!d || !household_in_reach_or_reply(r, d, r->param[0], &h))
         return;
     struct reissue x = { r, h.id };
-    if (db_tx(d, reissue_tx, &x) != 0 || household_get(d, h.id, &h, false) != 1) {
+    int rc = db_tx(d, reissue_tx, &x);
+    if (rc != 0) {
+        reply_tx_error(r, d, rc);
+        return;
+    }
+    if (household_get(d, h.id, &h, false) != 1) {
         reply_db_error(r, d);
         return;
     }
@@ -414,8 +424,9 @@ void h_households_pin(struct req *r)
         reply_error(r, 400, "invalid_request", "old_pin", "old_pin is required");
         return;
     }
-    if (db_tx(d, pin_tx, &p) != 0) {
-        reply_db_error(r, d);
+    int rc = db_tx(d, pin_tx, &p);
+    if (rc != 0) {
+        reply_tx_error(r, d, rc);
         return;
     }
     if (!reply_pin_refusal(r, &p.res, "old_pin")) {

@@ -160,7 +160,7 @@ void h_categories_create(struct req *r)
         return;
     }
     if (rc != 0) {
-        reply_db_error(r, d);
+        reply_tx_error(r, d, rc);
         return;
     }
     catalog_invalidate();
@@ -229,8 +229,9 @@ void h_rates_create(struct req *r)
     }
     if (x.region_id && !reach_region_or_reply(r, d, x.region_id, NULL))
         return;
-    if (db_tx(d, rate_tx, &x) != 0) {
-        reply_db_error(r, d);
+    int rc = db_tx(d, rate_tx, &x);
+    if (rc != 0) {
+        reply_tx_error(r, d, rc);
         return;
     }
     char when[40];

@@ -127,7 +127,7 @@ void h_regions_create(struct req *r)
             reply_error(r, 409, "conflict", "code", "region code '%s' is taken", code);
             return;
         }
-        reply_db_error(r, d);
+        reply_tx_error(r, d, rc);
         return;
     }
     struct region g;

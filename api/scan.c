@@ -123,8 +123,9 @@ void h_auth_resident(struct req *r)
     struct resident_signin s = { .r = r };
     s.code = input_str(r->body, "code");
     s.pin = input_str(r->body, "pin");
-    if (db_tx(d, signin_tx, &s) != 0) {
-        reply_db_error(r, d);
+    int rc = db_tx(d, signin_tx, &s);
+    if (rc != 0) {
+        reply_tx_error(r, d, rc);
         return;
     }
     if (!s.found || s.res.outcome == PIN_WRONG) {

@@ -159,8 +159,9 @@ void h_shop_items_create(struct req *r)
     struct new_item x = { .r = r, .shop_id = s.id, .name = input_str(r->body, "name") };
     input_int(r->body, "points", &x.points);
     x.has_stock = input_int(r->body, "stock", &x.stock);
-    if (db_tx(d, item_tx, &x) != 0) {
-        reply_db_error(r, d);
+    int rc = db_tx(d, item_tx, &x);
+    if (rc != 0) {
+        reply_tx_error(r, d, rc);
         return;
     }
     reply_item(r, d, 201, x.id, s.id);
@@ -254,8 +255,9 @@ void h_shop_items_patch(struct req *r)
         return;
     }
     struct patch_item x = { r, r->param[1], s.id, r->body };
-    if (db_tx(d, patch_tx, &x) != 0) {
-        reply_db_error(r, d);
+    int rc = db_tx(d, patch_tx, &x);
+    if (rc != 0) {
+        reply_tx_error(r, d, rc);
         return;
     }
     reply_item(r, d, 200, x.id, s.id);

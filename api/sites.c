@@ -112,8 +112,9 @@ void h_sites_create(struct req *r)
     struct db *d = db_or_reply(r);
     if (!d || !reach_region_or_reply(r, d, c.s.region_id, NULL))
         return;
-    if (db_tx(d, create_site_tx, &c) != 0) {
-        reply_db_error(r, d);
+    int rc = db_tx(d, create_site_tx, &c);
+    if (rc != 0) {
+        reply_tx_error(r, d, rc);
         return;
     }
     reply_json(r, 201, site_json(&c.s));
@@ -196,8 +197,9 @@ void h_shops_create(struct req *r)
     struct db *d = db_or_reply(r);
     if (!d || !reach_region_or_reply(r, d, c.s.region_id, NULL))
         return;
-    if (db_tx(d, create_shop_tx, &c) != 0) {
-        reply_db_error(r, d);
+    int rc = db_tx(d, create_shop_tx, &c);
+    if (rc != 0) {
+        reply_tx_error(r, d, rc);
         return;
     }
     reply_json(r, 201, shop_json(&c.s));

@@ -132,7 +132,9 @@ static void on_create_hashed(bool ok, const char *hash, void *arg)
         struct staff fresh;
         if (rc == -1 && db_errkind(d) == DB_DUP)
             reply_error(r, 409, "conflict", "username", "username '%s' is taken", c->s.username);
-        else if (rc != 0 || staff_by_id(d, c->s.id, &fresh) != 1)
+        else if (rc != 0)
+            reply_tx_error(r, d, rc);
+        else if (staff_by_id(d, c->s.id, &fresh) != 1)
             reply_db_error(r, d);
         else
             reply_json(r, 201, staff_json(&fresh));
@@ -369,7 +371,12 @@ static void patch_apply(struct patch_staff *p)
         reply_db_error(r, NULL);
         return;
     }
-    if (db_tx(d, patch_tx, p) != 0 || staff_by_id(d, p->id, &s) != 1) {
+    int rc = db_tx(d, patch_tx, p);
+    if (rc != 0) {
+        reply_tx_error(r, d, rc);
+        return;
+    }
+    if (staff_by_id(d, p->id, &s) != 1) {
         reply_db_error(r, d);
         return;
     }

@@ -356,6 +356,17 @@ static bool put_now(struct cache *c, const char *key, long long version,
     const char *args[] = { ver, payload, c->run_id, t };
     redisReply *r = cache_eval(c, &put_versioned, 1, keys, 4, args);
     bool ok = r && r->type == REDIS_REPLY_INTEGER;
+    if (r && !ok) {
+        /* Redis answered but refused the write (OOM, MISCONF, READONLY,
+         * BUSY): the old entry would stay and be trusted.  Delete it -
+         * DEL is allowed in those states - so readers go to MariaDB. */
+        atomic_fetch_add(&wb_stats.redis_errors, 1);
+        redisReply *del = redisCommand(c->ctx, "DEL %s", key);
+        if (del)
+            freeReplyObject(del);
+        else
+            trip(c);
+    }
     if (r)
         freeReplyObject(r);
     return ok;
@@ -384,15 +395,18 @@ const char *cache_run_id(const struct cache *c)
 int cache_put(struct cache *c, const char *key, long long version, const char *payload,
               int ttl, bool durable)
 {
-    /* Twice: a first failure may only be a socket that died while idle;
-     * the second try reconnects at once, whatever the breaker says. */
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (attempt == 1 && !c->ctx)
-            c->next_try_ms = 0;
+    /* A connection that was up may only have died while idle: then one
+     * immediate reconnect is worth it.  With the breaker already open,
+     * queue at once - a write must not pay a connect timeout either. */
+    bool was_up = c->ctx != NULL;
+    if (cache_available(c) && put_now(c, key, version, payload, ttl))
+        return 0;
+    if (!durable)
+        return 1;
+    if (was_up && !c->ctx) {
+        c->next_try_ms = 0;
         if (cache_available(c) && put_now(c, key, version, payload, ttl))
             return 0;
-        if (!durable)
-            return 1;
     }
     if (!c->pending) {
         c->pending = calloc(PENDING_MAX, sizeof *c->pending);
@@ -420,6 +434,16 @@ int cache_put(struct cache *c, const char *key, long long version, const char *p
 int cache_pending(const struct cache *c)
 {
     return c->pcount;
+}
+
+void cache_flush_pending(struct cache *c)
+{
+    if (!c->pcount)
+        return;
+    if (c->ctx)
+        (void)replay_pending(c);    /* up all along: the writes were refused */
+    else
+        (void)cache_available(c);   /* reconnecting replays them */
 }
 
 /* Decode "<version>|<payload>|<run_id>" (payload may not hold '|'). */
@@ -485,27 +509,48 @@ int cache_ping(struct cache *c)
 }
 
 int cache_put_batch(struct cache *c, int n, const char *const *keys, const long long *versions,
-                    const char *const *payloads, int ttl)
+                    const char *const *payloads, int ttl, bool force, int *written)
 {
     if (!cache_available(c))
         return -1;
+    const char *sha = force ? NULL : script_sha(c, &put_versioned, false);
+    if (!force && !sha)
+        return -1;
+    char t[16];
+    snprintf(t, sizeof t, "%d", ttl);
     for (int i = 0; i < n; i++) {
-        char v[320];
-        snprintf(v, sizeof v, "%lld|%s|%s", versions[i], payloads[i], c->run_id);
-        if (redisAppendCommand(c->ctx, "SET %s %s EX %d", keys[i], v, ttl) != REDIS_OK) {
+        int rc;
+        if (force) {
+            char v[320];
+            snprintf(v, sizeof v, "%lld|%s|%s", versions[i], payloads[i], c->run_id);
+            rc = redisAppendCommand(c->ctx, "SET %s %s EX %d", keys[i], v, ttl);
+        } else {
+            char ver[24];
+            snprintf(ver, sizeof ver, "%lld", versions[i]);
+            rc = redisAppendCommand(c->ctx, "EVALSHA %s 1 %s %s %s %s %s", sha, keys[i], ver,
+                                    payloads[i], c->run_id, t);
+        }
+        if (rc != REDIS_OK) {
             trip(c);
             return -1;
         }
     }
+    int result = 0;
     for (int i = 0; i < n; i++) {
-        void *reply = NULL;
-        if (redisGetReply(c->ctx, &reply) != REDIS_OK || !reply) {
+        redisReply *reply = NULL;
+        if (redisGetReply(c->ctx, (void **)&reply) != REDIS_OK || !reply) {
             trip(c);
             return -1;
         }
+        written[i] = force ? reply->type == REDIS_REPLY_STATUS
+                           : reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+        if (reply->type == REDIS_REPLY_ERROR)
+            result = -1;    /* e.g. NOSCRIPT after a flush: the caller retries */
         freeReplyObject(reply);
     }
-    return 0;
+    if (result < 0)
+        c->nscripts = 0;
+    return result;
 }
 
 int cache_get_batch(struct cache *c, int n, const char *const *keys, long long *versions,

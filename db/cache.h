@@ -80,12 +80,13 @@ int cache_get(struct cache *c, const char *key, long long *version, char *payloa
 int cache_get_many(struct cache *c, int n, const char *const *keys, long long *versions,
                    char (*payloads)[16], int *rc);
 
-/* Bulk, pipelined (for wbctl reconcile): write n versioned entries
- * unconditionally (a rebuild from the record), or read n of them (rc[i]
- * as cache_get's, payloads[i] of len bytes each).  0, or -1 when Redis
- * is unavailable. */
+/* Bulk, pipelined (for wbctl reconcile): write n versioned entries -
+ * by the versioned rule, or with force unconditionally - setting
+ * written[i] to whether each landed; or read n of them (rc[i] as
+ * cache_get's, payloads[i] of len bytes each).  0, or -1 when Redis is
+ * unavailable or refused. */
 int cache_put_batch(struct cache *c, int n, const char *const *keys, const long long *versions,
-                    const char *const *payloads, int ttl);
+                    const char *const *payloads, int ttl, bool force, int *written);
 int cache_get_batch(struct cache *c, int n, const char *const *keys, long long *versions,
                     char *payloads, size_t len, int *rc);
 
@@ -96,6 +97,10 @@ const char *cache_run_id(const struct cache *c);
 
 /* Number of queued writes (tests, metrics). */
 int cache_pending(const struct cache *c);
+
+/* Try the queued writes again (the worker's tick): after a reconnect, or
+ * on a live connection whose writes Redis refused. */
+void cache_flush_pending(struct cache *c);
 
 /* PING: 0 when Redis answered PONG. */
 int cache_ping(struct cache *c);

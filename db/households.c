@@ -13,7 +13,10 @@
 static const char SQL_GET[] =
     "SELECT " HH_COLS "FROM households h JOIN regions g ON g.id = h.region_id WHERE h.id = ?";
 /* Lock the household row alone first (design.md: never a shared lock on it
- * before the exclusive one), then read the region. */
+ * before the exclusive one), then read it with the region.  The second
+ * read is a consistent read: callers inside a transaction must not have
+ * read anything before (its snapshot would predate the lock); money
+ * transactions use household_lock, whose locking read is always current. */
 static const char SQL_LOCK[] = "SELECT id FROM households WHERE id = ? FOR UPDATE";
 static const char SQL_LOCK_HEAD[] =
     "SELECT id, region_id, status, balance, seq, card_gen, head_name FROM households "

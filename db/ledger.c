@@ -103,12 +103,6 @@ static int append_row(struct db *d, long long hid, long long *seq, long long *ba
     return 0;
 }
 
-int ledger_append(struct db *d, struct household *h, long long delta, const char *kind,
-                  long long ref_id, const char *actor, const char *memo)
-{
-    return append_row(d, h->id, &h->seq, &h->balance, delta, kind, ref_id, actor, memo);
-}
-
 int ledger_append_head(struct db *d, struct household_head *h, long long delta,
                        const char *kind, long long ref_id, const char *actor, const char *memo)
 {
@@ -432,12 +426,13 @@ int ledger_dropoff(struct db *d, const struct dropoff_in *in, struct ledger_answ
 static int adjust_fn(struct db *d, void *arg, struct ledger_answer *ans)
 {
     const struct adjust_in *in = arg;
-    struct household h;
-    int rc = household_get(d, in->household_id, &h, true);
+    struct household_head h;
+    int rc = household_lock(d, in->household_id, &h);
     if (rc < 0)
         return -1;
     if (rc == 0) {
         ledger_refuse(ans, 404, "not_found", "no such household");
+        ans->no_store = true;
         return 0;
     }
     ans->household_id = h.id;
@@ -451,7 +446,7 @@ static int adjust_fn(struct db *d, void *arg, struct ledger_answer *ans)
     if (db_exec(d, SQL_ADJUST, "iiis", h.id, in->staff_id, in->points, in->reason) < 0)
         return -1;
     long long id = (long long)db_insert_id(d);
-    if (ledger_append(d, &h, in->points, "adjustment", id, in->actor, in->reason) != 0)
+    if (ledger_append_head(d, &h, in->points, "adjustment", id, in->actor, in->reason) != 0)
         return -1;
     json_t *detail = json_pack("{s:I, s:I, s:s}", "household_id", (json_int_t)h.id, "points",
                                (json_int_t)in->points, "reason", in->reason);
@@ -487,8 +482,10 @@ static int reverse_fn(struct db *d, void *arg, struct ledger_answer *ans)
         ledger_refuse(ans, 404, "not_found", "no such drop-off");
         return 0;
     }
-    struct household h;
-    if (household_get(d, hid, &h, true) != 1)
+    /* the locking read returns the household's current balance and seq,
+     * whatever the snapshot the look-up above opened */
+    struct household_head h;
+    if (household_lock(d, hid, &h) != 1)
         return -1;
     ans->household_id = h.id;
     struct db_rows *r = db_query(d, SQL_DROPOFF_LOCK, "i", in->dropoff_id);
@@ -509,7 +506,8 @@ static int reverse_fn(struct db *d, void *arg, struct ledger_answer *ans)
     }
     long long clawed = points < h.balance ? points : h.balance;
     if (clawed > 0) {
-        if (ledger_append(d, &h, -clawed, "reversal", in->dropoff_id, in->actor, in->reason) != 0)
+        if (ledger_append_head(d, &h, -clawed, "reversal", in->dropoff_id, in->actor,
+                               in->reason) != 0)
             return -1;
         ans->moved = true;
     }

@@ -120,13 +120,9 @@ int ledger_reverse(struct db *d, const struct reverse_in *in, struct ledger_answ
 json_t *dropoff_load(struct db *d, long long id, int *found, char *site_path,
                      char *household_path);
 
-/* Shared with the other money operations (redemptions): append a ledger
- * row to a household locked by household_get(..., true) and update its
- * balance and seq, in memory too.  0 or -1. */
-struct household;
-int ledger_append(struct db *d, struct household *h, long long delta, const char *kind,
-                  long long ref_id, const char *actor, const char *memo);
-
+/* Shared by every money operation: append a ledger row to a household
+ * locked by household_lock() and update its balance and seq, in memory
+ * too.  0 or -1. */
 struct household_head;
 int ledger_append_head(struct db *d, struct household_head *h, long long delta,
                        const char *kind, long long ref_id, const char *actor, const char *memo);

@@ -178,22 +178,24 @@ static int redeem_fn(struct db *d, void *arg, struct ledger_answer *ans)
         return 0;
     }
     if (by_card) {
+        /* A key that already holds an answer is answered from it - replay
+         * or conflict - before the PIN is looked at: the PIN is not part of
+         * the request's fingerprint, so evaluating it here would let a
+         * reused key test PINs without them counting.  Checked under the
+         * household lock, so a concurrent twin has committed by now. */
+        int stored = in->key ? idem_exists(d, in->scope, in->key) : 0;
+        if (stored < 0)
+            return -1;
+        if (stored) {
+            ledger_refuse(ans, 409, "idempotency_replay", "answered from the stored record");
+            ans->no_store = true;
+            return 0;
+        }
         struct pin_result pr;
         if (pin_attempt_locked(d, h.id, in->pin, in->pin_key, in->now, in->pin_lock_seconds,
                                &pr) != 0)
             return -1;
         if (pr.outcome != PIN_OK) {
-            /* A replay of a stored redemption (the PIN is not part of the
-             * request's fingerprint) must not count as a failure: when the
-             * key has a record, roll back and let it be replayed. */
-            int stored = in->key ? idem_exists(d, in->scope, in->key) : 0;
-            if (stored < 0)
-                return -1;
-            if (stored) {
-                ledger_refuse(ans, 409, "idempotency_replay", "replayed");
-                ans->no_store = true;
-                return 0;
-            }
             switch (pr.outcome) {
             case PIN_WRONG:
                 refuse_field(ans, 403, "bad_pin", "pin", "wrong PIN");

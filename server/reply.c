@@ -206,6 +206,24 @@ void reply_db_error(struct req *r, struct db *d)
         reply_error(r, 503, "unavailable", NULL, "the database is unavailable; nothing was written");
         return;
     }
+    if (db_errkind(d) == DB_RETRY) {
+        reply_header(r, "Retry-After", "1");
+        reply_error(r, 503, "unavailable", NULL,
+                    "the database is busy with this record; nothing was written, try again");
+        return;
+    }
     log_msg(LOG_ERROR, "request %s: database error %d: %s", r->id, db_errno(d), db_error(d));
     reply_error(r, 500, "internal", NULL, "internal error");
+}
+
+void reply_tx_error(struct req *r, struct db *d, int rc)
+{
+    if (rc == -2) {
+        atomic_fetch_add(&wb_stats.db_errors, 1);
+        reply_error(r, 503, "outcome_unknown", NULL,
+                    "the store failed while committing; check whether the change was made "
+                    "before sending it again");
+        return;
+    }
+    reply_db_error(r, d);
 }

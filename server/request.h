@@ -130,6 +130,10 @@ void reply_empty(struct req *r);
 /* Map a failed store call to 503 unavailable (connection) or 500. */
 void reply_db_error(struct req *r, struct db *d);
 
+/* After db_tx() failed with rc: -2 (the COMMIT was cut off) answers 503
+ * outcome_unknown, anything else as reply_db_error. */
+void reply_tx_error(struct req *r, struct db *d, int rc);
+
 /* For async handlers: after the late reply_*, free the request. */
 void req_finish_async(struct req *r);
 

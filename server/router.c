@@ -135,7 +135,11 @@ static void set_request_id(struct req *r)
 }
 
 /* The client's address: the peer, or, when the peer is a trusted proxy,
- * the right-most X-Forwarded-For entry that is not itself trusted. */
+ * the right-most X-Forwarded-For entry that is not itself a trusted proxy
+ * (every X-Forwarded-For line counts, in order: a proxy may add its own
+ * line after one the client forged).  Entries to the right of the client
+ * were written by our proxies and can be believed; an entry there that is
+ * not an address means a proxy is misconfigured, and the peer stands. */
 static void set_remote(struct req *r)
 {
     char *addr = NULL;
@@ -146,26 +150,29 @@ static void set_remote(struct req *r)
     snprintf(r->remote, sizeof r->remote, "%s", addr ? addr : "-");
     if (!addr || !config_trusts_proxy(r->w->cfg, r->remote))
         return;
-    const char *xff = req_header(r, "X-Forwarded-For");
-    if (!xff)
-        return;
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", xff);
+    char buf[2048] = "";
+    size_t used = 0;
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, evhttp_request_get_input_headers(r->ev), next) {
+        if (strcasecmp(h->key, "X-Forwarded-For") != 0)
+            continue;
+        int n = snprintf(buf + used, sizeof buf - used, "%s%s", used ? "," : "", h->value);
+        if (n < 0 || (size_t)n >= sizeof buf - used)
+            return;             /* absurdly long: keep the peer */
+        used += (size_t)n;
+    }
     for (;;) {
         char *comma = strrchr(buf, ',');
         char *item = comma ? comma + 1 : buf;
-        while (*item == ' ')
+        while (*item == ' ' || *item == '\t')
             item++;
         size_t n = strlen(item);
-        while (n && item[n - 1] == ' ')
+        while (n && (item[n - 1] == ' ' || item[n - 1] == '\t'))
             item[--n] = '\0';
-        if (n && n < sizeof r->remote &&
-            strspn(item, "0123456789abcdefABCDEF.:") == n) {
-            snprintf(r->remote, sizeof r->remote, "%s", item);
-            if (!config_trusts_proxy(r->w->cfg, item))
-                return;
-        }
-        if (!comma)
+        if (!n || n >= sizeof r->remote || strspn(item, "0123456789abcdefABCDEF.:") != n)
+            return;             /* not an address: the last good one stands */
+        snprintf(r->remote, sizeof r->remote, "%s", item);
+        if (!config_trusts_proxy(r->w->cfg, item) || !comma)
             return;
         *comma = '\0';
     }

@@ -47,11 +47,21 @@ static struct db *open_db(const struct config *cfg, char *err, size_t errlen)
     return db_open(&p, err, errlen);
 }
 
+#define IDLE_PING_MS 30000
+
 struct db *worker_db(struct worker *w)
 {
+    long long now = now_ms();
+    /* After a quiet spell the server may have closed the link
+     * (wait_timeout, a restart): find out with a ping now, outside any
+     * transaction, rather than fail the request that comes next. */
+    if (w->db && !db_dead(w->db) && now - w->db_used_ms > IDLE_PING_MS &&
+        db_ping(w->db) != 0)
+        w->db_next_try_ms = 0;
+    if (w->db)
+        w->db_used_ms = now;
     if (w->db && !db_dead(w->db))
         return w->db;
-    long long now = now_ms();
     if (now < w->db_next_try_ms)
         return NULL;
     char err[256];
@@ -69,6 +79,7 @@ struct db *worker_db(struct worker *w)
             log_msg(LOG_INFO, "worker %d: mariadb connection restored", w->index);
         }
         w->db_backoff_ms = 0;
+        w->db_used_ms = now;
         return w->db;
     }
     if (w->db_backoff_ms == 0)
@@ -136,8 +147,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct worker *w = arg;
-    if (cache_pending(w->cache))
-        (void)cache_available(w->cache);
+    cache_flush_pending(w->cache);
     static _Thread_local long long last_purge;
     long long now = (long long)time(NULL);
     if (w->index == 0 && now - last_purge >= PURGE_EVERY_S) {

@@ -28,6 +28,7 @@ struct worker {
     int listen_fd;                /* this worker's dup of the listening fd */
     struct db *db;
     long long db_next_try_ms;     /* reconnect back-off */
+    long long db_used_ms;         /* last handed out: idle links are pinged */
     int db_backoff_ms;
     struct cache *cache;
     int inflight;                 /* requests received, not yet answered */
