@@ -120,6 +120,37 @@ void reply_id_page(struct req *r, struct db *d, struct db_rows *rows, int limit,
     reply_json(r, 200, list_page(items, more, last));
 }
 
+void reply_row_page(struct req *r, struct db *d, struct db_rows *rows, int limit,
+                    list_row_fn render, int cursor_col)
+{
+    if (!rows) {
+        reply_db_error(r, d);
+        return;
+    }
+    json_t *items = json_array();
+    long long last = 0;
+    int n = 0;
+    bool more = false;
+    while (db_rows_next(rows)) {
+        if (n == limit) {
+            more = true;
+            break;
+        }
+        json_t *o = render(rows);
+        if (!o) {
+            db_rows_free(rows);
+            json_decref(items);
+            reply_error(r, 500, "internal", NULL, "out of memory");
+            return;
+        }
+        json_array_append_new(items, o);
+        last = db_rows_int(rows, cursor_col);
+        n++;
+    }
+    db_rows_free(rows);
+    reply_json(r, 200, list_page(items, more, last));
+}
+
 const char *list_root_or_reply(struct req *r, struct db *d, const char *param,
                                struct region *g)
 {

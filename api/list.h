@@ -37,6 +37,14 @@ typedef json_t *(*list_load_fn)(struct req *r, struct db *d, long long id);
 void reply_id_page(struct req *r, struct db *d, struct db_rows *rows, int limit,
                    list_load_fn load);
 
+/* Renders the current row of a page: new JSON, or NULL (out of memory). */
+typedef json_t *(*list_row_fn)(struct db_rows *rows);
+
+/* As reply_id_page, for rows that carry the whole object: each row is
+ * rendered by render, and column cursor_col is the cursor (id or seq). */
+void reply_row_page(struct req *r, struct db *d, struct db_rows *rows, int limit,
+                    list_row_fn render, int cursor_col);
+
 /* The subtree a list is restricted to: the ?<param>= region when given
  * (404 outside the caller's reach), else the caller's reach.  NULL after
  * replying.  g receives the region when one was named (the returned path

@@ -243,6 +243,22 @@ void h_rates_create(struct req *r)
     reply_json(r, 201, o);
 }
 
+static json_t *ledger_row_json(struct db_rows *rows)
+{
+    char at[40];
+    clock_format((time_t)db_rows_int(rows, 5), at, sizeof at);
+    json_t *o = json_pack("{s:I, s:I, s:I, s:s, s:I, s:s}", "seq",
+                          (json_int_t)db_rows_int(rows, 0), "delta",
+                          (json_int_t)db_rows_int(rows, 1), "balance_after",
+                          (json_int_t)db_rows_int(rows, 2), "kind", db_rows_str(rows, 3, NULL),
+                          "ref_id", (json_int_t)db_rows_int(rows, 4), "created_at", at);
+    if (o)
+        json_object_set_new(o, "memo", db_rows_null(rows, 6)
+                                           ? json_null()
+                                           : json_string(db_rows_str(rows, 6, NULL)));
+    return o;
+}
+
 /* Ledger rows of one household, newest first; cursor = seq. */
 static void ledger_page(struct req *r, struct db *d, long long household_id)
 {
@@ -250,36 +266,10 @@ static void ledger_page(struct req *r, struct db *d, long long household_id)
     long long before;
     if (!list_params_or_reply(r, &limit, &before))
         return;
-    struct db_rows *rows = db_query(d, SQL_LEDGER_PAGE, "iii", household_id,
-                                    before ? before : ID_MAX, (long long)limit + 1);
-    if (!rows) {
-        reply_db_error(r, d);
-        return;
-    }
-    json_t *items = json_array();
-    long long last = 0;
-    int n = 0;
-    bool more = false;
-    while (db_rows_next(rows)) {
-        if (n == limit) {
-            more = true;
-            break;
-        }
-        char at[40];
-        clock_format((time_t)db_rows_int(rows, 5), at, sizeof at);
-        json_t *o = json_pack("{s:I, s:I, s:I, s:s, s:I, s:s}", "seq",
-                              (json_int_t)db_rows_int(rows, 0), "delta",
-                              (json_int_t)db_rows_int(rows, 1), "balance_after",
-                              (json_int_t)db_rows_int(rows, 2), "kind", db_rows_str(rows, 3, NULL),
-                              "ref_id", (json_int_t)db_rows_int(rows, 4), "created_at", at);
-        json_object_set_new(o, "memo", db_rows_null(rows, 6) ? json_null()
-                                                             : json_string(db_rows_str(rows, 6, NULL)));
-        json_array_append_new(items, o);
-        last = db_rows_int(rows, 0);
-        n++;
-    }
-    db_rows_free(rows);
-    reply_json(r, 200, list_page(items, more, last));
+    reply_row_page(r, d,
+                   db_query(d, SQL_LEDGER_PAGE, "iii", household_id, before ? before : ID_MAX,
+                            (long long)limit + 1),
+                   limit, ledger_row_json, 0);
 }
 
 void h_households_ledger(struct req *r)

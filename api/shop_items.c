@@ -179,26 +179,8 @@ void h_shop_items_list(struct req *r)
         return;
     /* residents and clerks see what is on offer; admins everything */
     long long all = r->who.role == ROLE_ADMIN || r->who.role == ROLE_REGION_ADMIN;
-    struct db_rows *rows = db_query(d, SQL_LIST, "iiii", s.id, all, after, (long long)limit + 1);
-    if (!rows) {
-        reply_db_error(r, d);
-        return;
-    }
-    json_t *items = json_array();
-    long long last = 0;
-    int n = 0;
-    bool more = false;
-    while (db_rows_next(rows)) {
-        if (n == limit) {
-            more = true;
-            break;
-        }
-        json_array_append_new(items, item_row_json(rows));
-        last = db_rows_int(rows, 0);
-        n++;
-    }
-    db_rows_free(rows);
-    reply_json(r, 200, list_page(items, more, last));
+    reply_row_page(r, d, db_query(d, SQL_LIST, "iiii", s.id, all, after, (long long)limit + 1),
+                   limit, item_row_json, 0);
 }
 
 struct patch_item {
