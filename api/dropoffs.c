@@ -24,6 +24,7 @@
 #include "db/regions.h"
 #include "qr/card.h"
 
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,34 +140,109 @@ static int parse_dropoff(struct req *r, struct db *d, json_t *body, const struct
     return 0;
 }
 
-/* Process one drop-off (single or batch item).  Returns the ledger rc
- * with ans filled, or -1000 with f filled for a refusal before the
- * transaction, or -2 for a store error before it.  The card is only
- * decoded here; whether it is current, and inside the attendant's reach,
- * is checked under the household's lock, after a replay had its chance. */
-static int process(struct req *r, struct db *d, json_t *body, const struct field *spec,
-                   const char *key, struct ledger_answer *ans, struct refusal *f)
-{
-    struct dropoff_in *in = calloc(1, sizeof *in);
-    if (!in)
-        return -2;
+/* A drop-off ready for the ledger, with the strings it points at. */
+struct prepared {
+    struct dropoff_in in;
     char scope[32], actor[32];
-    snprintf(scope, sizeof scope, "site:%lld", r->who.site_id);
-    snprintf(actor, sizeof actor, "s:%lld", r->who.staff_id);
-    in->scope = scope;
+    struct req *r;              /* queued single requests */
+    struct prepared *next;
+};
+
+/* Check one drop-off (single or batch item) and fill p.  0, or -1000
+ * with f filled for a refusal before the transaction, or -2 for a store
+ * error.  The card is only decoded here; whether it is current, and
+ * inside the attendant's reach, is checked under the household's lock,
+ * after a replay had its chance. */
+static int prepare(struct req *r, struct db *d, json_t *body, const struct field *spec,
+                   const char *key, struct prepared *p, struct refusal *f)
+{
+    struct dropoff_in *in = &p->in;
+    snprintf(p->scope, sizeof p->scope, "site:%lld", r->who.site_id);
+    snprintf(p->actor, sizeof p->actor, "s:%lld", r->who.staff_id);
+    in->scope = p->scope;
     in->key = key;
-    in->actor = actor;
-    int rc = parse_dropoff(r, d, body, spec, in, f) == 0 ? 0 : -1000;
-    if (rc == 0 && (request_fingerprint(r, body, in->fp) != 0 || !(in->reach = reach_path(r, d))))
-        rc = -2;
-    if (rc == 0) {
-        if (!card_decode(r->w->cfg->qr_secret, input_str(body, "code"), &in->household_id,
-                         &in->card_gen))
-            in->household_id = 0;
-        rc = ledger_dropoff(d, in, ans);
+    in->actor = p->actor;
+    if (parse_dropoff(r, d, body, spec, in, f) != 0)
+        return -1000;
+    if (request_fingerprint(r, body, in->fp) != 0 || !(in->reach = reach_path(r, d)))
+        return -2;
+    if (!card_decode(r->w->cfg->qr_secret, input_str(body, "code"), &in->household_id,
+                     &in->card_gen))
+        in->household_id = 0;
+    return 0;
+}
+
+/* ---- single drop-offs, grouped per worker turn ----
+ * A worker queues the drop-offs it reads in one turn of its event loop
+ * and credits them together when the turn ends (the flush event is made
+ * active by the first one, so it runs after every request already read):
+ * one transaction for the group (db/dropoff.c).  Under light load a group
+ * is one drop-off and nothing waits; under load, round trips and log
+ * flushes are shared. */
+struct turn_queue {
+    struct prepared *head, *tail;
+    struct event *ev;
+};
+
+static _Thread_local struct turn_queue queue;
+
+static void flush_queue(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    while (queue.head) {
+        const struct dropoff_in *ins[LEDGER_GROUP_MAX];
+        struct prepared *group[LEDGER_GROUP_MAX];
+        int n = 0;
+        while (queue.head && n < LEDGER_GROUP_MAX) {
+            group[n] = queue.head;
+            ins[n] = &queue.head->in;
+            queue.head = queue.head->next;
+            n++;
+        }
+        if (!queue.head)
+            queue.tail = NULL;
+        struct db *d = worker_db(w);
+        struct ledger_answer ans[LEDGER_GROUP_MAX];
+        int rc[LEDGER_GROUP_MAX];
+        if (d) {
+            ledger_dropoffs(d, ins, n, ans, rc);
+            publish_answers(w, ans, rc, n);     /* one round trip to Redis */
+        }
+        for (int i = 0; i < n; i++) {
+            struct req *r = group[i]->r;
+            if (d)
+                reply_ledger(r, d, rc[i], &ans[i]);
+            else
+                reply_db_error(r, NULL);
+            free(group[i]);
+            req_finish_async(r);
+        }
     }
-    free(in);
-    return rc;
+}
+
+static int enqueue(struct req *r, struct prepared *p)
+{
+    if (!queue.ev && !(queue.ev = event_new(r->w->base, -1, 0, flush_queue, r->w)))
+        return -1;
+    p->r = r;
+    p->next = NULL;
+    if (queue.tail)
+        queue.tail->next = p;
+    else
+        queue.head = p;
+    queue.tail = p;
+    if (!event_pending(queue.ev, EV_TIMEOUT, NULL))
+        event_active(queue.ev, EV_TIMEOUT, 0);
+    return 0;
+}
+
+void dropoffs_thread_end(void)
+{
+    if (queue.ev)
+        event_free(queue.ev);
+    queue.ev = NULL;
 }
 
 static bool attendant_site_or_reply(struct req *r)
@@ -187,15 +263,25 @@ void h_dropoffs_create(struct req *r)
     struct db *d = db_or_reply(r);
     if (!d)
         return;
-    struct ledger_answer ans = { 0 };
+    struct prepared *p = calloc(1, sizeof *p);
+    if (!p) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
     struct refusal f;
-    int rc = process(r, d, r->body, dropoff_fields, key, &ans, &f);
+    int rc = prepare(r, d, r->body, dropoff_fields, key, p, &f);
+    if (rc == 0) {
+        r->async = true;
+        if (enqueue(r, p) == 0)
+            return;         /* answered when the worker's turn ends */
+        r->async = false;
+        rc = -2;
+    }
+    free(p);
     if (rc == -1000)
         reply_error(r, f.status, f.code, f.field[0] ? f.field : NULL, "%s", f.message);
-    else if (rc == -2)
-        reply_db_error(r, d);
     else
-        reply_ledger(r, d, rc, &ans);
+        reply_db_error(r, d);
 }
 
 static json_t *item_error(const char *code, const char *message, const char *field)
@@ -232,12 +318,52 @@ void h_dropoffs_batch(struct req *r)
     struct db *d = db_or_reply(r);
     if (!d)
         return;
+    size_t n = json_array_size(list);
+    struct prepared *items = calloc(n, sizeof *items);
+    struct refusal *refusals = calloc(n, sizeof *refusals);
+    struct ledger_answer *answers = calloc(n, sizeof *answers);
+    int *prc = calloc(n, sizeof *prc), *lrc = calloc(n, sizeof *lrc);
     json_t *results = json_array();
+    if (!items || !refusals || !answers || !prc || !lrc || !results) {
+        free(items);
+        free(refusals);
+        free(answers);
+        free(prc);
+        free(lrc);
+        json_decref(results);
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    json_array_foreach(list, i, it)
+        prc[i] = prepare(r, d, it, batch_item_fields,
+                         json_string_value(json_object_get(it, "client_ref")), &items[i],
+                         &refusals[i]);
+    /* credited in groups, in order: one transaction a group */
+    for (size_t at = 0; at < n;) {
+        const struct dropoff_in *ins[LEDGER_GROUP_MAX];
+        size_t idx[LEDGER_GROUP_MAX];
+        int k = 0;
+        for (; at < n && k < LEDGER_GROUP_MAX; at++)
+            if (prc[at] == 0) {
+                idx[k] = at;
+                ins[k++] = &items[at].in;
+            }
+        struct ledger_answer ga[LEDGER_GROUP_MAX];
+        int grc[LEDGER_GROUP_MAX];
+        if (k > 0) {
+            ledger_dropoffs(d, ins, k, ga, grc);
+            publish_answers(r->w, ga, grc, k);
+        }
+        for (int j = 0; j < k; j++) {
+            answers[idx[j]] = ga[j];
+            lrc[idx[j]] = grc[j];
+        }
+    }
     json_array_foreach(list, i, it) {
         const char *ref = json_string_value(json_object_get(it, "client_ref"));
-        struct ledger_answer ans = { 0 };
-        struct refusal f;
-        int rc = process(r, d, it, batch_item_fields, ref, &ans, &f);
+        struct ledger_answer ans = answers[i];
+        struct refusal f = refusals[i];
+        int rc = prc[i] == 0 ? lrc[i] : prc[i];
         json_t *res = json_pack("{s:s}", "client_ref", ref);
         if (rc == -1000) {
             json_object_set_new(res, "status", json_string("error"));
@@ -254,11 +380,6 @@ void h_dropoffs_batch(struct req *r)
                                                      NULL)
                                         : item_error("unavailable",
                                                      "the store is unavailable; send it again", NULL));
-            if (db_dead(d)) {
-                /* the link is gone: the rest would fail the same way */
-                json_array_append_new(results, res);
-                continue;
-            }
         } else if (ans.conflict) {
             json_object_set_new(res, "status", json_string("error"));
             json_object_set_new(res, "error",
@@ -283,6 +404,11 @@ void h_dropoffs_batch(struct req *r)
         ledger_answer_release(&ans);
         json_array_append_new(results, res);
     }
+    free(items);
+    free(refusals);
+    free(answers);
+    free(prc);
+    free(lrc);
     reply_json(r, 200, json_pack("{s:o}", "results", results));
 }
 

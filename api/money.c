@@ -74,6 +74,26 @@ void publish_answer(struct req *r, const struct ledger_answer *ans)
     balance_publish(r->w->cache, ans->household_id, ans->seq, ans->balance);
 }
 
+void publish_answers(struct worker *w, struct ledger_answer *ans, const int *rc, int n)
+{
+    long long ids[64], seqs[64], bals[64];
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (rc[i] != LEDGER_OK || !ans[i].moved)
+            continue;
+        if (k == 64) {
+            balance_publish_many(w->cache, k, ids, seqs, bals);
+            k = 0;
+        }
+        ids[k] = ans[i].household_id;
+        seqs[k] = ans[i].seq;
+        bals[k++] = ans[i].balance;
+        ans[i].moved = false;
+    }
+    if (k > 0)
+        balance_publish_many(w->cache, k, ids, seqs, bals);
+}
+
 void balance_forget_for(struct req *r, long long household_id)
 {
     balance_forget(r->w->cache, household_id);

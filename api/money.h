@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 struct req;
+struct worker;
 struct db;
 struct ledger_answer;
 
@@ -25,6 +26,11 @@ void reply_ledger(struct req *r, struct db *d, int rc, struct ledger_answer *ans
 
 /* Publish a committed movement's balance to Redis. */
 void publish_answer(struct req *r, const struct ledger_answer *ans);
+
+/* Publish the committed movements among n answers (rc[i] LEDGER_OK and
+ * moved) in one round trip, and mark them published (moved = false) so
+ * that reply_ledger does not publish them again. */
+void publish_answers(struct worker *w, struct ledger_answer *ans, const int *rc, int n);
 
 /* Drop a household's cached balance (after an unknown outcome). */
 void balance_forget_for(struct req *r, long long household_id);

@@ -93,7 +93,7 @@ void h_categories_list(struct req *r)
     char path[256];
     struct rate rates[CATALOG_MAX];
     if (n < 0 || caller_rate_path(r, d, path, sizeof path) != 0 ||
-        catalog_rates(d, path, (long long)clock_now(), cats, n, rates) != 0) {
+        catalog_rates(d, -1, path, (long long)clock_now(), cats, n, rates) != 0) {
         reply_db_error(r, d);
         return;
     }

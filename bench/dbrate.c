@@ -190,6 +190,7 @@ static void *client_main(void *arg)
     }
     cache_free(c->cache);
     db_close(d);
+    catalog_rates_release();
     db_thread_end();
     return NULL;
 }

@@ -24,6 +24,22 @@ void balance_publish(struct cache *c, long long household_id, long long seq,
     cache_put(c, key, seq, v, BALANCE_TTL, true);
 }
 
+void balance_publish_many(struct cache *c, int n, const long long *household_ids,
+                          const long long *seqs, const long long *balances)
+{
+    char keys[64][48], vals[64][24];
+    const char *kp[64], *vp[64];
+    if (n > 64)
+        n = 64;
+    for (int i = 0; i < n; i++) {
+        key_of(keys[i], sizeof keys[i], household_ids[i]);
+        snprintf(vals[i], sizeof vals[i], "%lld", balances[i]);
+        kp[i] = keys[i];
+        vp[i] = vals[i];
+    }
+    cache_put_durable_many(c, n, kp, seqs, vp, BALANCE_TTL);
+}
+
 int balance_cached(struct cache *c, long long household_id, long long *balance, long long *seq)
 {
     char key[48], v[24];

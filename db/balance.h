@@ -17,6 +17,10 @@ struct cache;
 void balance_publish(struct cache *c, long long household_id, long long seq,
                      long long balance);
 
+/* balance_publish for n households (at most 64) in one round trip. */
+void balance_publish_many(struct cache *c, int n, const long long *household_ids,
+                          const long long *seqs, const long long *balances);
+
 /* The balance: Redis, else MariaDB (then refill).  0 or -1 (store error;
  * the household not existing reads as balance 0). */
 int balance_read(struct db *d, struct cache *c, long long household_id, long long *balance);

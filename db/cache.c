@@ -553,6 +553,18 @@ int cache_put_batch(struct cache *c, int n, const char *const *keys, const long 
     return result;
 }
 
+void cache_put_durable_many(struct cache *c, int n, const char *const *keys,
+                            const long long *versions, const char *const *payloads, int ttl)
+{
+    int written[64];
+    if (n > 1 && n <= 64 && c->pcount == 0 && cache_available(c) &&
+        cache_put_batch(c, n, keys, versions, payloads, ttl, false, written) == 0)
+        return;
+    /* one by one: the versioned script makes a second write harmless */
+    for (int i = 0; i < n; i++)
+        cache_put(c, keys[i], versions[i], payloads[i], ttl, true);
+}
+
 int cache_get_batch(struct cache *c, int n, const char *const *keys, long long *versions,
                     char *payloads, size_t len, int *rc)
 {

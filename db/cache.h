@@ -80,6 +80,12 @@ int cache_get(struct cache *c, const char *key, long long *version, char *payloa
 int cache_get_many(struct cache *c, int n, const char *const *keys, long long *versions,
                    char (*payloads)[16], int *rc);
 
+/* cache_put with durable set for n entries, pipelined in one round trip
+ * when Redis answers every write; otherwise each goes through cache_put
+ * (which deletes a refused entry or queues the write). */
+void cache_put_durable_many(struct cache *c, int n, const char *const *keys,
+                            const long long *versions, const char *const *payloads, int ttl);
+
 /* Bulk, pipelined (for wbctl reconcile): write n versioned entries -
  * by the versioned rule, or with force unconditionally - setting
  * written[i] to whether each landed; or read n of them (rc[i] as

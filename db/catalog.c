@@ -13,9 +13,8 @@
 static const char SQL_ALL[] =
     "SELECT id, code, name, name_zh, unit = 'item', daily_cap IS NOT NULL, "
     "COALESCE(daily_cap, 0) FROM categories ORDER BY id";
-static const char SQL_RATES[] =
-    "SELECT category_id, region_key, id, points_per_unit, effective_from FROM rates "
-    "WHERE region_key IN (?, ?, ?, ?, ?, ?, ?, ?) AND effective_from <= ?";
+static const char SQL_RATES_ALL[] =
+    "SELECT category_id, region_key, id, points_per_unit, effective_from FROM rates";
 static const char SQL_INSERT_CAT[] =
     "INSERT INTO categories (code, name, name_zh, unit, daily_cap) VALUES (?, ?, ?, ?, ?)";
 static const char SQL_INSERT_RATE[] =
@@ -97,11 +96,68 @@ static int path_ids(const char *path, long long *ids, int max)
     return n;
 }
 
-int catalog_rates(struct db *d, const char *region_path, long long at,
+/* ---- rates ----
+ * Every rate version is cached per thread.  Rates are only ever inserted,
+ * so the table's row count is its version: a transaction that counts N
+ * rows sees exactly the N rows the cache was loaded with, as long as the
+ * cache was loaded from a snapshot no older than its own (a thread's
+ * transactions follow one another).  The caller reads the count inside
+ * its own transaction, after its locks, and passes it in. */
+
+struct rate_row {
+    int category_id;
+    long long region_key, id, ppu, from;
+};
+
+static _Thread_local struct rate_row *rate_rows;
+static _Thread_local size_t rate_rows_n, rate_rows_cap;
+static _Thread_local long long rate_rows_count = -1;
+
+const char CATALOG_RATES_COUNT_SQL[] = "SELECT COUNT(*) FROM rates";
+
+static int load_rates(struct db *d)
+{
+    struct db_rows *r = db_query(d, SQL_RATES_ALL, "");
+    if (!r)
+        return -1;
+    size_t n = db_rows_count(r);
+    if (n > rate_rows_cap) {
+        struct rate_row *p = realloc(rate_rows, n * sizeof *p);
+        if (!p) {
+            db_rows_free(r);
+            return -1;
+        }
+        rate_rows = p;
+        rate_rows_cap = n;
+    }
+    size_t k = 0;
+    while (db_rows_next(r) && k < n)
+        rate_rows[k++] = (struct rate_row){ (int)db_rows_int(r, 0), db_rows_int(r, 1),
+                                            db_rows_int(r, 2), db_rows_int(r, 3),
+                                            db_rows_int(r, 4) };
+    db_rows_free(r);
+    rate_rows_n = k;
+    rate_rows_count = (long long)k;
+    return 0;
+}
+
+void catalog_rates_release(void)
+{
+    free(rate_rows);
+    rate_rows = NULL;
+    rate_rows_n = rate_rows_cap = 0;
+    rate_rows_count = -1;
+}
+
+int catalog_rates(struct db *d, long long count, const char *region_path, long long at,
                   const struct category *cats, int ncats, struct rate *out)
 {
+    if (count < 0 && db_query_int(d, &count, CATALOG_RATES_COUNT_SQL, "") != 1)
+        return -1;
+    if (count != rate_rows_count && load_rates(d) != 0)
+        return -1;
     long long ids[MAX_DEPTH] = { 0 };
-    int depth = path_ids(region_path, ids, MAX_DEPTH - 1);
+    int depth = path_ids(region_path, ids, MAX_DEPTH);
     /* best match per category: the deepest region with a version in force,
      * then its latest version */
     int best_depth[CATALOG_MAX];
@@ -112,37 +168,32 @@ int catalog_rates(struct db *d, const char *region_path, long long at,
         best_depth[i] = -1;
         best_from[i] = -1;
     }
-    struct db_rows *r = db_query(d, SQL_RATES, "iiiiiiiii", ids[0], ids[1], ids[2], ids[3],
-                                 ids[4], ids[5], ids[6], 0LL, at);
-    if (!r)
-        return -1;
-    while (db_rows_next(r)) {
-        int cat = (int)db_rows_int(r, 0);
-        long long region = db_rows_int(r, 1), id = db_rows_int(r, 2);
-        long long ppu = db_rows_int(r, 3), from = db_rows_int(r, 4);
+    for (size_t k = 0; k < rate_rows_n; k++) {
+        const struct rate_row *row = &rate_rows[k];
+        if (row->from > at)
+            continue;
         int dpt = 0;                      /* default */
-        if (region) {
+        if (row->region_key) {
             dpt = -1;
-            for (int k = 0; k < depth; k++)
-                if (ids[k] == region)
-                    dpt = k + 1;
+            for (int j = 0; j < depth; j++)
+                if (ids[j] == row->region_key)
+                    dpt = j + 1;
             if (dpt < 0)
-                continue;                 /* padding zeros never match a region */
+                continue;                 /* another region's override */
         }
         for (int i = 0; i < ncats; i++) {
-            if (cats[i].id != cat)
+            if (cats[i].id != row->category_id)
                 continue;
             if (dpt > best_depth[i] ||
                 (dpt == best_depth[i] &&
-                 (from > best_from[i] || (from == best_from[i] && id > out[i].id)))) {
+                 (row->from > best_from[i] || (row->from == best_from[i] && row->id > out[i].id)))) {
                 best_depth[i] = dpt;
-                best_from[i] = from;
-                out[i].id = id;
-                out[i].ppu = ppu;
+                best_from[i] = row->from;
+                out[i].id = row->id;
+                out[i].ppu = row->ppu;
             }
         }
     }
-    db_rows_free(r);
     return 0;
 }
 

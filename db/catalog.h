@@ -41,9 +41,18 @@ void catalog_invalidate(void);
 
 /* Rates in force at time `at` for the region with materialised path
  * region_path, one per category of the catalogue: out[i] matches
- * cats[i].  0 or -1. */
-int catalog_rates(struct db *d, const char *region_path, long long at,
+ * cats[i].  0 or -1.
+ *
+ * Every rate version is cached per thread; `count` is the rates table's
+ * row count read by CATALOG_RATES_COUNT_SQL in the caller's transaction
+ * (rates are only inserted, so the count names the version of the table).
+ * Pass -1 to have it read here.  The cache is reloaded when it differs. */
+int catalog_rates(struct db *d, long long count, const char *region_path, long long at,
                   const struct category *cats, int ncats, struct rate *out);
+extern const char CATALOG_RATES_COUNT_SQL[];
+
+/* Free this thread's cached rates (at thread exit). */
+void catalog_rates_release(void);
 
 /* Insert a category; returns its id or -1 (DB_DUP: code taken). */
 long long category_insert(struct db *d, const struct category *c);

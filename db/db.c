@@ -1,5 +1,6 @@
 /* db.c - MariaDB Connector/C wrapper: see db.h for the contract. */
 #include "db/db.h"
+#include "db/db_private.h"
 
 #include <errno.h>
 #include <mysql.h>
@@ -33,6 +34,10 @@ struct db {
     size_t nstmts, capstmts;
     int err;
     char errstr[256];
+    /* transaction state kept by db_tx: BEGIN not sent yet (it goes out
+     * with the first statement), COMMIT sent inside a batch, and whether
+     * that batch came back */
+    bool begin_pending, commit_sent, committed;
 };
 
 struct db_cell {
@@ -143,7 +148,7 @@ static int connect_now(struct db *d)
 
     if (!mysql_real_connect(d->my, d->socket ? NULL : d->host, d->user,
                             d->password, d->name, (unsigned int)d->port,
-                            d->socket, CLIENT_FOUND_ROWS)) {
+                            d->socket, CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS)) {
         set_err_my(d);
         d->dead = true;
         return -1;
@@ -223,12 +228,24 @@ int db_ping(struct db *d)
     return 0;
 }
 
+/* Send the START TRANSACTION that db_tx held back, before any statement
+ * that does not carry it itself (a batch does). */
+static int begin_if_pending(struct db *d)
+{
+    if (!d->begin_pending)
+        return 0;
+    d->begin_pending = false;
+    return db_exec_raw(d, "START TRANSACTION");
+}
+
 int db_exec_raw(struct db *d, const char *sql)
 {
     if (d->dead) {
         set_err(d, CR_SERVER_GONE_ERROR, "connection is down");
         return -1;
     }
+    if (begin_if_pending(d) != 0)
+        return -1;
     if (mysql_real_query(d->my, sql, strlen(sql)) != 0) {
         set_err_my(d);
         return -1;
@@ -372,7 +389,7 @@ static MYSQL_STMT *run(struct db *d, const char *sql, const char *fmt, va_list a
         return NULL;
     }
     struct bound b;
-    if (bind_params(d, &b, fmt, ap) != 0)
+    if (bind_params(d, &b, fmt, ap) != 0 || begin_if_pending(d) != 0)
         return NULL;
     MYSQL_STMT *st = get_stmt(d, sql);
     for (int attempt = 0; st && attempt < 2; attempt++) {
@@ -411,6 +428,8 @@ static MYSQL_STMT *run_params(struct db *d, const char *sql, const struct db_par
         set_err(d, CR_OUT_OF_MEMORY, "out of memory");
         goto out;
     }
+    if (begin_if_pending(d) != 0)
+        goto out;
     for (int i = 0; i < n; i++) {
         switch (p[i].type) {
         case 'i':
@@ -686,6 +705,11 @@ int db_begin(struct db *d)
 
 int db_commit(struct db *d)
 {
+    if (d->begin_pending || d->committed) {
+        /* nothing was sent, or a batch carried the COMMIT already */
+        d->begin_pending = d->committed = false;
+        return 0;
+    }
     if (d->dead) {
         set_err(d, CR_SERVER_GONE_ERROR, "connection is down");
         return -1;
@@ -699,6 +723,10 @@ int db_commit(struct db *d)
 
 void db_rollback(struct db *d)
 {
+    if (d->begin_pending) {
+        d->begin_pending = false;   /* nothing was sent */
+        return;
+    }
     if (!d->dead && d->my) {
         int e = d->err;
         char saved[sizeof d->errstr];
@@ -723,8 +751,10 @@ static void backoff_pause(int attempt)
 int db_tx(struct db *d, int (*fn)(struct db *d, void *arg), void *arg)
 {
     for (int attempt = 0;; attempt++) {
-        if (db_begin(d) != 0)
-            return -1;
+        /* START TRANSACTION goes out with the first statement: a batch
+         * carries it in the same round trip */
+        d->begin_pending = true;
+        d->commit_sent = d->committed = false;
         int rc = fn(d, arg);
         if (rc > 0) {
             db_rollback(d);
@@ -735,6 +765,8 @@ int db_tx(struct db *d, int (*fn)(struct db *d, void *arg), void *arg)
                 return 0;
             if (db_errkind(d) == DB_CONN)
                 return -2;
+        } else if (d->commit_sent && db_errkind(d) == DB_CONN) {
+            return -2;      /* a batch carrying COMMIT was cut off */
         }
         db_rollback(d);
         if (db_errkind(d) != DB_RETRY || attempt + 1 >= DB_TX_ATTEMPTS)
@@ -769,4 +801,81 @@ enum db_errkind db_errkind(const struct db *d)
     default:
         return DB_OTHER;
     }
+}
+
+/* ---- for the other files of the connection layer (db_private.h) ---- */
+
+MYSQL *db_link(struct db *d)
+{
+    if (d->dead || !d->my) {
+        set_err(d, CR_SERVER_GONE_ERROR, "connection is down");
+        return NULL;
+    }
+    return d->my;
+}
+
+void db_error_from_link(struct db *d)
+{
+    set_err_my(d);
+}
+
+void db_error_set(struct db *d, int code, const char *msg)
+{
+    set_err(d, code, msg);
+}
+
+void db_error_clear(struct db *d)
+{
+    clear_err(d);
+}
+
+bool db_take_begin(struct db *d)
+{
+    bool pending = d->begin_pending;
+    d->begin_pending = false;
+    return pending;
+}
+
+void db_note_commit(struct db *d, bool sent, bool done)
+{
+    d->commit_sent = sent;
+    d->committed = done;
+}
+
+struct db_rows *db_rows_from_res(struct db *d, MYSQL_RES *res)
+{
+    struct db_rows *r = calloc(1, sizeof *r);
+    if (!r)
+        goto oom;
+    r->ncols = mysql_num_fields(res);
+    r->nrows = (size_t)mysql_num_rows(res);
+    if (r->nrows && r->ncols) {
+        r->cells = calloc(r->nrows * r->ncols, sizeof *r->cells);
+        if (!r->cells)
+            goto oom;
+    }
+    for (size_t row = 0; row < r->nrows; row++) {
+        MYSQL_ROW v = mysql_fetch_row(res);
+        unsigned long *lens = v ? mysql_fetch_lengths(res) : NULL;
+        if (!v || !lens) {
+            r->nrows = row;
+            break;
+        }
+        for (size_t c = 0; c < r->ncols; c++) {
+            struct db_cell *cell = &r->cells[row * r->ncols + c];
+            if (!v[c])
+                continue;
+            cell->data = malloc(lens[c] + 1);
+            if (!cell->data)
+                goto oom;
+            memcpy(cell->data, v[c], lens[c]);
+            cell->data[lens[c]] = '\0';
+            cell->len = lens[c];
+        }
+    }
+    return r;
+oom:
+    db_rows_free(r);
+    set_err(d, CR_OUT_OF_MEMORY, "out of memory");
+    return NULL;
 }

@@ -1,6 +1,7 @@
 /* households.c - see households.h. */
 #include "db/households.h"
 #include "db/db.h"
+#include "db/batch.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -71,22 +72,31 @@ int household_get(struct db *d, long long id, struct household *out, bool for_up
     return found;
 }
 
+int household_head_read(struct db_rows *r, struct household_head *out)
+{
+    if (!db_rows_next(r))
+        return 0;
+    out->id = db_rows_int(r, 0);
+    out->region_id = db_rows_int(r, 1);
+    snprintf(out->status, sizeof out->status, "%s", db_rows_str(r, 2, NULL));
+    out->balance = db_rows_int(r, 3);
+    out->seq = db_rows_int(r, 4);
+    out->card_gen = db_rows_int(r, 5);
+    snprintf(out->head_name, sizeof out->head_name, "%s", db_rows_str(r, 6, NULL));
+    return 1;
+}
+
+int household_lock_add(struct db_batch *b, long long id)
+{
+    return db_batch_add(b, SQL_LOCK_HEAD, "i", id);
+}
+
 int household_lock(struct db *d, long long id, struct household_head *out)
 {
     struct db_rows *r = db_query(d, SQL_LOCK_HEAD, "i", id);
     if (!r)
         return -1;
-    int found = 0;
-    if (db_rows_next(r)) {
-        out->id = db_rows_int(r, 0);
-        out->region_id = db_rows_int(r, 1);
-        snprintf(out->status, sizeof out->status, "%s", db_rows_str(r, 2, NULL));
-        out->balance = db_rows_int(r, 3);
-        out->seq = db_rows_int(r, 4);
-        out->card_gen = db_rows_int(r, 5);
-        snprintf(out->head_name, sizeof out->head_name, "%s", db_rows_str(r, 6, NULL));
-        found = 1;
-    }
+    int found = household_head_read(r, out);
     db_rows_free(r);
     return found;
 }

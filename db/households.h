@@ -43,6 +43,13 @@ struct household_head {
  * statement of every money transaction).  1 locked, 0 none, -1 error. */
 int household_lock(struct db *d, long long id, struct household_head *out);
 
+/* The same locking read as a statement of a batch (returns its index or
+ * -1), and the reader of its rows: 1 found, 0 none. */
+struct db_batch;
+struct db_rows;
+int household_lock_add(struct db_batch *b, long long id);
+int household_head_read(struct db_rows *r, struct household_head *out);
+
 /* Insert h (id ignored); returns the id or -1. */
 long long household_insert(struct db *d, const struct household *h);
 

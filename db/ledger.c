@@ -7,7 +7,7 @@
 #include "db/stats.h"
 #include "server/clock.h"
 
-#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +16,6 @@ static const char SQL_LEDGER[] =
     "INSERT INTO ledger (household_id, seq, delta, balance_after, kind, ref_id, actor, memo) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_HEAD[] = "UPDATE households SET balance = ?, seq = ? WHERE id = ?";
-static const char SQL_DAILY[] =
-    "SELECT category_id, points FROM daily_totals WHERE household_id = ? AND local_day = ?";
-static const char SQL_DROPOFF[] =
-    "INSERT INTO dropoffs (site_id, household_id, attendant_id, idem_key, points, grams, "
-    "items, capped, recorded_at, local_day, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_ADJUST[] =
     "INSERT INTO adjustments (household_id, staff_id, points, reason) VALUES (?, ?, ?, ?)";
 static const char SQL_DROPOFF_OWNER[] = "SELECT household_id FROM dropoffs WHERE id = ?";
@@ -44,37 +39,6 @@ static const char SQL_LOAD_LINES[] =
     "SELECT c.code, l.grams, l.count, l.points_per_unit, l.points, l.capped, c.unit = 'item' "
     "FROM dropoff_lines l JOIN categories c ON c.id = l.category_id "
     "WHERE l.dropoff_id = ? ORDER BY l.line_no";
-
-/* Multi-row INSERTs for 1..20 lines, built once: statements are cached
- * per SQL pointer, so the texts must not move. */
-static char *sql_lines[DROPOFF_MAX_LINES + 1];
-static char *sql_daily_add[DROPOFF_MAX_LINES + 1];
-static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
-
-static char *repeat_values(const char *head, const char *tuple, int n, const char *tail)
-{
-    size_t len = strlen(head) + (size_t)n * (strlen(tuple) + 1) + strlen(tail) + 1;
-    char *s = malloc(len);
-    if (!s)
-        return NULL;
-    size_t o = (size_t)snprintf(s, len, "%s", head);
-    for (int i = 0; i < n; i++)
-        o += (size_t)snprintf(s + o, len - o, "%s%s", i ? "," : "", tuple);
-    snprintf(s + o, len - o, "%s", tail);
-    return s;
-}
-
-static void build_sql(void)
-{
-    for (int n = 1; n <= DROPOFF_MAX_LINES; n++) {
-        sql_lines[n] = repeat_values(
-            "INSERT INTO dropoff_lines (dropoff_id, line_no, category_id, grams, count, rate_id, "
-            "points_per_unit, points, capped) VALUES ", "(?,?,?,?,?,?,?,?,?)", n, "");
-        sql_daily_add[n] = repeat_values(
-            "INSERT INTO daily_totals (household_id, category_id, local_day, points) VALUES ",
-            "(?,?,?,?)", n, " ON DUPLICATE KEY UPDATE points = points + VALUES(points)");
-    }
-}
 
 void ledger_answer_release(struct ledger_answer *a)
 {
@@ -222,203 +186,6 @@ int ledger_run(struct db *d, const char *scope, const char *key,
         return rc == 1 ? LEDGER_OK : LEDGER_ERR;
     }
     return rc == -2 ? LEDGER_UNKNOWN : LEDGER_ERR;
-}
-
-/* ---- drop-offs ---- */
-
-struct line_out {
-    struct rate rate;
-    long long points;
-    bool capped;
-};
-
-static int dropoff_fn(struct db *d, void *arg, struct ledger_answer *ans)
-{
-    const struct dropoff_in *in = arg;
-    if (in->window_error) {
-        ledger_refuse(ans, 400, "invalid_request",
-                      "recorded_at may be at most 5 minutes ahead and 30 days back");
-        json_object_set_new(json_object_get(ans->body, "error"), "field",
-                            json_string("recorded_at"));
-        ans->no_store = true;
-        return 0;
-    }
-    struct household_head h;
-    int rc = in->household_id ? household_lock(d, in->household_id, &h) : 0;
-    if (rc < 0)
-        return -1;
-    /* a forged card names no household; a reissued one an old generation */
-    if (rc == 0 || h.card_gen != in->card_gen) {
-        ledger_refuse(ans, 404, "unknown_code", "this card is not valid");
-        json_object_set_new(json_object_get(ans->body, "error"), "field", json_string("code"));
-        ans->no_store = true;
-        return 0;
-    }
-    char path[256];
-    if (region_path_cached(d, h.region_id, path, sizeof path) != 0)
-        return -1;
-    if (!region_path_within(in->reach, path)) {
-        ledger_refuse(ans, 404, "not_found", "this household is not served here");
-        json_object_set_new(json_object_get(ans->body, "error"), "field", json_string("code"));
-        ans->no_store = true;
-        return 0;
-    }
-    ans->household_id = h.id;
-    if (strcmp(h.status, "active") != 0) {
-        char msg[80];
-        snprintf(msg, sizeof msg, "the household is %s", h.status);
-        ledger_refuse(ans, 409, "household_inactive", msg);
-        return 0;
-    }
-
-    /* rates in force at recorded_at for the household's region */
-    const struct category *cats;
-    int ncats = catalog_all(d, &cats);
-    if (ncats < 0)
-        return -1;
-    struct rate rates[CATALOG_MAX];
-    if (catalog_rates(d, path, in->recorded_at, cats, ncats, rates) != 0)
-        return -1;
-
-    /* what was earned already that day, read under the household lock;
-     * only capped categories need it */
-    long long earned[CATALOG_MAX] = { 0 };
-    bool capped_cats = false;
-    for (int i = 0; i < in->nlines; i++)
-        capped_cats |= in->lines[i].cat->has_cap;
-    if (capped_cats) {
-        struct db_rows *r = db_query(d, SQL_DAILY, "is", h.id, in->local_day);
-        if (!r)
-            return -1;
-        while (db_rows_next(r)) {
-            long long cid = db_rows_int(r, 0);
-            for (int i = 0; i < ncats; i++)
-                if (cats[i].id == cid)
-                    earned[i] = db_rows_int(r, 1);
-        }
-        db_rows_free(r);
-    }
-    struct line_out out[DROPOFF_MAX_LINES];
-    long long total = 0, grams = 0, items = 0;
-    bool any_capped = false;
-    for (int i = 0; i < in->nlines; i++) {
-        const struct category *c = in->lines[i].cat;
-        int ci = (int)(c - cats);
-        if (ci < 0 || ci >= ncats || cats[ci].id != c->id) {
-            /* the catalogue was reloaded since validation: find it again */
-            for (ci = 0; ci < ncats && cats[ci].id != c->id; ci++)
-                ;
-            if (ci == ncats) {
-                ledger_refuse(ans, 409, "conflict", "a category changed; send again");
-                return 0;
-            }
-        }
-        long long qty = in->lines[i].qty;
-        out[i].rate = rates[ci];
-        long long raw = cats[ci].per_item ? qty * rates[ci].ppu : qty * rates[ci].ppu / 1000;
-        long long pts = raw;
-        if (cats[ci].has_cap) {
-            long long room = cats[ci].daily_cap - earned[ci];
-            if (room < 0)
-                room = 0;
-            if (pts > room)
-                pts = room;
-        }
-        out[i].points = pts;
-        out[i].capped = pts < raw;
-        any_capped |= out[i].capped;
-        earned[ci] += pts;
-        total += pts;
-        if (cats[ci].per_item)
-            items += qty;
-        else
-            grams += qty;
-    }
-
-    if (db_exec(d, SQL_DROPOFF, "iiisiiiiiss", in->site_id, h.id, in->attendant_id, in->key,
-                total, grams, items, (long long)any_capped, in->recorded_at, in->local_day,
-                in->note) < 0)
-        return -1;
-    long long id = (long long)db_insert_id(d);
-
-    struct db_param p[DROPOFF_MAX_LINES * 9];
-    for (int i = 0; i < in->nlines; i++) {
-        const struct category *c = in->lines[i].cat;
-        struct db_param *q = &p[i * 9];
-        q[0] = (struct db_param){ 'i', id, NULL, 0 };
-        q[1] = (struct db_param){ 'i', i + 1, NULL, 0 };
-        q[2] = (struct db_param){ 'i', c->id, NULL, 0 };
-        q[3] = (struct db_param){ c->per_item ? 'n' : 'i', in->lines[i].qty, NULL, 0 };
-        q[4] = (struct db_param){ c->per_item ? 'i' : 'n', in->lines[i].qty, NULL, 0 };
-        q[5] = (struct db_param){ 'i', out[i].rate.id, NULL, 0 };
-        q[6] = (struct db_param){ 'i', out[i].rate.ppu, NULL, 0 };
-        q[7] = (struct db_param){ 'i', out[i].points, NULL, 0 };
-        q[8] = (struct db_param){ 'i', out[i].capped, NULL, 0 };
-    }
-    if (db_exec_params(d, sql_lines[in->nlines], p, in->nlines * 9) < 0)
-        return -1;
-
-    /* daily totals, one row per category that earned */
-    int nd = 0;
-    long long seen[DROPOFF_MAX_LINES];
-    for (int i = 0; i < in->nlines; i++) {
-        long long cid = in->lines[i].cat->id, sum = 0;
-        bool dup = false;
-        for (int k = 0; k < nd; k++)
-            dup |= seen[k] == cid;
-        if (dup)
-            continue;
-        for (int k = i; k < in->nlines; k++)
-            if (in->lines[k].cat->id == cid)
-                sum += out[k].points;
-        if (sum == 0 || !in->lines[i].cat->has_cap)
-            continue;       /* daily totals exist for the caps */
-        struct db_param *q = &p[nd * 4];
-        q[0] = (struct db_param){ 'i', h.id, NULL, 0 };
-        q[1] = (struct db_param){ 'i', cid, NULL, 0 };
-        q[2] = (struct db_param){ 's', 0, in->local_day, 0 };
-        q[3] = (struct db_param){ 'i', sum, NULL, 0 };
-        seen[nd++] = cid;
-    }
-    if (nd > 0 && db_exec_params(d, sql_daily_add[nd], p, nd * 4) < 0)
-        return -1;
-
-    if (total > 0) {
-        if (ledger_append_head(d, &h, total, "dropoff", id, in->actor, NULL) != 0)
-            return -1;
-        ans->moved = true;
-    }
-    ans->balance = h.balance;
-    ans->seq = h.seq;
-
-    char rec[40];
-    clock_format((time_t)in->recorded_at, rec, sizeof rec);
-    json_t *lines = json_array();
-    for (int i = 0; i < in->nlines; i++) {
-        const struct category *c = in->lines[i].cat;
-        json_array_append_new(lines, json_pack("{s:s, s:I, s:I, s:I, s:b}", "category",
-                                               c->code, c->per_item ? "count" : "grams",
-                                               (json_int_t)in->lines[i].qty, "rate",
-                                               (json_int_t)out[i].rate.ppu, "points",
-                                               (json_int_t)out[i].points, "capped",
-                                               out[i].capped));
-    }
-    ans->status = 201;
-    ans->body = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:b, s:s, s:b}", "id", (json_int_t)id,
-                          "household_id", (json_int_t)h.id, "site_id", (json_int_t)in->site_id,
-                          "points", (json_int_t)total, "balance", (json_int_t)h.balance,
-                          "items", lines, "capped", any_capped, "recorded_at", rec, "replayed",
-                          0);
-    return ans->body ? 0 : -1;
-}
-
-int ledger_dropoff(struct db *d, const struct dropoff_in *in, struct ledger_answer *ans)
-{
-    pthread_once(&sql_once, build_sql);
-    if (in->nlines < 1 || in->nlines > DROPOFF_MAX_LINES || !sql_lines[in->nlines] ||
-        !sql_daily_add[in->nlines])
-        return LEDGER_ERR;
-    return ledger_run(d, in->scope, in->key, in->fp, dropoff_fn, (void *)(uintptr_t)in, ans);
 }
 
 /* ---- adjustments ---- */

@@ -86,6 +86,16 @@ struct dropoff_in {
  * is the whole of the drop-off's SQL. */
 int ledger_dropoff(struct db *d, const struct dropoff_in *in, struct ledger_answer *ans);
 
+/* Credit n drop-offs (at most LEDGER_GROUP_MAX) together: each is decided
+ * exactly as ledger_dropoff would, and gets its own answer and rc
+ * (LEDGER_*), but they share one transaction and one round trip for the
+ * writes.  A drop-off whose key a twin stored meanwhile is answered from
+ * the record; when the group fails for another reason, each is run alone.
+ * Returns the number of answers filled (n). */
+#define LEDGER_GROUP_MAX 64
+int ledger_dropoffs(struct db *d, const struct dropoff_in *const *in, int n,
+                    struct ledger_answer *ans, int *rc);
+
 struct adjust_in {
     const char *scope;       /* "staff:<id>" */
     const char *key;
@@ -126,6 +136,7 @@ json_t *dropoff_load(struct db *d, long long id, int *found, char *site_path,
 struct household_head;
 int ledger_append_head(struct db *d, struct household_head *h, long long delta,
                        const char *kind, long long ref_id, const char *actor, const char *memo);
+
 
 /* The answer for a refusal: {"error":{code, message}} with status. */
 void ledger_refuse(struct ledger_answer *ans, int status, const char *code,

@@ -15,6 +15,8 @@ struct wb_store_stats {
     atomic_ulong redis_reconnects;
     atomic_ulong ledger_writes;    /* committed ledger rows */
     atomic_ulong tx_retries;       /* transactions retried on deadlock */
+    atomic_ulong dropoff_groups;   /* drop-off transactions (each one group) */
+    atomic_ulong dropoffs_grouped; /* drop-offs decided in them */
 };
 
 extern struct wb_store_stats wb_stats;

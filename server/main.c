@@ -45,9 +45,12 @@ static void raise_nofile(void)
     }
 }
 
-/* Bind and listen; returns the fd or -1 with err filled. */
-static int open_listener(const char *host, int port, int *bound_port, char *err,
-                         size_t errlen)
+/* Bind and listen; returns the fd or -1 with err filled.  With reuseport
+ * the socket joins a SO_REUSEPORT group: every worker listens on its own
+ * socket of the group and the kernel spreads new connections over them,
+ * instead of the first worker to wake taking a whole burst. */
+static int open_listener(const char *host, int port, bool reuseport, int *bound_port,
+                         char *err, size_t errlen)
 {
     struct addrinfo hints = { 0 }, *res = NULL;
     char portstr[16];
@@ -63,6 +66,7 @@ static int open_listener(const char *host, int port, int *bound_port, char *err,
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
         snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, strerror(errno));
         if (fd >= 0)
@@ -133,8 +137,14 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
 
+    /* First a plain socket: a port another process holds - even another
+     * wastebankd's reuseport group - is refused here, not shared. */
     int port = 0;
-    int lfd = open_listener(cfg.listen_host, cfg.listen_port, &port, err, sizeof err);
+    int lfd = open_listener(cfg.listen_host, cfg.listen_port, false, &port, err, sizeof err);
+    if (lfd >= 0) {
+        close(lfd);
+        lfd = open_listener(cfg.listen_host, port, true, &port, err, sizeof err);
+    }
     if (lfd < 0) {
         fprintf(stderr, "wastebankd: %s\n", err);
         return 1;
@@ -171,7 +181,10 @@ int main(int argc, char **argv)
         w->index = i;
         w->srv = &srv;
         w->cfg = &cfg;
-        w->listen_fd = dup(lfd);
+        w->listen_fd = i == 0 ? dup(lfd)
+                              : open_listener(cfg.listen_host, port, true, &port, err, sizeof err);
+        if (w->listen_fd < 0)
+            log_msg(LOG_ERROR, "worker %d: %s", i, err);
         if (w->listen_fd < 0 || worker_start(w) != 0) {
             rc = 1;
             break;

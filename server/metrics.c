@@ -127,6 +127,11 @@ void metrics_render(struct evbuffer *out)
             atomic_load(&wb_stats.redis_skipped));
     counter(out, "wastebank_redis_reconnects_total", "Redis reconnects after an outage.",
             atomic_load(&wb_stats.redis_reconnects));
+    counter(out, "wastebank_dropoff_groups_total",
+            "Drop-off transactions; drop-offs arriving together share one.",
+            atomic_load(&wb_stats.dropoff_groups));
+    counter(out, "wastebank_dropoffs_grouped_total", "Drop-offs decided in those transactions.",
+            atomic_load(&wb_stats.dropoffs_grouped));
     counter(out, "wastebank_ledger_writes_total", "Committed ledger rows.",
             atomic_load(&wb_stats.ledger_writes));
     counter(out, "wastebank_tx_retries_total", "Transactions retried after a deadlock or lock wait.",

@@ -61,13 +61,14 @@ static void on_complete(struct evhttp_request *ev, void *arg)
 
 static void access_log(struct req *r, uint64_t ns)
 {
-    json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s}",
+    json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s, s:i}",
                           "request_id", r->id,
                           "method", r->method,
                           "path", evhttp_request_get_uri(r->ev),
                           "status", r->status,
                           "ms", (double)ns / 1e6,
-                          "remote", r->remote);
+                          "remote", r->remote,
+                          "worker", r->w ? r->w->index : -1);
     if (!f)
         return;
     if (r->route)

@@ -1,5 +1,6 @@
 /* worker.c - a worker thread and the connections it owns; see worker.h. */
 #include "server/worker.h"
+#include "api/handlers.h"
 #include "server/server.h"
 #include "server/config.h"
 #include "server/router.h"
@@ -7,6 +8,7 @@
 #include "server/log.h"
 #include "db/db.h"
 #include "db/cache.h"
+#include "db/catalog.h"
 #include "db/idem.h"
 #include "db/revoke.h"
 #include "db/stats.h"
@@ -191,6 +193,8 @@ static void *worker_main(void *arg)
     w->db = NULL;
     cache_free(w->cache);
     w->cache = NULL;
+    dropoffs_thread_end();
+    catalog_rates_release();
     db_thread_end();
     return NULL;
 }
