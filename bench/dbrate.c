@@ -2,14 +2,16 @@
  *
  *   dbrate [--clients N] [--seconds S] insert
  *   dbrate [--clients N] [--seconds S] dropoff --village ID --site ID
- *          --attendant ID --category CODE
+ *          --attendant ID --category CODE [--group N]
  *
  * "insert": BEGIN; INSERT one row; COMMIT - the single-row transaction
  * that bounds anything the server can acknowledge durably.
- * "dropoff": the drop-off transaction itself (db/ledger.c, the very code
+ * "dropoff": the drop-off transaction itself (db/dropoff.c, the very code
  * the server runs), one paid line, a unique key each, on a random
  * household of the village - what the server does minus HTTP, JSON and
- * authentication.
+ * authentication.  With --group N each transaction credits N drop-offs
+ * together, as the server does with the drop-offs a worker reads in one
+ * turn; tx then counts drop-offs.
  * "redeem": the redemption transaction (db/redeem.c): card and PIN
  * consent, one point, on a random household of the village that has a
  * PIN (the bench's PIN is 4821) - needs --shop and --clerk.
@@ -54,6 +56,7 @@ static unsigned char pin_key[PIN_KEY_BYTES];
 /* dropoff mode */
 static long long village, site, attendant;
 static const char *category;
+static int group = 1;            /* drop-offs a transaction */
 static long long *households;
 static long long nhouseholds;
 static char run_tag[16];
@@ -95,38 +98,56 @@ static int insert_tx(struct db *d, void *arg)
     return db_exec(d, SQL_INSERT, "ii", (long long)c->index, c->tx) < 0 ? -1 : 0;
 }
 
-/* One drop-off through the ledger, as the server would run it. */
+/* One drop-off transaction through the ledger, as the server would run
+ * it: a group of `group` drop-offs (1: a drop-off alone), each on a random
+ * household.  Returns the drop-offs credited, or -1. */
 static int dropoff_once(struct db *d, struct client *c)
 {
     const struct category *cat = catalog_find(d, category);
     if (!cat)
         return -1;
-    struct dropoff_in in = { 0 };
-    char key[64], actor[32], scope[32];
-    snprintf(key, sizeof key, "dbrate-%s-%d-%lld", run_tag, c->index, c->tx);
+    struct dropoff_in in[LEDGER_GROUP_MAX];
+    const struct dropoff_in *ins[LEDGER_GROUP_MAX];
+    char keys[LEDGER_GROUP_MAX][64], actor[32], scope[32];
     snprintf(actor, sizeof actor, "s:%lld", attendant);
     snprintf(scope, sizeof scope, "site:%lld", site);
-    in.scope = scope;
-    in.key = key;
-    randombytes_buf(in.fp, sizeof in.fp);
-    in.site_id = site;
-    in.attendant_id = attendant;
-    in.household_id = households[randombytes_uniform((uint32_t)nhouseholds)];
-    in.card_gen = 1;          /* the bench's households keep their first card */
-    in.reach = "/";
-    in.recorded_at = (long long)time(NULL);
-    clock_local_day((time_t)in.recorded_at, in.local_day, sizeof in.local_day);
-    in.actor = actor;
-    in.nlines = 1;
-    in.lines[0].cat = cat;
-    in.lines[0].qty = 100 + randombytes_uniform(4900);
-    struct ledger_answer ans;
-    int rc = ledger_dropoff(d, &in, &ans);
-    if (rc == LEDGER_OK && ans.moved)
-        balance_publish(c->cache, ans.household_id, ans.seq, ans.balance);
-    int status = ans.status;
-    ledger_answer_release(&ans);
-    return rc == LEDGER_OK && status == 201 ? 0 : -1;
+    for (int i = 0; i < group; i++) {
+        memset(&in[i], 0, sizeof in[i]);
+        snprintf(keys[i], sizeof keys[i], "dbrate-%s-%d-%lld-%d", run_tag, c->index, c->tx, i);
+        in[i].scope = scope;
+        in[i].key = keys[i];
+        randombytes_buf(in[i].fp, sizeof in[i].fp);
+        in[i].site_id = site;
+        in[i].attendant_id = attendant;
+        in[i].household_id = households[randombytes_uniform((uint32_t)nhouseholds)];
+        in[i].card_gen = 1;   /* the bench's households keep their first card */
+        in[i].reach = "/";
+        in[i].recorded_at = (long long)time(NULL);
+        clock_local_day((time_t)in[i].recorded_at, in[i].local_day, sizeof in[i].local_day);
+        in[i].actor = actor;
+        in[i].nlines = 1;
+        in[i].lines[0].cat = cat;
+        in[i].lines[0].qty = 100 + randombytes_uniform(4900);
+        ins[i] = &in[i];
+    }
+    struct ledger_answer ans[LEDGER_GROUP_MAX];
+    int rc[LEDGER_GROUP_MAX], done = 0;
+    ledger_dropoffs(d, ins, group, ans, rc);
+    long long hid[LEDGER_GROUP_MAX], seq[LEDGER_GROUP_MAX], bal[LEDGER_GROUP_MAX];
+    int moved = 0;
+    for (int i = 0; i < group; i++) {
+        if (rc[i] == LEDGER_OK && ans[i].status == 201)
+            done++;
+        if (rc[i] == LEDGER_OK && ans[i].moved) {
+            hid[moved] = ans[i].household_id;
+            seq[moved] = ans[i].seq;
+            bal[moved++] = ans[i].balance;
+        }
+        ledger_answer_release(&ans[i]);
+    }
+    if (moved)
+        balance_publish_many(c->cache, moved, hid, seq, bal);
+    return done == group ? done : -1;
 }
 
 /* One redemption through db/redeem.c, as the server would run it. */
@@ -179,14 +200,15 @@ static void *client_main(void *arg)
     while (!atomic_load(&stop)) {
         double t0 = now_s();
         int rc = dropoff ? dropoff_once(d, c) : redeem ? redeem_once(d, c) : db_tx(d, insert_tx, c);
-        if (rc != 0) {
+        int count = dropoff ? rc : 1;
+        if (rc < 0 || (!dropoff && rc != 0)) {
             fprintf(stderr, "dbrate: client %d: %s\n", c->index, db_error(d));
             c->failed = 1;
             break;
         }
         if (c->nlat < MAX_SAMPLES / 64)
             c->lat_ms[c->nlat++] = (now_s() - t0) * 1000;
-        c->tx++;
+        c->tx += count;
     }
     cache_free(c->cache);
     db_close(d);
@@ -220,6 +242,8 @@ int main(int argc, char **argv)
             category = argv[++i];
         else if (strcmp(argv[i], "--shop") == 0 && i + 1 < argc)
             shop = atoll(argv[++i]);
+        else if (strcmp(argv[i], "--group") == 0 && i + 1 < argc)
+            group = atoi(argv[++i]);
         else if (strcmp(argv[i], "--clerk") == 0 && i + 1 < argc)
             clerk = atoll(argv[++i]);
         else
@@ -228,12 +252,12 @@ int main(int argc, char **argv)
     bool dropoff = mode && strcmp(mode, "dropoff") == 0;
     bool redeem = mode && strcmp(mode, "redeem") == 0;
     if (!mode || (!dropoff && !redeem && strcmp(mode, "insert") != 0) || clients < 1 ||
-        clients > 512 || seconds <= 0 ||
+        clients > 512 || seconds <= 0 || group < 1 || group > LEDGER_GROUP_MAX ||
         (dropoff && (!village || !site || !attendant || !category)) ||
         (redeem && (!village || !shop || !clerk))) {
         fprintf(stderr, "usage: dbrate [--clients N] [--seconds S] insert\n"
                         "       dbrate [--clients N] [--seconds S] dropoff --village ID --site ID "
-                        "--attendant ID --category CODE\n"
+                        "--attendant ID --category CODE [--group N]\n"
                         "       dbrate [--clients N] [--seconds S] redeem --village ID --shop ID "
                         "--clerk ID\n");
         return 2;
@@ -297,8 +321,8 @@ int main(int argc, char **argv)
     }
     qsort(all, (size_t)nlat, sizeof *all, cmp_double);
     double p50 = nlat ? all[nlat / 2] : 0, p99 = nlat ? all[(nlat * 99) / 100] : 0;
-    printf("%s clients=%d tx=%lld seconds=%.1f rate=%.0f/s p50=%.2fms p99=%.2fms\n", mode,
-           clients, total, elapsed, (double)total / elapsed, p50, p99);
+    printf("%s clients=%d group=%d tx=%lld seconds=%.1f rate=%.0f/s p50=%.2fms p99=%.2fms\n",
+           mode, clients, group, total, elapsed, (double)total / elapsed, p50, p99);
     free(all);
     free(cs);
     free(households);

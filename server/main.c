@@ -151,7 +151,7 @@ int main(int argc, char **argv)
     }
 
     struct server srv = { .cfg = &cfg };
-    srv.nworkers = cfg.workers > 0 ? cfg.workers : 4 * cores();
+    srv.nworkers = cfg.workers > 0 ? cfg.workers : 2 * cores();
     int pw_threads = cfg.pwhash_threads > 0 ? cfg.pwhash_threads
                                             : (cores() / 2 > 0 ? cores() / 2 : 1);
     srv.pw = pwpool_new(pw_threads, pw_threads * 8);

@@ -1,6 +1,9 @@
 """Foundation: health, request ids, sign-in, tokens, routing, body rules, outages,
 shutdown, configuration and the login rate limit (api.md, design.md)."""
 
+import collections
+import http.client
+import json
 import os
 import random
 import re
@@ -682,3 +685,50 @@ def test_login_rate_limit_per_username_ignores_letter_case(ctx):
                              "signed in as staff %s after %r was limited"
                              % (user.upper(), r.json.get("staff_id"), user))
     expect_error(r, 429, "rate_limited")
+
+
+# ----------------------------------------------------------------------------- listening
+
+def test_second_server_on_a_taken_port_is_refused_not_shared(ctx):
+    """Workers listen on one SO_REUSEPORT group; a second wastebankd must not join
+    the first one's group and take half its connections."""
+    env = ctx.server_env({"WB_LISTEN": "127.0.0.1:%d" % ctx.server.port})
+    p = ctx.run_server(env)
+    expect_eq(p.returncode, 1, "exit code of a second server on a taken port (stderr %r)"
+              % p.stderr)
+    assert "cannot listen" in p.stderr, "stderr does not say why: %r" % p.stderr
+    for _ in range(20):
+        expect_status(ctx.get("/healthz"), 200, "the first server still answers")
+
+
+def test_connections_are_spread_over_the_workers(ctx):
+    """A burst of connections is spread over the workers by the kernel, not taken
+    by whichever worker wakes first (the access log names each request's worker)."""
+    srv = ctx.start_server({"WB_WORKERS": "4"})
+    conns = [http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10) for _ in range(48)]
+    ids = []
+    for c in conns:
+        c.connect()
+    for c in conns:
+        c.request("GET", "/healthz")
+        r = c.getresponse()
+        r.read()
+        ids.append(r.getheader("X-Request-Id"))
+        c.close()
+
+    def workers_of_ids():
+        seen = {}
+        with open(srv.log, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                try:
+                    o = json.loads(line)
+                except ValueError:
+                    continue
+                if o.get("request_id") in ids:
+                    seen[o["request_id"]] = o.get("worker")
+        return seen if len(seen) == len(ids) else None
+
+    seen = ctx.wait_until(workers_of_ids, message="every request in the access log")
+    counts = sorted(collections.Counter(seen.values()).values())
+    expect_eq(len(counts), 4, "workers that served the 48 connections (%r)" % counts)
+    assert counts[-1] <= 24, "one worker took %d of 48 connections: %r" % (counts[-1], counts)

@@ -90,6 +90,22 @@ def test_ledger_dropoff_bounds_are_accepted(ctx):
     check_ledger_consistent(ctx, h["id"])
 
 
+def test_ledger_dropoff_note_with_sql_and_escapes_is_kept_as_text(ctx):
+    """The drop-off's writes travel as one text batch: every quote, backslash,
+    semicolon and comment in a note must arrive as text, nothing run."""
+    f = fx(ctx)
+    h = mk_household(ctx, f.t.VA["id"])
+    tok = f.t.at_a.token
+    notes = ["O'Brien", "a\\'; DROP TABLE ledger; -- ", "\\", "\"quoted\" \\n",
+             "'); UPDATE households SET balance = 999999; #", "%_?@wb_r0", "\u00ff\u2028x"]
+    for note in notes:
+        d = dropoff_ok(ctx, tok, h["code"], [_g(f, 100)], note=note)
+        got = expect_json(ctx.get("/v1/dropoffs/%d" % d["id"], token=ctx.admin_token), 200)
+        expect_eq(got.get("note"), note, "note stored as sent")
+    expect_eq(get_household(ctx, h["id"])["balance"], len(notes), "one point each, no more")
+    check_ledger_consistent(ctx, h["id"])
+
+
 # ----------------------------------------------------------------------------- each refusal
 
 def test_ledger_dropoff_grams_0_refused(ctx):
