@@ -57,60 +57,47 @@ static int subject_state(struct db *d, char kind, long long id, long long *ver)
     return st;
 }
 
-int revoke_check_many(struct db *d, struct cache *c, int n, const struct revoke_query *q,
-                      int *rc)
+int revoke_check(struct db *d, struct cache *c, char kind, long long id, long long ver,
+                 const char *jti)
 {
-    if (n < 1 || n > REVOKE_MAX)
-        return -1;
-    /* one round trip to Redis for every token of the turn */
-    char skey[REVOKE_MAX][64], jkey[REVOKE_MAX][64];
-    const char *keys[2 * REVOKE_MAX];
-    long long vers[2 * REVOKE_MAX];
-    char payloads[2 * REVOKE_MAX][16];
-    int got[2 * REVOKE_MAX];
-    for (int i = 0; i < n; i++) {
-        subject_key(skey[i], sizeof skey[i], q[i].kind, q[i].id);
-        jti_key(jkey[i], sizeof jkey[i], q[i].jti);
-        keys[2 * i] = skey[i];
-        keys[2 * i + 1] = jkey[i];
+    char skey[64], jkey[64], payload[8];
+    subject_key(skey, sizeof skey, kind, id);
+    jti_key(jkey, sizeof jkey, jti);
+
+    long long cur_ver = 0;
+    int state = -1, revoked = -1;
+    const char *keys[2] = { skey, jkey };
+    long long vers[2];
+    char payloads[2][16];
+    int got[2];
+    bool redis_ok = cache_get_many(c, 2, keys, vers, payloads, got) == 0;
+    if (redis_ok && got[0] == 1) {
+        state = strcmp(payloads[0], "1") == 0;
+        cur_ver = vers[0];
     }
-    bool redis_ok = cache_get_many(c, 2 * n, keys, vers, payloads, got) == 0;
-    int failed = 0;
-    for (int i = 0; i < n; i++) {
-        long long cur_ver = 0;
-        int state = -1, revoked = -1;
-        if (redis_ok && got[2 * i] == 1) {
-            state = strcmp(payloads[2 * i], "1") == 0;
-            cur_ver = vers[2 * i];
-        }
-        if (redis_ok && got[2 * i + 1] == 1)
-            revoked = vers[2 * i + 1] >= 1;
-        /* what Redis does not hold, MariaDB answers (and Redis keeps) */
-        if (state < 0) {
-            state = subject_state(d, q[i].kind, q[i].id, &cur_ver);
-            if (state < 0) {
-                rc[i] = -1;
-                failed = 1;
-                continue;
-            }
-            if (redis_ok)
-                cache_put(c, skey[i], cur_ver, state ? "1" : "0", SUBJECT_TTL, false);
-        }
-        if (revoked < 0) {
-            long long cnt = 0;
-            if (db_query_int(d, &cnt, SQL_JTI_REVOKED, "s", q[i].jti) < 0) {
-                rc[i] = -1;
-                failed = 1;
-                continue;
-            }
-            revoked = cnt > 0;
-            if (redis_ok)
-                cache_put(c, jkey[i], revoked, revoked ? "1" : "0",
-                          revoked ? 86400 : LIVE_JTI_TTL, false);
-        }
-        rc[i] = revoked || state != 1 || cur_ver != q[i].ver ? 1 : 0;
+    if (redis_ok && got[1] == 1)
+        revoked = vers[1] >= 1;
+    (void)payload;
+
+    if (state < 0) {
+        state = subject_state(d, kind, id, &cur_ver);
+        if (state < 0)
+            return -1;
+        if (redis_ok)
+            cache_put(c, skey, cur_ver, state ? "1" : "0", SUBJECT_TTL, false);
     }
-    return failed ? -1 : 0;
+    if (revoked < 0) {
+        long long n = 0;
+        if (db_query_int(d, &n, SQL_JTI_REVOKED, "s", jti) < 0)
+            return -1;
+        revoked = n > 0;
+        if (redis_ok)
+            cache_put(c, jkey, revoked, revoked ? "1" : "0", revoked ? 86400 : LIVE_JTI_TTL,
+                      false);
+    }
+    if (revoked || state != 1 || cur_ver != ver)
+        return 1;
+    return 0;
 }
 
 int revoke_jti(struct db *d, struct cache *c, const char *jti, char kind, long long id,

@@ -17,19 +17,11 @@
 struct db;
 struct cache;
 
-/* Is a token still good?  For n tokens (at most REVOKE_MAX), with one
- * round trip to Redis for all of them: kind is 's' (staff) or 'h'
- * (household); rc[i] is 0 when q[i]'s token is live, 1 when revoked (or
- * its subject is gone/disabled, or its ver is old), -1 when MariaDB could
- * not be asked (error left on d).  Returns 0, or -1 when some rc[i] is -1. */
-#define REVOKE_MAX 64
-struct revoke_query {
-    char kind;
-    long long id, ver;
-    const char *jti;
-};
-int revoke_check_many(struct db *d, struct cache *c, int n, const struct revoke_query *q,
-                      int *rc);
+/* kind is 's' (staff) or 'h' (household).  Returns 0 when the token is
+ * live, 1 when revoked (or its subject is gone/disabled, or ver is old),
+ * -1 when MariaDB could not be asked (error left on d). */
+int revoke_check(struct db *d, struct cache *c, char kind, long long id, long long ver,
+                 const char *jti);
 
 /* Log a token out: record jti until exp (epoch seconds).  0 or -1. */
 int revoke_jti(struct db *d, struct cache *c, const char *jti, char kind, long long id,

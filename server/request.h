@@ -97,7 +97,6 @@ struct req {
     const char *log_note;     /* optional extra word for the access log */
     char reach_path[256];     /* the caller's subtree, loaded on first use */
     bool reach_loaded;
-    struct req *next_held;    /* the router's queue to the end of the turn */
 };
 
 /* Query parameter by name (NULL when absent). */

@@ -1,13 +1,7 @@
 /* router.c - the request path, in a fixed order:
- *   request id -> route (404/405) -> token (401) -> revocation (401) and
- *   roles (403) -> body limit, content type, JSON parse (413/415/400)
- *   -> handler.
- * Each refusal replies and returns before any handler code runs.
- *
- * A request with a token is held from its token check to the end of the
- * worker's turn of the event loop: then one round trip to Redis checks
- * every held token against revocations, and each request goes on in the
- * order it came.  Public routes go on at once. */
+ *   request id -> route (404/405) -> auth and roles (401/403)
+ *   -> body limit, content type, JSON parse (413/415/400) -> handler.
+ * Each refusal replies and returns before any handler code runs. */
 #include "server/router.h"
 #include "server/request.h"
 #include "server/worker.h"
@@ -22,7 +16,6 @@
 
 #include <ctype.h>
 #include <event2/buffer.h>
-#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <sodium.h>
@@ -185,7 +178,7 @@ static void set_remote(struct req *r)
     }
 }
 
-static bool token_or_reply(struct req *r)
+static bool authenticate_or_reply(struct req *r)
 {
     const char *h = req_header(r, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
@@ -196,17 +189,20 @@ static bool token_or_reply(struct req *r)
         reply_error(r, 401, "unauthorized", NULL, "the token is invalid or expired");
         return false;
     }
-    return true;
-}
-
-/* The revocation check's answer (revoke_check_many), then the roles. */
-static bool revocation_and_roles_or_reply(struct req *r, int revoked, struct db *d)
-{
-    if (revoked < 0) {
+    struct db *d = worker_db(r->w);
+    if (!d) {
+        reply_error(r, 503, "unavailable", NULL,
+                    "the database is unavailable; nothing was written");
+        return false;
+    }
+    char kind = r->who.role == ROLE_RESIDENT ? 'h' : 's';
+    long long id = kind == 'h' ? r->who.household_id : r->who.staff_id;
+    int rc = revoke_check(d, r->w->cache, kind, id, r->who.ver, r->who.jti);
+    if (rc < 0) {
         reply_db_error(r, d);
         return false;
     }
-    if (revoked > 0) {
+    if (rc > 0) {
         reply_error(r, 401, "unauthorized", NULL, "the token has been revoked");
         return false;
     }
@@ -424,99 +420,6 @@ static bool parse_uri_or_reply(struct req *r, const char **path)
     return true;
 }
 
-/* Body, handler, and the end of a request whose caller may go on. */
-static void proceed(struct req *r)
-{
-    if (read_body_or_reply(r)) {
-        r->route->handler(r);
-        if (r->async)
-            return;          /* the handler's completion replies and frees */
-        if (!r->done) {
-            log_msg(LOG_ERROR, "BUG: handler for %s %s returned without a reply",
-                    r->route->method, r->route->pattern);
-            reply_error(r, 500, "internal", NULL, "internal error");
-        }
-    }
-    req_free(r);
-}
-
-/* ---- requests held to the end of the turn ---- */
-
-struct held {
-    struct req *head, *tail;
-    struct event *ev;
-};
-
-static _Thread_local struct held held;
-
-static void check_held(struct worker *w, struct req **reqs, int n)
-{
-    struct db *d = worker_db(w);
-    struct revoke_query q[REVOKE_MAX];
-    int rc[REVOKE_MAX];
-    for (int i = 0; i < n; i++) {
-        struct req *r = reqs[i];
-        q[i].kind = r->who.role == ROLE_RESIDENT ? 'h' : 's';
-        q[i].id = q[i].kind == 'h' ? r->who.household_id : r->who.staff_id;
-        q[i].ver = r->who.ver;
-        q[i].jti = r->who.jti;
-        rc[i] = -1;
-    }
-    if (d)
-        revoke_check_many(d, w->cache, n, q, rc);
-    for (int i = 0; i < n; i++) {
-        struct req *r = reqs[i];
-        if (!d) {
-            reply_error(r, 503, "unavailable", NULL,
-                        "the database is unavailable; nothing was written");
-            req_free(r);
-        } else if (revocation_and_roles_or_reply(r, rc[i], d)) {
-            proceed(r);
-        } else {
-            req_free(r);
-        }
-    }
-}
-
-static void flush_held(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    while (held.head) {
-        struct req *reqs[REVOKE_MAX];
-        int n = 0;
-        while (held.head && n < REVOKE_MAX) {
-            reqs[n++] = held.head;
-            held.head = held.head->next_held;
-        }
-        if (!held.head)
-            held.tail = NULL;
-        check_held(arg, reqs, n);
-    }
-}
-
-static void hold(struct req *r)
-{
-    if (!held.ev && !(held.ev = event_new(r->w->base, -1, 0, flush_held, r->w))) {
-        check_held(r->w, &r, 1);        /* no event: check it now */
-        return;
-    }
-    r->next_held = NULL;
-    if (held.tail)
-        held.tail->next_held = r;
-    else
-        held.head = r;
-    held.tail = r;
-    event_active(held.ev, EV_TIMEOUT, 0);
-}
-
-void router_thread_end(void)
-{
-    if (held.ev)
-        event_free(held.ev);
-    held.ev = NULL;
-}
-
 void router_handle(struct evhttp_request *ev, void *arg)
 {
     struct worker *w = arg;
@@ -535,13 +438,17 @@ void router_handle(struct evhttp_request *ev, void *arg)
     set_remote(r);
 
     const char *path;
-    if (!parse_uri_or_reply(r, &path) || !route_or_reply(r, path)) {
-        req_free(r);
-    } else if (r->route->roles == ROLES_PUBLIC) {
-        proceed(r);
-    } else if (!token_or_reply(r)) {
-        req_free(r);
-    } else {
-        hold(r);
+    if (parse_uri_or_reply(r, &path) && route_or_reply(r, path) &&
+        (r->route->roles == ROLES_PUBLIC || authenticate_or_reply(r)) &&
+        read_body_or_reply(r)) {
+        r->route->handler(r);
+        if (r->async)
+            return;          /* the handler's completion replies and frees */
+        if (!r->done) {
+            log_msg(LOG_ERROR, "BUG: handler for %s %s returned without a reply",
+                    r->route->method, r->route->pattern);
+            reply_error(r, 500, "internal", NULL, "internal error");
+        }
     }
+    req_free(r);
 }

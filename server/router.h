@@ -14,9 +14,6 @@ extern const int wb_nroutes;
 /* evhttp's generic callback; arg is the struct worker. */
 void router_handle(struct evhttp_request *ev, void *arg);
 
-/* Free what the router keeps on this worker thread (at its exit). */
-void router_thread_end(void);
-
 /* Match path against pattern ("{name}" matches a positive integer and
  * fills params in order).  Exposed for the unit tests. */
 bool route_match(const char *pattern, const char *path, long long *params, int *nparams);

@@ -194,7 +194,6 @@ static void *worker_main(void *arg)
     cache_free(w->cache);
     w->cache = NULL;
     dropoffs_thread_end();
-    router_thread_end();
     catalog_rates_release();
     db_thread_end();
     return NULL;
