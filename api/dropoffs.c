@@ -16,6 +16,7 @@
 #include "server/request.h"
 #include "server/server.h"
 #include "server/worker.h"
+#include "server/ledger_pool.h"
 #include "db/audit.h"
 #include "db/catalog.h"
 #include "db/db.h"
@@ -25,6 +26,7 @@
 #include "qr/card.h"
 
 #include <event2/event.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,9 +121,7 @@ static int parse_dropoff(struct req *r, struct db *d, json_t *body, const struct
                      c->per_item ? "items" : "grams", c->per_item ? "count" : "grams");
             return refuse(f, 400, "invalid_request", path, msg);
         }
-        in->lines[in->nlines].cat = c;
-        in->lines[in->nlines].qty = c->per_item ? count : grams;
-        in->nlines++;
+        dropoff_line_set(&in->lines[in->nlines++], c, c->per_item ? count : grams);
     }
     time_t now = clock_now();
     const char *rec = input_str(body, "recorded_at");
@@ -144,8 +144,9 @@ static int parse_dropoff(struct req *r, struct db *d, json_t *body, const struct
 struct prepared {
     struct dropoff_in in;
     char scope[32], actor[32];
-    struct req *r;              /* queued single requests */
-    struct prepared *next;
+    struct req *r;              /* a single request, credited by the pool */
+    struct ledger_job job;
+    struct prepared *next;      /* credited, to be answered this turn */
 };
 
 /* Check one drop-off (single or batch item) and fill p.  0, or -1000
@@ -172,77 +173,74 @@ static int prepare(struct req *r, struct db *d, json_t *body, const struct field
     return 0;
 }
 
-/* ---- single drop-offs, grouped per worker turn ----
- * A worker queues the drop-offs it reads in one turn of its event loop
- * and credits them together when the turn ends (the flush event is made
- * active by the first one, so it runs after every request already read):
- * one transaction for the group (db/dropoff.c).  Under light load a group
- * is one drop-off and nothing waits; under load, round trips and log
- * flushes are shared. */
-struct turn_queue {
+/* A single drop-off is credited by the ledger threads
+ * (server/ledger_pool.c), together with whatever else is queued then.
+ * The credited ones come back to their worker; at the end of its turn the
+ * worker publishes their balances in one round trip to Redis, then
+ * answers each (publish first: a read after the answer sees the new
+ * balance). */
+struct credited {
     struct prepared *head, *tail;
     struct event *ev;
 };
 
-static _Thread_local struct turn_queue queue;
+static _Thread_local struct credited credited;
 
-static void flush_queue(evutil_socket_t fd, short what, void *arg)
+static void answer_credited(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct worker *w = arg;
-    while (queue.head) {
-        const struct dropoff_in *ins[LEDGER_GROUP_MAX];
-        struct prepared *group[LEDGER_GROUP_MAX];
-        int n = 0;
-        while (queue.head && n < LEDGER_GROUP_MAX) {
-            group[n] = queue.head;
-            ins[n] = &queue.head->in;
-            queue.head = queue.head->next;
+    while (credited.head) {
+        struct prepared *ps[LEDGER_GROUP_MAX];
+        struct ledger_answer ans[LEDGER_GROUP_MAX];
+        int rc[LEDGER_GROUP_MAX], n = 0;
+        while (credited.head && n < LEDGER_GROUP_MAX) {
+            ps[n] = credited.head;
+            ans[n] = ps[n]->job.ans;
+            rc[n] = ps[n]->job.rc;
+            credited.head = ps[n]->next;
             n++;
         }
-        if (!queue.head)
-            queue.tail = NULL;
-        struct db *d = worker_db(w);
-        struct ledger_answer ans[LEDGER_GROUP_MAX];
-        int rc[LEDGER_GROUP_MAX];
-        if (d) {
-            ledger_dropoffs(d, ins, n, ans, rc);
-            publish_answers(w, ans, rc, n);     /* one round trip to Redis */
-        }
+        if (!credited.head)
+            credited.tail = NULL;
+        publish_answers(w, ans, rc, n);
         for (int i = 0; i < n; i++) {
-            struct req *r = group[i]->r;
-            if (d)
-                reply_ledger(r, d, rc[i], &ans[i]);
-            else
-                reply_db_error(r, NULL);
-            free(group[i]);
+            struct req *r = ps[i]->r;
+            reply_ledger_kind(r, rc[i], ps[i]->job.errkind, &ans[i]);
+            free(ps[i]);
             req_finish_async(r);
         }
     }
 }
 
-static int enqueue(struct req *r, struct prepared *p)
+static void on_credited(struct ledger_job *job)
 {
-    if (!queue.ev && !(queue.ev = event_new(r->w->base, -1, 0, flush_queue, r->w)))
-        return -1;
-    p->r = r;
+    struct prepared *p = (struct prepared *)((char *)job - offsetof(struct prepared, job));
+    struct worker *w = p->r->w;
+    if (!credited.ev && !(credited.ev = event_new(w->base, -1, 0, answer_credited, w))) {
+        struct req *r = p->r;       /* no event: answer this one now */
+        int rc = job->rc;
+        publish_answers(w, &job->ans, &rc, 1);
+        reply_ledger_kind(r, rc, job->errkind, &job->ans);
+        free(p);
+        req_finish_async(r);
+        return;
+    }
     p->next = NULL;
-    if (queue.tail)
-        queue.tail->next = p;
+    if (credited.tail)
+        credited.tail->next = p;
     else
-        queue.head = p;
-    queue.tail = p;
-    if (!event_pending(queue.ev, EV_TIMEOUT, NULL))
-        event_active(queue.ev, EV_TIMEOUT, 0);
-    return 0;
+        credited.head = p;
+    credited.tail = p;
+    event_active(credited.ev, EV_TIMEOUT, 0);
 }
 
 void dropoffs_thread_end(void)
 {
-    if (queue.ev)
-        event_free(queue.ev);
-    queue.ev = NULL;
+    if (credited.ev)
+        event_free(credited.ev);
+    credited.ev = NULL;
 }
 
 static bool attendant_site_or_reply(struct req *r)
@@ -271,9 +269,12 @@ void h_dropoffs_create(struct req *r)
     struct refusal f;
     int rc = prepare(r, d, r->body, dropoff_fields, key, p, &f);
     if (rc == 0) {
+        p->r = r;
+        p->job.in = &p->in;
+        p->job.done = on_credited;
         r->async = true;
-        if (enqueue(r, p) == 0)
-            return;         /* answered when the worker's turn ends */
+        if (ledger_pool_submit(r->w->srv->ledger, r->w->base, &p->job) == 0)
+            return;         /* answered when credited */
         r->async = false;
         rc = -2;
     }

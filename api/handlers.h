@@ -51,7 +51,7 @@ void h_residents_me(struct req *r);
 /* api/dropoffs.c */
 void h_dropoffs_create(struct req *r);
 void h_dropoffs_batch(struct req *r);
-/* Free what the drop-off queue keeps on this worker thread (at its exit). */
+/* Free what the drop-off path keeps on this worker thread (at its exit). */
 void dropoffs_thread_end(void);
 void h_dropoffs_get(struct req *r);
 void h_dropoffs_list(struct req *r);

@@ -41,6 +41,16 @@ void stamp_request_id(struct req *r, json_t *body)
 
 void reply_ledger(struct req *r, struct db *d, int rc, struct ledger_answer *ans)
 {
+    if (rc == LEDGER_ERR) {
+        ledger_answer_release(ans);
+        reply_db_error(r, d);
+        return;
+    }
+    reply_ledger_kind(r, rc, DB_OK, ans);
+}
+
+void reply_ledger_kind(struct req *r, int rc, int errkind, struct ledger_answer *ans)
+{
     if (rc == LEDGER_UNKNOWN) {
         if (ans->household_id)
             balance_forget(r->w->cache, ans->household_id);
@@ -52,7 +62,7 @@ void reply_ledger(struct req *r, struct db *d, int rc, struct ledger_answer *ans
     }
     if (rc != LEDGER_OK) {
         ledger_answer_release(ans);
-        reply_db_error(r, d);
+        reply_store_error(r, errkind);
         return;
     }
     if (ans->conflict) {

@@ -24,6 +24,10 @@ int request_fingerprint(struct req *r, json_t *body, unsigned char out[32]);
  * new balance to Redis when a ledger row was committed, and releases ans. */
 void reply_ledger(struct req *r, struct db *d, int rc, struct ledger_answer *ans);
 
+/* The same when the store's error kind (enum db_errkind) is all that is
+ * known: the ledger ran on another thread's connection. */
+void reply_ledger_kind(struct req *r, int rc, int errkind, struct ledger_answer *ans);
+
 /* Publish a committed movement's balance to Redis. */
 void publish_answer(struct req *r, const struct ledger_answer *ans);
 

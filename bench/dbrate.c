@@ -126,8 +126,7 @@ static int dropoff_once(struct db *d, struct client *c)
         clock_local_day((time_t)in[i].recorded_at, in[i].local_day, sizeof in[i].local_day);
         in[i].actor = actor;
         in[i].nlines = 1;
-        in[i].lines[0].cat = cat;
-        in[i].lines[0].qty = 100 + randombytes_uniform(4900);
+        dropoff_line_set(&in[i].lines[0], cat, 100 + randombytes_uniform(4900));
         ins[i] = &in[i];
     }
     struct ledger_answer ans[LEDGER_GROUP_MAX];

@@ -57,6 +57,15 @@ static void build_sql(void)
         snprintf(ref_names[i], sizeof ref_names[i], "@wb_r%d", i);
 }
 
+void dropoff_line_set(struct dropoff_line *l, const struct category *c, long long qty)
+{
+    l->cat_id = c->id;
+    snprintf(l->code, sizeof l->code, "%s", c->code);
+    l->per_item = c->per_item;
+    l->has_cap = c->has_cap;
+    l->qty = qty;
+}
+
 /* ---- one group ---- */
 
 struct group_hh {               /* a household of the group, as locked */
@@ -211,7 +220,7 @@ static int heads_flush(const struct writes *w, struct db_batch *b)
 static bool has_capped_line(const struct dropoff_in *in)
 {
     for (int i = 0; i < in->nlines; i++)
-        if (in->lines[i].cat->has_cap)
+        if (in->lines[i].has_cap)
             return true;
     return false;
 }
@@ -268,17 +277,14 @@ static int decide(struct db *d, const struct dropoff_in *in, struct household_he
     long long total = 0, grams = 0, items = 0;
     bool any_capped = false;
     for (int i = 0; i < in->nlines; i++) {
-        const struct category *c = in->lines[i].cat;
-        int ci = (int)(c - cats);
-        if (ci < 0 || ci >= ncats || cats[ci].id != c->id) {
-            /* the catalogue was reloaded since validation: find it again */
-            for (ci = 0; ci < ncats && cats[ci].id != c->id; ci++)
-                ;
-            if (ci == ncats) {
-                ledger_refuse(ans, 409, "conflict", "a category changed; send again");
-                ans->no_store = true;
-                return 0;
-            }
+        int ci = 0;
+        while (ci < ncats && cats[ci].id != in->lines[i].cat_id)
+            ci++;
+        if (ci == ncats) {
+            /* created on another instance a moment ago: send again */
+            ledger_refuse(ans, 409, "conflict", "a category is not known yet; send again");
+            ans->no_store = true;
+            return 0;
         }
         long long qty = in->lines[i].qty;
         out[i].rate = rates[ci];
@@ -311,13 +317,13 @@ static int decide(struct db *d, const struct dropoff_in *in, struct household_he
     if (*id_stmt < 0 || db_batch_add(b, SQL_REF, "r", ref) < 0)
         return -1;
     for (int i = 0; i < in->nlines; i++) {
-        const struct category *c = in->lines[i].cat;
+        const struct dropoff_line *c = &in->lines[i];
         struct db_param *q = rows_add(&w->lines);
         if (!q)
             return -1;
         q[0] = (struct db_param){ 'r', 0, ref, 0 };
         q[1] = (struct db_param){ 'i', i + 1, NULL, 0 };
-        q[2] = (struct db_param){ 'i', c->id, NULL, 0 };
+        q[2] = (struct db_param){ 'i', c->cat_id, NULL, 0 };
         q[3] = (struct db_param){ c->per_item ? 'n' : 'i', in->lines[i].qty, NULL, 0 };
         q[4] = (struct db_param){ c->per_item ? 'i' : 'n', in->lines[i].qty, NULL, 0 };
         q[5] = (struct db_param){ 'i', out[i].rate.id, NULL, 0 };
@@ -328,13 +334,13 @@ static int decide(struct db *d, const struct dropoff_in *in, struct household_he
     /* daily totals exist for the caps: a row per capped line that earned
      * (rows of one key add up, ON DUPLICATE KEY) */
     for (int i = 0; i < in->nlines; i++) {
-        if (out[i].points == 0 || !in->lines[i].cat->has_cap)
+        if (out[i].points == 0 || !in->lines[i].has_cap)
             continue;
         struct db_param *q = rows_add(&w->daily);
         if (!q)
             return -1;
         q[0] = (struct db_param){ 'i', h->id, NULL, 0 };
-        q[1] = (struct db_param){ 'i', in->lines[i].cat->id, NULL, 0 };
+        q[1] = (struct db_param){ 'i', in->lines[i].cat_id, NULL, 0 };
         q[2] = (struct db_param){ 's', 0, in->local_day, 0 };
         q[3] = (struct db_param){ 'i', out[i].points, NULL, 0 };
     }
@@ -360,7 +366,7 @@ static int decide(struct db *d, const struct dropoff_in *in, struct household_he
     clock_format((time_t)in->recorded_at, rec, sizeof rec);
     json_t *lines = json_array();
     for (int i = 0; i < in->nlines; i++) {
-        const struct category *c = in->lines[i].cat;
+        const struct dropoff_line *c = &in->lines[i];
         json_array_append_new(lines, json_pack("{s:s, s:I, s:I, s:I, s:b}", "category",
                                                c->code, c->per_item ? "count" : "grams",
                                                (json_int_t)in->lines[i].qty, "rate",
@@ -474,6 +480,20 @@ static int group_tx(struct db *d, void *arg)
     }
     const struct category *cats;
     int ncats = catalog_all(d, &cats);
+    /* a category created since this thread's catalogue was read: read it
+     * again (the request was checked against another thread's) */
+    bool missing = false;
+    for (int i = 0; i < g->n && ncats >= 0 && !missing; i++)
+        for (int l = 0; !g->out[i] && l < g->in[i]->nlines; l++) {
+            int c = 0;
+            while (c < ncats && cats[c].id != g->in[i]->lines[l].cat_id)
+                c++;
+            missing |= c == ncats;
+        }
+    if (missing) {
+        catalog_invalidate();
+        ncats = catalog_all(d, &cats);
+    }
     int rc = ncats < 0 ? -1 : 0;
     struct writes *w = calloc(1, sizeof *w);
     if (!w)

@@ -55,10 +55,18 @@ void ledger_answer_release(struct ledger_answer *a);
 
 #define DROPOFF_MAX_LINES 20
 
+/* A line names its category by value: a drop-off may be decided on
+ * another thread, with that thread's catalogue (categories never change
+ * once created). */
 struct dropoff_line {
-    const struct category *cat;
+    int cat_id;
+    char code[33];
+    bool per_item, has_cap;
     long long qty;           /* grams or items, after validation */
 };
+
+/* Fill a line from a category of the catalogue. */
+void dropoff_line_set(struct dropoff_line *l, const struct category *c, long long qty);
 
 struct dropoff_in {
     const char *scope;       /* "site:<id>" */

@@ -53,6 +53,7 @@ static const struct setting settings[] = {
     I("WB_ADJUST_LIMIT", adjust_limit, "10000", 1, 1000000),
     I("WB_CLERK_FAIL_LIMIT", clerk_fail_limit, "20", 1, 100000),
     I("WB_PWHASH_THREADS", pwhash_threads, "0", 0, 64),
+    I("WB_LEDGER_THREADS", ledger_threads, "0", 0, 64),
     I("WB_SHUTDOWN_GRACE", shutdown_grace, "10", 1, 300),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])

@@ -35,6 +35,7 @@ struct config {
     int adjust_limit;
     int clerk_fail_limit;
     int pwhash_threads;      /* argon2 pool size; 0 = cores / 2, at least 1 */
+    int ledger_threads;      /* threads crediting drop-offs; 0 = cores / 2, at least 1 */
     int shutdown_grace;      /* seconds to finish requests in flight */
 };
 

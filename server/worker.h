@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "server/dblink.h"
+
 struct config;
 struct server;
 struct db;
@@ -26,10 +28,8 @@ struct worker {
     struct event *tick_ev;        /* once a second housekeeping */
     bool started;                 /* thread running */
     int listen_fd;                /* this worker's dup of the listening fd */
-    struct db *db;
-    long long db_next_try_ms;     /* reconnect back-off */
-    long long db_used_ms;         /* last handed out: idle links are pinged */
-    int db_backoff_ms;
+    struct dblink link;           /* its MariaDB connection */
+    char name[24];                /* "worker 3", for the log */
     struct cache *cache;
     int inflight;                 /* requests received, not yet answered */
     int unflushed;                /* answers sent, not yet written out */
