@@ -121,6 +121,11 @@ struct new_category {
 static int category_tx(struct db *d, void *arg)
 {
     struct new_category *x = arg;
+    long long n;
+    if (catalog_count_locked(d, &n) != 0)
+        return -1;
+    if (n >= CATALOG_MAX)
+        return 1;           /* every thread caches the whole catalogue */
     x->id = category_insert(d, &x->c);
     if (x->id < 0)
         return -1;
@@ -155,6 +160,11 @@ void h_categories_create(struct req *r)
     if (!d)
         return;
     int rc = db_tx(d, category_tx, &x);
+    if (rc == 1) {
+        reply_error(r, 409, "catalogue_full", NULL, "the catalogue holds at most %d categories",
+                    CATALOG_MAX);
+        return;
+    }
     if (rc == -1 && db_errkind(d) == DB_DUP) {
         reply_error(r, 409, "conflict", "code", "category '%s' exists", code);
         return;

@@ -33,6 +33,7 @@ WB_LOGIN_LIMIT_PER_MIN=100000
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 WB_LISTEN=127.0.0.1:$PORT
 WB_WORKERS=${BENCH_WORKERS:-$((2 * $(nproc)))}
+WB_LEDGER_THREADS=${BENCH_LEDGER_THREADS:-$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))}
 BENCH_DIR=$DIR
 set +a
 "$BIN/wbctl" migrate >/dev/null
@@ -87,7 +88,8 @@ echo "== drop-offs and balances =="
 python3 bench/setup.py "$URL" "$PW" "$DIR"
 . "$DIR/bench.env"
 export ATT_TOKEN CLERK_TOKEN
-printf 'world: %s households in one village, %d server workers\n' "$HOUSEHOLDS" "$WB_WORKERS"
+printf 'world: %s households in one village, %d server workers, %d ledger threads\n' \
+    "$HOUSEHOLDS" "$WB_WORKERS" "$WB_LEDGER_THREADS"
 # a short untimed warm-up: the world was just written, let InnoDB settle
 wrk -t2 -c"$CONNS" -d2s -s bench/dropoff.lua "$URL/v1/dropoffs" >/dev/null
 metric() { curl -sf "$URL/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
@@ -100,7 +102,7 @@ GROUP=$(( (N1 - N0 + (G1 - G0) / 2) / (G1 - G0 > 0 ? G1 - G0 : 1) ))
 [ "$GROUP" -ge 1 ] || GROUP=1
 printf '%-28s %10.1f drop-offs a transaction\n' "server groups (mean)" \
     "$(python3 -c "print(($N1 - $N0) / max(1, $G1 - $G0))")"
-RAW_G=$("$BIN/dbrate" --clients "$WB_WORKERS" --seconds "$SECS" dropoff --village "$VILLAGE" \
+RAW_G=$("$BIN/dbrate" --clients "$WB_LEDGER_THREADS" --seconds "$SECS" dropoff --village "$VILLAGE" \
         --site "$SITE" --attendant "$ATTENDANT" --category bench_mixed --group "$GROUP")
 RAW_W=$("$BIN/dbrate" --clients "$WB_WORKERS" --seconds "$SECS" dropoff --village "$VILLAGE" \
         --site "$SITE" --attendant "$ATTENDANT" --category bench_mixed)
@@ -109,7 +111,7 @@ RAW_64=$("$BIN/dbrate" --clients "$CONNS" --seconds "$SECS" dropoff --village "$
 RAW_G_RATE=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$RAW_G")
 RAW_W_RATE=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$RAW_W")
 RAW_64_RATE=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$RAW_64")
-printf '%-28s %10.0f /s      (%s)\n' "raw grouped tx ($WB_WORKERS cl.)" "$RAW_G_RATE" "$RAW_G"
+printf '%-28s %10.0f /s      (%s)\n' "raw grouped tx ($WB_LEDGER_THREADS cl.)" "$RAW_G_RATE" "$RAW_G"
 printf '%-28s %10.0f tx/s    (%s)\n' "raw drop-off tx ($WB_WORKERS cl.)" "$RAW_W_RATE" "$RAW_W"
 printf '%-28s %10.0f tx/s    (%s)\n' "raw drop-off tx ($CONNS cl.)" "$RAW_64_RATE" "$RAW_64"
 wrk_run balance_reads "$URL/v1/residents/me/balance" -s bench/balance.lua
@@ -131,7 +133,7 @@ import sys
 healthz, me, rget, db, drop, raw_w, raw_64, bal, red, raw_r, raw_g = map(float, sys.argv[1:])
 print(f"auth/me / healthz             {me / healthz:6.2f}  (token verify + revocation check)")
 print(f"auth/me / redis GET           {me / rget:6.2f}  (each auth/me reads Redis once: MGET of 2 keys)")
-print(f"drop-offs / raw grouped tx    {drop / raw_g:6.2f}  (the server's grouped transaction, as many clients as workers)")
+print(f"drop-offs / raw grouped tx    {drop / raw_g:6.2f}  (the server's grouped transaction, as many clients as ledger threads)")
 print(f"drop-offs / raw drop-off tx   {drop / raw_w:6.2f}  (one drop-off a transaction, as many clients as workers)")
 print(f"drop-offs / raw (64 clients)  {drop / raw_64:6.2f}")
 print(f"raw drop-off / 1-row tx       {raw_w / db:6.2f}  (the drop-off's share of a bare commit)")

@@ -197,6 +197,13 @@ int catalog_rates(struct db *d, long long count, const char *region_path, long l
     return 0;
 }
 
+int catalog_count_locked(struct db *d, long long *n)
+{
+    /* a locking read of the whole table: two creations queue up here */
+    return db_query_int(d, n, "SELECT COUNT(*) FROM (SELECT id FROM categories FOR UPDATE) t",
+                        "") == 1 ? 0 : -1;
+}
+
 long long category_insert(struct db *d, const struct category *c)
 {
     struct db_param p[] = {

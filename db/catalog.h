@@ -11,7 +11,7 @@
 
 struct db;
 
-#define CATALOG_MAX 64
+#define CATALOG_MAX 256
 
 struct category {
     int id;
@@ -53,6 +53,10 @@ extern const char CATALOG_RATES_COUNT_SQL[];
 
 /* Free this thread's cached rates (at thread exit). */
 void catalog_rates_release(void);
+
+/* Inside a transaction: count the categories, locking them so that a
+ * concurrent creation waits.  0 or -1. */
+int catalog_count_locked(struct db *d, long long *n);
 
 /* Insert a category; returns its id or -1 (DB_DUP: code taken). */
 long long category_insert(struct db *d, const struct category *c);
