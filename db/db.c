@@ -250,7 +250,9 @@ int db_exec_raw(struct db *d, const char *sql)
         set_err_my(d);
         return -1;
     }
-    /* Drain any result (SHOW ..., SELECT ...) so the link stays in sync. */
+    /* Drain any result (SHOW ..., SELECT ...) so the link stays in sync;
+     * with several statements, a later one may fail. */
+    int more;
     do {
         MYSQL_RES *res = mysql_store_result(d->my);
         if (res)
@@ -259,7 +261,11 @@ int db_exec_raw(struct db *d, const char *sql)
             set_err_my(d);
             return -1;
         }
-    } while (mysql_next_result(d->my) == 0);
+    } while ((more = mysql_next_result(d->my)) == 0);
+    if (more > 0) {
+        set_err_my(d);
+        return -1;
+    }
     clear_err(d);
     return 0;
 }
