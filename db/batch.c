@@ -192,7 +192,6 @@ static int take_result(struct db_batch *b, MYSQL *my, struct db_batch_result *re
         db_error_from_link(b->d);
         return -1;
     }
-    res->affected = (long long)mysql_affected_rows(my);
     res->insert_id = (uint64_t)mysql_insert_id(my);
     return 0;
 }
@@ -278,11 +277,6 @@ int db_batch_run(struct db_batch *b)
 struct db_rows *db_batch_rows(struct db_batch *b, int i)
 {
     return b->res && i >= 0 && i < b->n ? b->res[i].rows : NULL;
-}
-
-long long db_batch_affected(const struct db_batch *b, int i)
-{
-    return b->res && i >= 0 && i < b->n ? b->res[i].affected : 0;
 }
 
 uint64_t db_batch_insert_id(const struct db_batch *b, int i)

@@ -37,7 +37,6 @@
 
 struct db_batch_result {
     struct db_rows *rows;   /* NULL for a statement without a result set */
-    long long affected;
     uint64_t insert_id;
 };
 
@@ -72,7 +71,6 @@ int db_batch_run(struct db_batch *b);
 
 /* Results of statement i after a run (NULL / 0 out of range). */
 struct db_rows *db_batch_rows(struct db_batch *b, int i);
-long long db_batch_affected(const struct db_batch *b, int i);
 uint64_t db_batch_insert_id(const struct db_batch *b, int i);
 
 void db_batch_free(struct db_batch *b);

@@ -704,11 +704,6 @@ uint64_t db_insert_id(const struct db *d)
     return d->my ? (uint64_t)mysql_insert_id(d->my) : 0;
 }
 
-int db_begin(struct db *d)
-{
-    return db_exec_raw(d, "START TRANSACTION");
-}
-
 int db_commit(struct db *d)
 {
     if (d->begin_pending || d->committed) {

@@ -112,7 +112,6 @@ uint64_t db_insert_id(const struct db *d);
 /* Plain (unprepared) SQL, for DDL and session settings: 0 or -1. */
 int db_exec_raw(struct db *d, const char *sql);
 
-int db_begin(struct db *d);
 /* COMMIT.  On -1 with DB_CONN the outcome is unknown: the server may or
  * may not have committed. */
 int db_commit(struct db *d);

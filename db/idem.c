@@ -1,7 +1,6 @@
 /* idem.c - see idem.h. */
 #include "db/idem.h"
 #include "db/db.h"
-#include "db/batch.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -12,9 +11,6 @@ static const char SQL_LOOKUP[] =
 static const char SQL_STORE[] =
     "INSERT INTO idempotency (scope, idem_key, fingerprint, status, response) "
     "VALUES (?, ?, ?, ?, ?)";
-static const char SQL_STORE_AFTER_ID[] =
-    "INSERT INTO idempotency (scope, idem_key, fingerprint, status, response) "
-    "VALUES (?, ?, ?, ?, CONCAT('{\"id\":', @wb_ref, ',', ?))";
 static const char SQL_EXISTS[] =
     "SELECT COUNT(*) FROM idempotency WHERE scope = ? AND idem_key = ?";
 static const char SQL_PURGE[] =
@@ -69,14 +65,6 @@ int idem_store(struct db *d, const char *scope, const char *key,
 {
     return db_exec(d, SQL_STORE, "ssbis", scope, key, (const void *)fp, (size_t)IDEM_FP_BYTES,
                    (long long)status, response) < 0 ? -1 : 0;
-}
-
-int idem_store_add(struct db_batch *b, const char *scope, const char *key,
-                   const unsigned char fp[IDEM_FP_BYTES], int status, const char *text,
-                   bool after_id)
-{
-    return db_batch_add(b, after_id ? SQL_STORE_AFTER_ID : SQL_STORE, "ssbis", scope, key,
-                        (const void *)fp, (size_t)IDEM_FP_BYTES, (long long)status, text);
 }
 
 long long idem_purge(struct db *d)

@@ -44,15 +44,6 @@ int idem_exists(struct db *d, const char *scope, const char *key);
 int idem_store(struct db *d, const char *scope, const char *key,
                const unsigned char fp[IDEM_FP_BYTES], int status, const char *response);
 
-/* The same, as a statement of a batch (returns its index or -1).  With
- * after_id the answer's "id" is the session variable @wb_ref, not known
- * yet: text is then the answer's JSON without "id" and without its
- * opening brace, and the record keeps {"id":@wb_ref,<text>. */
-struct db_batch;
-int idem_store_add(struct db_batch *b, const char *scope, const char *key,
-                   const unsigned char fp[IDEM_FP_BYTES], int status, const char *text,
-                   bool after_id);
-
 /* Delete records older than IDEM_KEEP_DAYS (in small batches); rows or -1. */
 long long idem_purge(struct db *d);
 
