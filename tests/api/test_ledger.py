@@ -617,6 +617,29 @@ def test_ledger_cap_on_item_category(ctx):
 
 # ----------------------------------------------------------------------------- new categories
 
+def test_ledger_category_past_the_catalogue_limit_is_refused(ctx):
+    """Every thread caches the whole catalogue (256 categories): the 257th is refused
+    with 409 catalogue_full and nothing is written; with room again, creation works."""
+    n = int(ctx.sql("SELECT COUNT(*) FROM categories")[0][0])
+    assert n < 256, "the suite already holds %d categories" % n
+    fill = 256 - n
+    ctx.sql("INSERT INTO categories (code, name, name_zh, unit) "
+            "SELECT CONCAT('zz_fill_', s.n), 'filler', '填充', 'g' FROM "
+            "(WITH RECURSIVE q(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM q WHERE n < %d) "
+            "SELECT n FROM q) s" % fill)
+    try:
+        code = "lt_" + tag(10)
+        body = {"code": code, "name": "Over", "name_zh": "超出", "unit": "g", "daily_cap": None}
+        expect_error(ctx.post("/v1/categories", body, token=ctx.admin_token), 409,
+                     "catalogue_full", None)
+        expect_eq(ctx.sql("SELECT COUNT(*) FROM categories")[0][0], "256", "categories after")
+        expect_eq(ctx.sql("SELECT COUNT(*) FROM categories WHERE code = '%s'" % code),
+                  [("0",)], "the refused category")
+    finally:
+        ctx.sql("DELETE FROM categories WHERE code LIKE 'zz\\_fill\\_%'")
+    expect_json(ctx.post("/v1/categories", body, token=ctx.admin_token), 201)
+
+
 def test_ledger_new_category_is_usable_at_once(ctx):
     """After POST /v1/categories answered 201, every worker knows the category: it is
     listed, it takes a rate and a drop-off in it is accepted (no 'unknown category'
