@@ -394,7 +394,6 @@ start_mariadb() {
     --character-set-server=utf8mb4 \
     --collation-server=utf8mb4_unicode_ci \
     --skip-log-bin \
-    --thread-handling=pool-of-threads \
     --sql-mode=STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION \
     </dev/null >>"$DB_OUT" 2>&1 9>&- &
   local launched=$! i
