@@ -51,7 +51,12 @@ static const struct setting settings[] = {
     I("WB_LOGIN_LIMIT_PER_MIN", login_limit_per_min, "60", 1, 100000),
     S("WB_TRUSTED_PROXIES", trusted_proxies, "", 0, 1024),
     I("WB_ADJUST_LIMIT", adjust_limit, "10000", 1, 1000000),
+    I("WB_ADJUST_DAILY_LIMIT", adjust_daily_limit, "50000", 1, 100000000),
     I("WB_CLERK_FAIL_LIMIT", clerk_fail_limit, "20", 1, 100000),
+    I("WB_CAP_ARRIVAL_DAYS", cap_arrival_days, "7", 1, 366),
+    I("WB_MAX_CONNECTIONS", max_connections, "1024", 1, 1000000),
+    S("WB_METRICS_ALLOW", metrics_allow, "127.0.0.1,::1", 0, 1024),
+    S("WB_METRICS_TOKEN", metrics_token, "", 0, 4096),
     I("WB_PWHASH_THREADS", pwhash_threads, "0", 0, 64),
     I("WB_LEDGER_THREADS", ledger_threads, "0", 0, 64),
     I("WB_SHUTDOWN_GRACE", shutdown_grace, "10", 1, 300),
@@ -149,7 +154,8 @@ static int load_file(struct config *c, const char *path, char *err, size_t errle
             rc = -1;
             break;
         }
-        if ((s->kind == K_SECRET || strstr(key, "SECRET") || strstr(key, "PASSWORD")) &&
+        if ((s->kind == K_SECRET || strstr(key, "SECRET") || strstr(key, "PASSWORD") ||
+             strcmp(key, "WB_METRICS_TOKEN") == 0) &&
             open_to_others) {
             snprintf(err, errlen, "%s holds %s but is readable by others (chmod 600)",
                      path, key);
@@ -207,6 +213,10 @@ static int validate(struct config *c, char *err, size_t errlen)
                          s->min, s->max);
             return -1;
         }
+    }
+    if (c->metrics_token[0] && strlen(c->metrics_token) < 32) {
+        snprintf(err, errlen, "WB_METRICS_TOKEN is too short: at least 32 bytes when set");
+        return -1;
     }
     if (c->pin_secret[0] && strlen(c->pin_secret) < 32) {
         snprintf(err, errlen, "WB_PIN_SECRET is too short: at least 32 bytes when set");
@@ -275,7 +285,12 @@ void config_release(struct config *c)
 
 int config_trusts_proxy(const struct config *c, const char *addr)
 {
-    const char *p = c->trusted_proxies;
+    return config_addr_listed(c->trusted_proxies, addr);
+}
+
+int config_addr_listed(const char *list, const char *addr)
+{
+    const char *p = list;
     size_t alen = strlen(addr);
     while (p && *p) {
         while (*p == ' ' || *p == ',')

@@ -33,7 +33,12 @@ struct config {
     int login_limit_per_min;
     char *trusted_proxies;   /* comma-separated addresses */
     int adjust_limit;
+    int adjust_daily_limit;  /* points one region admin may adjust in 24 h */
     int clerk_fail_limit;
+    int cap_arrival_days;    /* daily caps one day of arrivals may earn */
+    int max_connections;     /* open client connections per instance */
+    char *metrics_allow;     /* addresses that may read /metrics */
+    char *metrics_token;     /* optional bearer token for /metrics */
     int pwhash_threads;      /* argon2 pool size; 0 = cores / 2, at least 1 */
     int ledger_threads;      /* threads crediting drop-offs; 0 = cores / 2, at least 1 */
     int shutdown_grace;      /* seconds to finish requests in flight */
@@ -48,5 +53,8 @@ void config_release(struct config *c);
 
 /* True when addr (text form) is listed in WB_TRUSTED_PROXIES. */
 int config_trusts_proxy(const struct config *c, const char *addr);
+
+/* True when addr (text form) is listed in the comma-separated list. */
+int config_addr_listed(const char *list, const char *addr);
 
 #endif
