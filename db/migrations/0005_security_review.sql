@@ -30,6 +30,10 @@ UPDATE staff SET reach_region_id = region_id
 ALTER TABLE staff
   ADD CONSTRAINT fk_staff_reach FOREIGN KEY IF NOT EXISTS (reach_region_id) REFERENCES regions (id);
 
+-- Usernames are canonical from now on: ASCII [a-z0-9_.-], lower case.
+-- The column compares without case, so no two of them collide here.
+UPDATE staff SET username = LOWER(username) WHERE username <> LOWER(username) COLLATE utf8mb4_bin;
+
 -- A household's open shortfall: points a reversal could not take back
 -- because they were spent.  Points that come back later settle it first,
 -- with a ledger row of kind 'recovery'.
