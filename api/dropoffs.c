@@ -23,6 +23,7 @@
 #include "db/households.h"
 #include "db/ledger.h"
 #include "db/regions.h"
+#include "db/sites.h"
 #include "qr/card.h"
 
 #include <event2/event.h>
@@ -33,7 +34,7 @@
 
 #define ID_MAX 999999999999999999LL
 #define FUTURE_SLACK (5 * 60)
-#define BACKDATE_MAX (30 * 86400)
+#define BACKDATE_MAX_OFFLINE (30 * 86400)
 
 static const struct field line_fields[] = {
     { "category", FT_STR, F_REQUIRED, 1, 32, NULL },
@@ -91,14 +92,24 @@ static int refuse(struct refusal *f, int status, const char *code, const char *f
     return -1;
 }
 
-/* Check a drop-off body and fill in (all but household and key).  0, or
- * -1 with the refusal filled. */
+/* Check a drop-off body and fill in (all but household and key).  The
+ * shape of the body is checked here (400 at once: a different body is a
+ * different request anyway); what depends on the catalogue or the clock
+ * becomes in->refusal, given by the ledger only when the key holds no
+ * stored answer.  0; -1 with f filled; -2 when the catalogue could not be
+ * read (a store error, never a 400). */
 static int parse_dropoff(struct req *r, struct db *d, json_t *body, const struct field *spec,
-                         struct dropoff_in *in, struct refusal *f)
+                         bool offline, struct dropoff_in *in, struct refusal *f)
 {
     char field[160], msg[320];
     if (input_check(body, spec, field, sizeof field, msg, sizeof msg) != 0)
         return refuse(f, 400, "invalid_request", field, msg);
+    time_t now = clock_now();
+    const char *rec = input_str(body, "recorded_at");
+    time_t at = now;
+    if (rec && !clock_parse_rfc3339(rec, &at))
+        return refuse(f, 400, "invalid_request", "recorded_at",
+                      "recorded_at must be an RFC 3339 time with an offset");
     json_t *items = json_object_get(body, "items");
     size_t i;
     json_t *it;
@@ -106,11 +117,15 @@ static int parse_dropoff(struct req *r, struct db *d, json_t *body, const struct
     json_array_foreach(items, i, it) {
         char path[48];
         const char *code = input_str(it, "category");
-        const struct category *c = catalog_find(d, code);
-        snprintf(path, sizeof path, "items[%zu].category", i);
-        if (!c) {
+        const struct category *c;
+        int found = catalog_find(d, code, &c);
+        if (found < 0)
+            return -2;
+        if (found == 0) {
+            snprintf(path, sizeof path, "items[%zu].category", i);
             snprintf(msg, sizeof msg, "unknown category '%s'", code);
-            return refuse(f, 400, "invalid_request", path, msg);
+            ledger_refusal_set(&in->refusal, 400, "invalid_request", path, msg);
+            break;
         }
         long long grams = 0, count = 0;
         bool has_g = input_int(it, "grams", &grams), has_c = input_int(it, "count", &count);
@@ -119,21 +134,24 @@ static int parse_dropoff(struct req *r, struct db *d, json_t *body, const struct
                      c->per_item ? (has_g ? "grams" : "count") : (has_c ? "count" : "grams"));
             snprintf(msg, sizeof msg, "%s is counted in %s: send %s only", c->code,
                      c->per_item ? "items" : "grams", c->per_item ? "count" : "grams");
-            return refuse(f, 400, "invalid_request", path, msg);
+            ledger_refusal_set(&in->refusal, 400, "invalid_request", path, msg);
+            break;
         }
         dropoff_line_set(&in->lines[in->nlines++], c, c->per_item ? count : grams);
     }
-    time_t now = clock_now();
-    const char *rec = input_str(body, "recorded_at");
-    time_t at = now;
-    if (rec && !clock_parse_rfc3339(rec, &at))
-        return refuse(f, 400, "invalid_request", "recorded_at",
-                      "recorded_at must be an RFC 3339 time with an offset");
-    /* out of the window: refused in the transaction, after a replay of
-     * the same key (kept 35 days) had its chance */
-    in->window_error = at > now + FUTURE_SLACK || at < now - BACKDATE_MAX;
+    /* Only an offline upload may be back-dated beyond a few minutes: a
+     * drop-off sent live is weighed now. */
+    long long back = offline ? BACKDATE_MAX_OFFLINE : DROPOFF_BACKDATE_FLAG_S;
+    if (!in->refusal.status && (at > now + FUTURE_SLACK || at < now - back))
+        ledger_refusal_set(&in->refusal, 400, "invalid_request", "recorded_at",
+                           offline ? "recorded_at may be at most 5 minutes ahead and 30 days back"
+                                   : "recorded_at may be at most 5 minutes ahead and 10 minutes "
+                                     "back; upload older drop-offs in a batch");
     in->recorded_at = (long long)at;
+    in->backdated = at < now - DROPOFF_BACKDATE_FLAG_S;
     clock_local_day(at, in->local_day, sizeof in->local_day);
+    clock_local_day(now, in->arrival_day, sizeof in->arrival_day);
+    in->arrival_cap_days = r->w->cfg->cap_arrival_days;
     in->note = input_str(body, "note");
     in->site_id = r->who.site_id;
     in->attendant_id = r->who.staff_id;
@@ -144,8 +162,12 @@ static int parse_dropoff(struct req *r, struct db *d, json_t *body, const struct
 struct prepared {
     struct dropoff_in in;
     char scope[32], actor[32];
-    struct req *r;              /* a single request, credited by the pool */
+    /* a single request, credited by the pool as a job of one */
+    struct req *r;
+    const struct dropoff_in *inp;   /* &in */
     struct ledger_job job;
+    struct ledger_answer ans;
+    int rc;
     struct prepared *next;      /* credited, to be answered this turn */
 };
 
@@ -155,7 +177,7 @@ struct prepared {
  * inside the attendant's reach, is checked under the household's lock,
  * after a replay had its chance. */
 static int prepare(struct req *r, struct db *d, json_t *body, const struct field *spec,
-                   const char *key, struct prepared *p, struct refusal *f)
+                   bool offline, const char *key, struct prepared *p, struct refusal *f)
 {
     struct dropoff_in *in = &p->in;
     snprintf(p->scope, sizeof p->scope, "site:%lld", r->who.site_id);
@@ -163,8 +185,9 @@ static int prepare(struct req *r, struct db *d, json_t *body, const struct field
     in->scope = p->scope;
     in->key = key;
     in->actor = p->actor;
-    if (parse_dropoff(r, d, body, spec, in, f) != 0)
-        return -1000;
+    int rc = parse_dropoff(r, d, body, spec, offline, in, f);
+    if (rc != 0)
+        return rc == -2 ? -2 : -1000;
     if (request_fingerprint(r, body, in->fp) != 0 || !(in->reach = reach_path(r, d)))
         return -2;
     if (!card_decode(r->w->cfg->qr_secret, input_str(body, "code"), &in->household_id,
@@ -197,8 +220,8 @@ static void answer_credited(evutil_socket_t fd, short what, void *arg)
         int rc[LEDGER_GROUP_MAX], n = 0;
         while (credited.head && n < LEDGER_GROUP_MAX) {
             ps[n] = credited.head;
-            ans[n] = ps[n]->job.ans;
-            rc[n] = ps[n]->job.rc;
+            ans[n] = ps[n]->ans;
+            rc[n] = ps[n]->rc;
             credited.head = ps[n]->next;
             n++;
         }
@@ -220,9 +243,8 @@ static void on_credited(struct ledger_job *job)
     struct worker *w = p->r->w;
     if (!credited.ev && !(credited.ev = event_new(w->base, -1, 0, answer_credited, w))) {
         struct req *r = p->r;       /* no event: answer this one now */
-        int rc = job->rc;
-        publish_answers(w, &job->ans, &rc, 1);
-        reply_ledger_kind(r, rc, job->errkind, &job->ans);
+        publish_answers(w, &p->ans, &p->rc, 1);
+        reply_ledger_kind(r, p->rc, job->errkind, &p->ans);
         free(p);
         req_finish_async(r);
         return;
@@ -267,11 +289,12 @@ void h_dropoffs_create(struct req *r)
         return;
     }
     struct refusal f;
-    int rc = prepare(r, d, r->body, dropoff_fields, key, p, &f);
+    int rc = prepare(r, d, r->body, dropoff_fields, false, key, p, &f);
     if (rc == 0) {
         p->r = r;
-        p->job.in = &p->in;
-        p->job.done = on_credited;
+        p->inp = &p->in;
+        p->job = (struct ledger_job){ .in = &p->inp, .n = 1, .ans = &p->ans, .rc = &p->rc,
+                                      .done = on_credited };
         r->async = true;
         if (ledger_pool_submit(r->w->srv->ledger, r->w->base, &p->job) == 0)
             return;         /* answered when credited */
@@ -291,6 +314,154 @@ static json_t *item_error(const char *code, const char *message, const char *fie
     if (e && field && *field)
         json_object_set_new(e, "field", json_string(field));
     return e;
+}
+
+/* A batch is credited by the ledger pool one group at a time, in order
+ * (a group is one job, never split, so caps apply in request order), and
+ * the worker serves other requests meanwhile: each finished group comes
+ * back to it, its balances are published, and the next group goes. */
+struct batch {
+    struct req *r;
+    json_t *list;               /* the request's items (borrowed) */
+    size_t n, at;               /* items; the first not yet sent */
+    struct prepared *items;
+    struct refusal *refusals;
+    struct ledger_answer *answers;
+    int *prc;                   /* prepare(): 0, -1000 refused, -2 store error */
+    int *lrc;                   /* the ledger's LEDGER_* for the prepared */
+    int *errkind;               /* enum db_errkind for LEDGER_ERR */
+    /* the group in flight */
+    const struct dropoff_in *ins[LEDGER_GROUP_MAX];
+    size_t idx[LEDGER_GROUP_MAX];
+    struct ledger_answer ga[LEDGER_GROUP_MAX];
+    int grc[LEDGER_GROUP_MAX];
+    int k;
+    struct ledger_job job;
+};
+
+static void batch_free(struct batch *b)
+{
+    free(b->items);
+    free(b->refusals);
+    free(b->answers);
+    free(b->prc);
+    free(b->lrc);
+    free(b->errkind);
+    free(b);
+}
+
+/* One item's result: {client_ref, status, dropoff | error}. */
+static json_t *batch_result(struct req *r, struct batch *b, size_t i)
+{
+    json_t *it = json_array_get(b->list, i);
+    const char *ref = json_string_value(json_object_get(it, "client_ref"));
+    struct ledger_answer *ans = &b->answers[i];
+    json_t *res = json_pack("{s:s}", "client_ref", ref);
+    if (!res)
+        return NULL;
+    const char *err_code = NULL, *err_msg = NULL, *err_field = NULL;
+    if (b->prc[i] == -1000) {
+        err_code = b->refusals[i].code;
+        err_msg = b->refusals[i].message;
+        err_field = b->refusals[i].field;
+    } else if (b->prc[i] == -2 || b->lrc[i] == LEDGER_ERR) {
+        err_code = "unavailable";
+        err_msg = b->errkind[i] == DB_RETRY
+                      ? "the store is busy with this household; send it again"
+                      : "the store is unavailable; nothing was written, send it again";
+    } else if (b->lrc[i] == LEDGER_UNKNOWN) {
+        if (ans->household_id)
+            balance_forget_for(r, ans->household_id);
+        err_code = "outcome_unknown";
+        err_msg = "the store failed while committing; send it again";
+    } else if (ans->conflict) {
+        err_code = "idempotency_conflict";
+        err_msg = "this client_ref was used for a different drop-off";
+        err_field = "client_ref";
+    }
+    if (err_code) {
+        json_object_set_new(res, "status", json_string("error"));
+        json_object_set_new(res, "error", item_error(err_code, err_msg, err_field));
+        return res;
+    }
+    if (ans->moved)
+        publish_answer(r, ans);
+    json_t *body = ans->body;
+    ans->body = NULL;
+    if (ans->status == 201) {
+        json_object_set_new(res, "status", json_string(ans->replayed ? "replayed" : "created"));
+        json_object_set_new(res, "dropoff", body);
+    } else {
+        json_t *err = json_incref(json_object_get(body, "error"));
+        json_decref(body);
+        json_object_set_new(res, "status", json_string("error"));
+        json_object_set_new(res, "error", err);
+    }
+    return res;
+}
+
+/* Answer the whole batch and free it; from the pool's callback (async)
+ * the request is finished too. */
+static void batch_finish(struct batch *b, bool async)
+{
+    struct req *r = b->r;
+    json_t *results = json_array();
+    for (size_t i = 0; i < b->n && results; i++) {
+        json_t *res = batch_result(r, b, i);
+        if (!res || json_array_append_new(results, res) != 0) {
+            json_decref(results);
+            results = NULL;
+        }
+    }
+    for (size_t i = 0; i < b->n; i++)
+        ledger_answer_release(&b->answers[i]);
+    if (results)
+        reply_json(r, 200, json_pack("{s:o}", "results", results));
+    else
+        reply_error(r, 500, "internal", NULL, "out of memory");
+    batch_free(b);
+    if (async)
+        req_finish_async(r);
+}
+
+static void on_batch_group(struct ledger_job *job);
+
+/* Send the next group to the pool: true when one went, false when the
+ * batch is done (every item credited or refused). */
+static bool batch_next(struct batch *b)
+{
+    while (b->at < b->n) {
+        b->k = 0;
+        for (; b->at < b->n && b->k < LEDGER_GROUP_MAX; b->at++)
+            if (b->prc[b->at] == 0) {
+                b->idx[b->k] = b->at;
+                b->ins[b->k++] = &b->items[b->at].in;
+            }
+        if (b->k == 0)
+            break;
+        b->job = (struct ledger_job){ .in = b->ins, .n = b->k, .ans = b->ga, .rc = b->grc,
+                                      .done = on_batch_group };
+        if (ledger_pool_submit(b->r->w->srv->ledger, b->r->w->base, &b->job) == 0)
+            return true;
+        for (int j = 0; j < b->k; j++) {     /* the pool is closing */
+            b->lrc[b->idx[j]] = LEDGER_ERR;
+            b->errkind[b->idx[j]] = DB_CONN;
+        }
+    }
+    return false;
+}
+
+static void on_batch_group(struct ledger_job *job)
+{
+    struct batch *b = (struct batch *)((char *)job - offsetof(struct batch, job));
+    publish_answers(b->r->w, b->ga, b->grc, b->k);
+    for (int j = 0; j < b->k; j++) {
+        b->answers[b->idx[j]] = b->ga[j];
+        b->lrc[b->idx[j]] = b->grc[j];
+        b->errkind[b->idx[j]] = job->errkind;
+    }
+    if (!batch_next(b))
+        batch_finish(b, true);
 }
 
 void h_dropoffs_batch(struct req *r)
@@ -320,102 +491,39 @@ void h_dropoffs_batch(struct req *r)
     if (!d)
         return;
     size_t n = json_array_size(list);
-    struct prepared *items = calloc(n, sizeof *items);
-    struct refusal *refusals = calloc(n, sizeof *refusals);
-    struct ledger_answer *answers = calloc(n, sizeof *answers);
-    int *prc = calloc(n, sizeof *prc), *lrc = calloc(n, sizeof *lrc);
-    json_t *results = json_array();
-    if (!items || !refusals || !answers || !prc || !lrc || !results) {
-        free(items);
-        free(refusals);
-        free(answers);
-        free(prc);
-        free(lrc);
-        json_decref(results);
+    struct batch *b = calloc(1, sizeof *b);
+    if (b) {
+        b->items = calloc(n, sizeof *b->items);
+        b->refusals = calloc(n, sizeof *b->refusals);
+        b->answers = calloc(n, sizeof *b->answers);
+        b->prc = calloc(n, sizeof *b->prc);
+        b->lrc = calloc(n, sizeof *b->lrc);
+        b->errkind = calloc(n, sizeof *b->errkind);
+    }
+    if (!b || !b->items || !b->refusals || !b->answers || !b->prc || !b->lrc || !b->errkind) {
+        if (b)
+            batch_free(b);
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
+    b->r = r;
+    b->list = list;
+    b->n = n;
     json_array_foreach(list, i, it)
-        prc[i] = prepare(r, d, it, batch_item_fields,
-                         json_string_value(json_object_get(it, "client_ref")), &items[i],
-                         &refusals[i]);
-    /* credited in groups, in order: one transaction a group */
-    for (size_t at = 0; at < n;) {
-        const struct dropoff_in *ins[LEDGER_GROUP_MAX];
-        size_t idx[LEDGER_GROUP_MAX];
-        int k = 0;
-        for (; at < n && k < LEDGER_GROUP_MAX; at++)
-            if (prc[at] == 0) {
-                idx[k] = at;
-                ins[k++] = &items[at].in;
-            }
-        struct ledger_answer ga[LEDGER_GROUP_MAX];
-        int grc[LEDGER_GROUP_MAX];
-        if (k > 0) {
-            ledger_dropoffs(d, ins, k, ga, grc);
-            publish_answers(r->w, ga, grc, k);
-        }
-        for (int j = 0; j < k; j++) {
-            answers[idx[j]] = ga[j];
-            lrc[idx[j]] = grc[j];
-        }
+        b->prc[i] = prepare(r, d, it, batch_item_fields, true,
+                            json_string_value(json_object_get(it, "client_ref")), &b->items[i],
+                            &b->refusals[i]);
+    if (batch_next(b)) {
+        r->async = true;        /* answered when the last group is credited */
+        return;
     }
-    json_array_foreach(list, i, it) {
-        const char *ref = json_string_value(json_object_get(it, "client_ref"));
-        struct ledger_answer ans = answers[i];
-        struct refusal f = refusals[i];
-        int rc = prc[i] == 0 ? lrc[i] : prc[i];
-        json_t *res = json_pack("{s:s}", "client_ref", ref);
-        if (rc == -1000) {
-            json_object_set_new(res, "status", json_string("error"));
-            json_object_set_new(res, "error", item_error(f.code, f.message, f.field));
-        } else if (rc == -2 || rc == LEDGER_ERR || rc == LEDGER_UNKNOWN) {
-            bool unknown = rc == LEDGER_UNKNOWN;
-            if (unknown && ans.household_id)
-                balance_forget_for(r, ans.household_id);
-            ledger_answer_release(&ans);
-            json_object_set_new(res, "status", json_string("error"));
-            json_object_set_new(res, "error",
-                                unknown ? item_error("outcome_unknown",
-                                                     "the store failed while committing; send it again",
-                                                     NULL)
-                                        : item_error("unavailable",
-                                                     "the store is unavailable; send it again", NULL));
-        } else if (ans.conflict) {
-            json_object_set_new(res, "status", json_string("error"));
-            json_object_set_new(res, "error",
-                                item_error("idempotency_conflict",
-                                           "this client_ref was used for a different drop-off",
-                                           "client_ref"));
-        } else {
-            if (ans.moved)
-                publish_answer(r, &ans);
-            json_t *body = ans.body;
-            ans.body = NULL;
-            if (ans.status == 201) {
-                json_object_set_new(res, "status", json_string(ans.replayed ? "replayed" : "created"));
-                json_object_set_new(res, "dropoff", body);
-            } else {
-                json_t *err = json_incref(json_object_get(body, "error"));
-                json_decref(body);
-                json_object_set_new(res, "status", json_string("error"));
-                json_object_set_new(res, "error", err);
-            }
-        }
-        ledger_answer_release(&ans);
-        json_array_append_new(results, res);
-    }
-    free(items);
-    free(refusals);
-    free(answers);
-    free(prc);
-    free(lrc);
-    reply_json(r, 200, json_pack("{s:o}", "results", results));
+    batch_finish(b, false);
 }
 
-/* Reach to a stored drop-off: its site's or its household's region must
- * be in the caller's subtree. */
-static json_t *dropoff_in_reach_or_reply(struct req *r, struct db *d, long long id)
+/* Reach to a stored drop-off.  To read it, its site's or its household's
+ * region must be in the caller's subtree; to move money with it
+ * (money = true: a reversal debits the household), the household's. */
+static json_t *dropoff_in_reach_or_reply(struct req *r, struct db *d, long long id, bool money)
 {
     char spath[256], hpath[256];
     int found;
@@ -430,9 +538,12 @@ static json_t *dropoff_in_reach_or_reply(struct req *r, struct db *d, long long 
         reply_db_error(r, d);
         return NULL;
     }
-    if (!found || (!region_path_within(root, spath) && !region_path_within(root, hpath))) {
+    bool household = found && region_path_within(root, hpath);
+    if (!found || (!household && (money || !region_path_within(root, spath)))) {
         json_decref(o);
-        reply_error(r, 404, "not_found", NULL, "no such drop-off");
+        reply_error(r, 404, "not_found", NULL,
+                    found ? "the drop-off's household is outside your reach"
+                          : "no such drop-off");
         return NULL;
     }
     return o;
@@ -441,7 +552,7 @@ static json_t *dropoff_in_reach_or_reply(struct req *r, struct db *d, long long 
 void h_dropoffs_get(struct req *r)
 {
     struct db *d = db_or_reply(r);
-    json_t *o = d ? dropoff_in_reach_or_reply(r, d, r->param[0]) : NULL;
+    json_t *o = d ? dropoff_in_reach_or_reply(r, d, r->param[0], false) : NULL;
     if (o)
         reply_json(r, 200, o);
 }
@@ -468,11 +579,16 @@ void dropoffs_list(struct req *r, long long household_only)
     if (!d)
         return;
     const char *root = "/";
+    struct site site;
+    struct household h;
     if (household_only) {
         household_id = household_only;
     } else if (!(root = reach_path(r, d))) {
         reply_db_error(r, d);
         return;
+    } else if ((site_id && !reach_site_or_reply(r, d, site_id, &site, "site_id")) ||
+               (household_id && !household_in_reach_or_reply(r, d, household_id, &h))) {
+        return;     /* a filter naming what the caller cannot see is 404 */
     }
     reply_id_page(r, d,
                   db_query(d, SQL_LIST, "siiiissssii", root, site_id, site_id, household_id,
@@ -491,7 +607,7 @@ void h_dropoffs_reverse(struct req *r)
     if (!input_check_or_reply(r, reverse_fields))
         return;
     struct db *d = db_or_reply(r);
-    json_t *o = d ? dropoff_in_reach_or_reply(r, d, r->param[0]) : NULL;
+    json_t *o = d ? dropoff_in_reach_or_reply(r, d, r->param[0], true) : NULL;
     if (!o)
         return;
     json_decref(o);

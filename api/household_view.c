@@ -52,8 +52,10 @@ json_t *household_json(struct req *r, const struct household *h)
                           (json_int_t)h->members, "status", h->status, "balance",
                           (json_int_t)h->balance, "code", code, "pin_set", h->pin_set,
                           "created_at", created, "region_name", h->region_name);
-    if (o)
+    if (o) {
         json_object_set_new(o, "phone", h->has_phone ? json_string(h->phone) : json_null());
+        json_object_set_new(o, "debt", json_integer(h->debt));
+    }
     return o;
 }
 

@@ -382,7 +382,7 @@ static int pin_tx(struct db *d, void *arg)
         return rc < 0 ? -1 : 1;
     const unsigned char *key = p->r->w->srv->pin_key;
     if (!p->reset) {
-        if (pin_attempt_locked(d, p->id, p->old_pin, key, (long long)clock_now(),
+        if (pin_attempt_locked(d, p->id, PIN_AT_SIGNIN, p->old_pin, key, (long long)clock_now(),
                                p->r->w->cfg->pin_lock_seconds, &p->res) != 0)
             return -1;
         if (p->res.outcome != PIN_OK)

@@ -232,8 +232,12 @@ void h_rates_create(struct req *r)
     struct db *d = db_or_reply(r);
     if (!d)
         return;
-    x.cat = catalog_find(d, input_str(r->body, "category"));
-    if (!x.cat) {
+    int found = catalog_find(d, input_str(r->body, "category"), &x.cat);
+    if (found < 0) {
+        reply_db_error(r, d);
+        return;
+    }
+    if (found == 0) {
         reply_error(r, 400, "invalid_request", "category", "unknown category");
         return;
     }
@@ -344,6 +348,9 @@ void h_households_adjust(struct req *r)
     struct audit_actor who = { actor, role_name(r->who.role), r->remote, r->id };
     struct adjust_in in = { .scope = scope, .key = key, .household_id = h.id,
                             .staff_id = r->who.staff_id, .points = points,
+                            .daily_limit = r->who.role == ROLE_ADMIN
+                                               ? 0
+                                               : r->w->cfg->adjust_daily_limit,
                             .reason = input_str(r->body, "reason"), .actor = actor, .who = &who };
     /* the household is part of the request: the same key for another
      * household is another request */

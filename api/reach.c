@@ -5,6 +5,8 @@
 #include "db/db.h"
 #include "db/regions.h"
 #include "db/audit.h"
+#include "db/shops.h"
+#include "db/sites.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -65,6 +67,36 @@ bool reach_region_or_reply(struct req *r, struct db *d, long long region_id,
         return false;
     }
     return true;
+}
+
+/* found (1/0/-1) and the object's region path -> reach, or the reply. */
+static bool path_in_reach_or_reply(struct req *r, struct db *d, int found, const char *path,
+                                   const char *field, const char *what)
+{
+    const char *root = found == 1 ? reach_path(r, d) : NULL;
+    if (found < 0 || (found == 1 && !root)) {
+        reply_db_error(r, d);
+        return false;
+    }
+    if (found == 0 || !region_path_within(root, path)) {
+        reply_error(r, 404, "not_found", field, "no such %s", what);
+        return false;
+    }
+    return true;
+}
+
+bool reach_site_or_reply(struct req *r, struct db *d, long long id, struct site *out,
+                         const char *field)
+{
+    int found = site_get(d, id, out);
+    return path_in_reach_or_reply(r, d, found, out->region_path, field, "site");
+}
+
+bool reach_shop_or_reply(struct req *r, struct db *d, long long id, struct shop *out,
+                         const char *field)
+{
+    int found = shop_get(d, id, out);
+    return path_in_reach_or_reply(r, d, found, out->region_path, field, "shop");
 }
 
 int audit_req(struct req *r, struct db *d, const char *action, const char *kind,

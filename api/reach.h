@@ -27,6 +27,16 @@ int reach_region(struct req *r, struct db *d, long long region_id, struct region
 bool reach_region_or_reply(struct req *r, struct db *d, long long region_id,
                            struct region *out);
 
+/* A site / shop named by a request (a body field or a list filter):
+ * loaded into out when its region is in the caller's subtree; else reply
+ * 404 not_found naming field (or the store error) and return false. */
+struct site;
+struct shop;
+bool reach_site_or_reply(struct req *r, struct db *d, long long id, struct site *out,
+                         const char *field);
+bool reach_shop_or_reply(struct req *r, struct db *d, long long id, struct shop *out,
+                         const char *field);
+
 /* Append an audit record for this request's caller (inside the caller's
  * transaction).  detail is borrowed.  0 or -1. */
 #include <jansson.h>

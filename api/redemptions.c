@@ -25,11 +25,13 @@
 #include "db/audit.h"
 #include "db/balance.h"
 #include "db/cache.h"
+#include "db/csvout.h"
 #include "db/db.h"
 #include "db/ledger.h"
 #include "db/paycode.h"
 #include "db/redeem.h"
 #include "db/regions.h"
+#include "db/shops.h"
 #include "qr/card.h"
 #include "qr/qrimage.h"
 
@@ -308,7 +310,7 @@ void h_redemptions_void(struct req *r)
         .who = &who,
         .now = (long long)clock_now(),
     };
-    if (!in.clerk_id && !(in.reach = reach_path(r, d))) {
+    if (!(in.reach = reach_path(r, d))) {
         reply_db_error(r, d);
         return;
     }
@@ -372,7 +374,8 @@ static bool period_or_reply(struct req *r, long long *start, long long *end)
     return true;
 }
 
-/* The shop filter: a clerk is held to its own shop. */
+/* The shop filter: a clerk is held to its own shop; a shop the caller
+ * does not reach is 404, not an empty list. */
 static bool shop_filter_or_reply(struct req *r, long long *shop_id)
 {
     if (!query_id_or_reply(r, "shop_id", shop_id))
@@ -383,8 +386,11 @@ static bool shop_filter_or_reply(struct req *r, long long *shop_id)
             return false;
         }
         *shop_id = r->who.shop_id;
+        return true;
     }
-    return true;
+    struct db *d;
+    struct shop s;
+    return !*shop_id || ((d = db_or_reply(r)) && reach_shop_or_reply(r, d, *shop_id, &s, "shop_id"));
 }
 
 static json_t *load_redemption(struct req *r, struct db *d, long long id)
@@ -413,52 +419,6 @@ void h_redemptions_list(struct req *r)
                   db_query(d, SQL_LIST, "siiiiiiii", root, shop_id, shop_id, start, start, end,
                            end, before ? before : ID_MAX, (long long)limit + 1),
                   limit, load_redemption);
-}
-
-/* A growing text buffer for the CSV answer. */
-struct evbuffer_like {
-    char *buf;
-    size_t len, cap;
-    bool failed;
-};
-
-static void put(struct evbuffer_like *o, const char *s, size_t n)
-{
-    if (o->failed)
-        return;
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 1024;
-        while (cap < o->len + n + 1)
-            cap *= 2;
-        char *b = realloc(o->buf, cap);
-        if (!b) {
-            o->failed = true;
-            return;
-        }
-        o->buf = b;
-        o->cap = cap;
-    }
-    memcpy(o->buf + o->len, s, n);
-    o->len += n;
-}
-
-/* A CSV cell: quoted when it must be, and a cell a spreadsheet would run
- * as a formula (= + - @) made inert with a leading apostrophe. */
-static void csv_cell(struct evbuffer_like *out, const char *s)
-{
-    bool formula = strchr("=+-@", s[0]) && s[0];
-    bool quote = formula || strpbrk(s, ",\"\r\n") != NULL;
-    if (quote)
-        put(out, "\"", 1);
-    if (formula)
-        put(out, "'", 1);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            put(out, "\"", 1);
-        put(out, p, 1);
-    }
-    if (quote)
-        put(out, "\"", 1);
 }
 
 static bool wants_csv(struct req *r)
@@ -499,11 +459,14 @@ void h_redemptions_summary(struct req *r)
         return;
     }
     bool csv = wants_csv(r);
-    struct evbuffer_like out = { 0 };
+    static const char *const header[] = { "shop_id", "shop_name", "count", "points", NULL };
+    struct csv_out out;
     json_t *items = json_array();
     long long tcount = 0, tpoints = 0;
-    if (csv)
-        put(&out, "shop_id,shop_name,count,points\r\n", 32);
+    if (csv) {
+        csv_out_init(&out, true);
+        csv_out_header(&out, header);
+    }
     while (db_rows_next(rows)) {
         long long id = db_rows_int(rows, 0), count = db_rows_int(rows, 2);
         long long points = db_rows_int(rows, 3);
@@ -511,12 +474,11 @@ void h_redemptions_summary(struct req *r)
         tcount += count;
         tpoints += points;
         if (csv) {
-            char num[64];
-            int n = snprintf(num, sizeof num, "%lld,", id);
-            put(&out, num, (size_t)n);
-            csv_cell(&out, name);
-            n = snprintf(num, sizeof num, ",%lld,%lld\r\n", count, points);
-            put(&out, num, (size_t)n);
+            csv_out_int(&out, id);
+            csv_out_text(&out, name);
+            csv_out_int(&out, count);
+            csv_out_int(&out, points);
+            csv_out_row_end(&out);
         } else {
             json_array_append_new(items, json_pack("{s:I, s:s, s:I, s:I}", "shop_id",
                                                    (json_int_t)id, "shop_name", name, "count",
@@ -527,13 +489,11 @@ void h_redemptions_summary(struct req *r)
     db_rows_free(rows);
     if (csv) {
         json_decref(items);
-        if (out.failed) {
-            free(out.buf);
+        if (out.failed)
             reply_error(r, 500, "internal", NULL, "out of memory");
-            return;
-        }
-        reply_raw(r, 200, "text/csv; charset=utf-8", out.buf ? out.buf : "", out.len);
-        free(out.buf);
+        else
+            reply_raw(r, 200, "text/csv; charset=utf-8", out.buf, out.len);
+        csv_out_release(&out);
         return;
     }
     reply_json(r, 200, json_pack("{s:o, s:{s:I, s:I}}", "items", items, "totals", "count",

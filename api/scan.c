@@ -97,7 +97,7 @@ static int signin_tx(struct db *d, void *arg)
         s->found = 0;
         return 0;
     }
-    return pin_attempt_locked(d, s->h.id, s->pin, s->r->w->srv->pin_key,
+    return pin_attempt_locked(d, s->h.id, PIN_AT_SIGNIN, s->pin, s->r->w->srv->pin_key,
                               (long long)clock_now(), s->r->w->cfg->pin_lock_seconds, &s->res);
 }
 

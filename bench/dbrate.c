@@ -103,8 +103,8 @@ static int insert_tx(struct db *d, void *arg)
  * household.  Returns the drop-offs credited, or -1. */
 static int dropoff_once(struct db *d, struct client *c)
 {
-    const struct category *cat = catalog_find(d, category);
-    if (!cat)
+    const struct category *cat;
+    if (catalog_find(d, category, &cat) != 1)
         return -1;
     struct dropoff_in in[LEDGER_GROUP_MAX];
     const struct dropoff_in *ins[LEDGER_GROUP_MAX];

@@ -66,19 +66,24 @@ int catalog_all(struct db *d, const struct category **out)
     return n;
 }
 
-const struct category *catalog_find(struct db *d, const char *code)
+int catalog_find(struct db *d, const char *code, const struct category **out)
 {
     const struct category *all;
+    *out = NULL;
     /* a miss may be a category another worker just created: look again */
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1)
             catalog_invalidate();
         int n = catalog_all(d, &all);
+        if (n < 0)
+            return -1;
         for (int i = 0; i < n; i++)
-            if (strcmp(all[i].code, code) == 0)
-                return &all[i];
+            if (strcmp(all[i].code, code) == 0) {
+                *out = &all[i];
+                return 1;
+            }
     }
-    return NULL;
+    return 0;
 }
 
 /* "/1/4/9/" -> {1, 4, 9}; returns the count. */

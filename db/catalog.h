@@ -33,8 +33,12 @@ struct rate {
  * thread-owned memory valid until the next call on this thread. */
 int catalog_all(struct db *d, const struct category **out);
 
-/* Find by code in the cached catalogue; NULL when unknown. */
-const struct category *catalog_find(struct db *d, const char *code);
+/* Find by code in the cached catalogue (a miss reloads it once: the
+ * category may be a moment old).  1 found (*out points at thread-owned
+ * memory, as catalog_all's), 0 no such category, -1 the catalogue could
+ * not be read (error left on d).  A caller must never answer -1 as
+ * "unknown": that turns a store outage into a client refusal. */
+int catalog_find(struct db *d, const char *code, const struct category **out);
 
 /* Forget this thread's cached catalogue (after adding a category). */
 void catalog_invalidate(void);

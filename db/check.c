@@ -24,6 +24,15 @@ static const char SQL_REVERSALS[] =
     "LEFT JOIN ledger l ON l.kind = 'reversal' AND l.ref_id = d.id "
     "GROUP BY d.id HAVING COUNT(l.seq) > 1 OR (d.status = 'ok' AND COUNT(l.seq) > 0) "
     "OR (d.status = 'reversed' AND COUNT(l.seq) = 0 AND d.clawed_back > 0)";
+/* A household's debt is what its reversals could not take back, less
+ * what later credits recovered. */
+static const char SQL_DEBT[] =
+    "SELECT h.id, h.debt, COALESCE(s.v, 0) - COALESCE(rc.v, 0) FROM households h "
+    "LEFT JOIN (SELECT household_id, SUM(shortfall) AS v FROM dropoffs "
+    "WHERE status = 'reversed' GROUP BY household_id) s ON s.household_id = h.id "
+    "LEFT JOIN (SELECT household_id, -SUM(delta) AS v FROM ledger WHERE kind = 'recovery' "
+    "GROUP BY household_id) rc ON rc.household_id = h.id "
+    "WHERE h.debt <> COALESCE(s.v, 0) - COALESCE(rc.v, 0) OR h.debt < 0";
 #define PAGE 1000
 #define BALANCE_TTL_S 86400     /* as db/balance.c */
 static const char SQL_ONE_BALANCE[] = "SELECT balance, seq FROM households WHERE id = ?";
@@ -84,6 +93,17 @@ int ledger_check(struct db *d, struct cache *c, json_t **violations, long long *
         snprintf(detail, sizeof detail, "drop-off %lld (%s) has %lld reversal rows",
                  db_rows_int(r, 1), db_rows_str(r, 2, NULL), db_rows_int(r, 3));
         add(v, db_rows_int(r, 0), "reversal_once", detail);
+    }
+    db_rows_free(r);
+
+    r = db_query(d, SQL_DEBT, "");
+    if (!r)
+        goto fail;
+    while (db_rows_next(r)) {
+        snprintf(detail, sizeof detail,
+                 "debt %lld but shortfalls less recoveries come to %lld", db_rows_int(r, 1),
+                 db_rows_int(r, 2));
+        add(v, db_rows_int(r, 0), "debt", detail);
     }
     db_rows_free(r);
 

@@ -3,6 +3,7 @@
 #include "db/db_private.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <mysql.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
@@ -226,6 +227,23 @@ int db_ping(struct db *d)
         return -1;
     }
     return 0;
+}
+
+bool db_link_lost(struct db *d)
+{
+    if (d->dead || !d->my)
+        return true;
+    struct pollfd p = { .fd = (int)mysql_get_socket(d->my), .events = POLLIN };
+    if (p.fd < 0)
+        return false;
+    int n;
+    while ((n = poll(&p, 1, 0)) < 0 && errno == EINTR)
+        ;
+    if (n <= 0)
+        return false;
+    set_err(d, CR_SERVER_LOST, "the server closed the connection");
+    d->dead = true;
+    return true;
 }
 
 /* Send the START TRANSACTION that db_tx held back, before any statement

@@ -68,6 +68,13 @@ int db_reconnect(struct db *d);
 /* Round trip to the server; 0 when it answered. */
 int db_ping(struct db *d);
 
+/* Without a round trip: has the server closed this idle link, or sent
+ * something unasked (the error packet of a shutdown or a kill)?  A link
+ * between statements has nothing to read, so a readable socket means it
+ * is dead; it is then marked so (db_dead) and true is returned.  Cheap
+ * enough to ask before every request's first statement. */
+bool db_link_lost(struct db *d);
+
 /* Run a statement that returns no rows.  Returns the affected row count
  * (>= 0) or -1. */
 long long db_exec(struct db *d, const char *sql, const char *fmt, ...);

@@ -29,9 +29,12 @@
 
 static const char SQL_DAILY[] =
     "SELECT category_id, points FROM daily_totals WHERE household_id = ? AND local_day = ?";
+static const char SQL_ARRIVAL[] =
+    "SELECT category_id, points FROM arrival_totals WHERE household_id = ? AND arrival_day = ?";
 static const char SQL_DROPOFF[] =
     "INSERT INTO dropoffs (site_id, household_id, attendant_id, idem_key, points, grams, "
-    "items, capped, recorded_at, local_day, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "items, capped, recorded_at, local_day, backdated, arrival_day, note) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_REF[] = "SET ? = LAST_INSERT_ID()";      /* ? a ref_names entry */
 
 /* Session variables naming each drop-off's id within a group's batch. */
@@ -75,12 +78,26 @@ struct group_hh {               /* a household of the group, as locked */
     int stmt;                   /* its locking read in the first batch */
 };
 
-struct group_day {              /* what a household earned on one day */
+/* What a household earned in each category on one day: a recorded day
+ * (daily_totals, for the daily cap) or a day of arrival (arrival_totals,
+ * for the arrival cap). */
+struct group_day {
     long long hid;
     const char *day;
+    bool arrival;               /* a day of arrival, else a recorded day */
     long long earned[CATALOG_MAX];
     int stmt;
 };
+
+/* The totals of (hid, day) of one kind among days[0..n), or NULL. */
+static long long *day_totals(struct group_day *days, int n, long long hid, const char *day,
+                             bool arrival)
+{
+    for (int k = 0; k < n; k++)
+        if (days[k].hid == hid && days[k].arrival == arrival && strcmp(days[k].day, day) == 0)
+            return days[k].earned;
+    return NULL;
+}
 
 struct group {
     const struct dropoff_in *const *in;
@@ -135,8 +152,10 @@ static int rows_flush(struct rows *r, struct db_batch *b)
 /* The group's writes: each drop-off's own INSERT (its id is then the
  * session variable @wb_r<i>), and one statement a table for the rest. */
 struct writes {
-    struct rows lines, daily, ledger, idem;
+    struct rows lines, daily, arrival, ledger, idem;
     long long hid[LEDGER_GROUP_MAX], bal[LEDGER_GROUP_MAX], seq[LEDGER_GROUP_MAX];
+    long long debt[LEDGER_GROUP_MAX];
+    bool debt_moved;            /* some household's debt changed: write it */
     int nheads;
     char *texts[LEDGER_GROUP_MAX];      /* stored answers, alive until built */
     int ntexts;
@@ -152,9 +171,13 @@ static void writes_init(struct writes *w)
                               "points) VALUES ", "(?,?,?,?)",
                               " ON DUPLICATE KEY UPDATE points = points + VALUES(points)", 4, 0,
                               NULL, 0 };
+    w->arrival = (struct rows){ "INSERT INTO arrival_totals (household_id, category_id, "
+                                "arrival_day, points) VALUES ", "(?,?,?,?)",
+                                " ON DUPLICATE KEY UPDATE points = points + VALUES(points)", 4, 0,
+                                NULL, 0 };
     w->ledger = (struct rows){ "INSERT INTO ledger (household_id, seq, delta, balance_after, kind, "
-                               "ref_id, actor, memo) VALUES ", "(?,?,?,?,'dropoff',?,?,NULL)", "",
-                               6, 0, NULL, 0 };
+                               "ref_id, actor, memo) VALUES ", "(?,?,?,?,?,?,?,?)", "",
+                               8, 0, NULL, 0 };
     w->idem = (struct rows){ "INSERT INTO idempotency (scope, idem_key, fingerprint, status, "
                              "response) VALUES ", "(?,?,?,?,CONCAT(?,?,?,?))", "", 8, 0, NULL, 0 };
 }
@@ -163,6 +186,7 @@ static void writes_free(struct writes *w)
 {
     free(w->lines.p);
     free(w->daily.p);
+    free(w->arrival.p);
     free(w->ledger.p);
     free(w->idem.p);
     for (int i = 0; i < w->ntexts; i++)
@@ -180,37 +204,42 @@ static void writes_head(struct writes *w, const struct household_head *h)
         w->hid[w->nheads++] = h->id;
     w->bal[k] = h->balance;
     w->seq[k] = h->seq;
+    w->debt[k] = h->debt;
 }
 
-/* One UPDATE for every household the group moved. */
+/* One UPDATE for every household the group moved: balance and seq, and
+ * debt when a recovery changed one (rarely: it stays out of the usual
+ * statement). */
 static int heads_flush(const struct writes *w, struct db_batch *b)
 {
     if (w->nheads == 0)
         return 0;
-    int n = w->nheads;
-    size_t len = 128 + (size_t)n * 40;
+    int n = w->nheads, cols = w->debt_moved ? 3 : 2;
+    const long long *vals[3] = { w->bal, w->seq, w->debt };
+    static const char *const names[3] = { "balance", "seq", "debt" };
+    size_t len = 128 + (size_t)n * 60;
     char *sql = malloc(len);
-    struct db_param *p = calloc((size_t)n * 5, sizeof *p);
+    struct db_param *p = calloc((size_t)n * (2 * (size_t)cols + 1), sizeof *p);
     int rc = -1;
     if (sql && p) {
-        size_t o = (size_t)snprintf(sql, len, "UPDATE households SET balance = CASE id");
-        for (int k = 0; k < n; k++)
-            o += (size_t)snprintf(sql + o, len - o, " WHEN ? THEN ?");
-        o += (size_t)snprintf(sql + o, len - o, " END, seq = CASE id");
-        for (int k = 0; k < n; k++)
-            o += (size_t)snprintf(sql + o, len - o, " WHEN ? THEN ?");
-        o += (size_t)snprintf(sql + o, len - o, " END WHERE id IN (");
-        for (int k = 0; k < n; k++)
-            o += (size_t)snprintf(sql + o, len - o, "%s?", k ? "," : "");
-        snprintf(sql + o, len - o, ")");
-        for (int k = 0; k < n; k++) {
-            p[2 * k] = (struct db_param){ 'i', w->hid[k], NULL, 0 };
-            p[2 * k + 1] = (struct db_param){ 'i', w->bal[k], NULL, 0 };
-            p[2 * n + 2 * k] = (struct db_param){ 'i', w->hid[k], NULL, 0 };
-            p[2 * n + 2 * k + 1] = (struct db_param){ 'i', w->seq[k], NULL, 0 };
-            p[4 * n + k] = (struct db_param){ 'i', w->hid[k], NULL, 0 };
+        size_t o = (size_t)snprintf(sql, len, "UPDATE households SET");
+        int np = 0;
+        for (int c = 0; c < cols; c++) {
+            o += (size_t)snprintf(sql + o, len - o, "%s %s = CASE id", c ? " END," : "",
+                                  names[c]);
+            for (int k = 0; k < n; k++) {
+                o += (size_t)snprintf(sql + o, len - o, " WHEN ? THEN ?");
+                p[np++] = (struct db_param){ 'i', w->hid[k], NULL, 0 };
+                p[np++] = (struct db_param){ 'i', vals[c][k], NULL, 0 };
+            }
         }
-        rc = db_batch_add_params(b, sql, p, 5 * n) < 0 ? -1 : 0;
+        o += (size_t)snprintf(sql + o, len - o, " END WHERE id IN (");
+        for (int k = 0; k < n; k++) {
+            o += (size_t)snprintf(sql + o, len - o, "%s?", k ? "," : "");
+            p[np++] = (struct db_param){ 'i', w->hid[k], NULL, 0 };
+        }
+        snprintf(sql + o, len - o, ")");
+        rc = db_batch_add_params(b, sql, p, np) < 0 ? -1 : 0;
     }
     free(sql);
     free(p);
@@ -235,18 +264,20 @@ static void refuse_field(struct ledger_answer *ans, int status, const char *code
 
 /* Decide one drop-off under the group's locks: its INSERT goes into b,
  * the rest of its writes into w (slot names its id).  h is its household
- * as the group has it so far (NULL: none); earned its day totals (NULL
- * when it has no capped line).  0, or -1 on a store error. */
+ * as the group has it so far (NULL: none); earned its totals of the
+ * recorded day and arrived of the day of arrival (both NULL when it has
+ * no capped line).  0, or -1 on a store error. */
 static int decide(struct db *d, const struct dropoff_in *in, struct household_head *h,
-                  long long *earned, const struct category *cats, int ncats,
-                  long long rates_count, struct db_batch *b, struct writes *w, int slot,
-                  struct ledger_answer *ans, int *id_stmt)
+                  long long *earned, long long *arrived, const struct category *cats,
+                  int ncats, long long rates_count, struct db_batch *b, struct writes *w,
+                  int slot, struct ledger_answer *ans, int *id_stmt)
 {
     *id_stmt = -1;
-    if (in->window_error) {
-        refuse_field(ans, 400, "invalid_request",
-                     "recorded_at may be at most 5 minutes ahead and 30 days back",
-                     "recorded_at");
+    if (in->refusal.status) {
+        /* decided before the transaction; not stored, so a stored answer
+         * for the key wins (stored_first) */
+        refuse_field(ans, in->refusal.status, in->refusal.code, in->refusal.message,
+                     in->refusal.field);
         return 0;
     }
     /* a forged card names no household; a reissued one an old generation */
@@ -291,7 +322,13 @@ static int decide(struct db *d, const struct dropoff_in *in, struct household_he
         long long raw = cats[ci].per_item ? qty * rates[ci].ppu : qty * rates[ci].ppu / 1000;
         long long pts = raw;
         if (cats[ci].has_cap) {
+            /* the recorded day's cap, and what one day's arrivals may earn
+             * whatever days they were recorded on: back-dating cannot buy
+             * more than WB_CAP_ARRIVAL_DAYS caps a day */
             long long room = cats[ci].daily_cap - (earned ? earned[ci] : 0);
+            long long aroom = cats[ci].daily_cap * in->arrival_cap_days - (arrived ? arrived[ci] : 0);
+            if (aroom < room)
+                room = aroom;
             if (room < 0)
                 room = 0;
             if (pts > room)
@@ -302,6 +339,8 @@ static int decide(struct db *d, const struct dropoff_in *in, struct household_he
         any_capped |= out[i].capped;
         if (earned)
             earned[ci] += pts;
+        if (arrived)
+            arrived[ci] += pts;
         total += pts;
         if (cats[ci].per_item)
             items += qty;
@@ -311,9 +350,10 @@ static int decide(struct db *d, const struct dropoff_in *in, struct household_he
 
     /* the drop-off's id is @wb_r<slot> for the statements after its INSERT */
     const char *ref = ref_names[slot];
-    *id_stmt = db_batch_add(b, SQL_DROPOFF, "iiisiiiiiss", in->site_id, h->id,
+    *id_stmt = db_batch_add(b, SQL_DROPOFF, "iiisiiiiisiss", in->site_id, h->id,
                             in->attendant_id, in->key, total, grams, items,
-                            (long long)any_capped, in->recorded_at, in->local_day, in->note);
+                            (long long)any_capped, in->recorded_at, in->local_day,
+                            (long long)in->backdated, in->arrival_day, in->note);
     if (*id_stmt < 0 || db_batch_add(b, SQL_REF, "r", ref) < 0)
         return -1;
     for (int i = 0; i < in->nlines; i++) {
@@ -343,7 +383,14 @@ static int decide(struct db *d, const struct dropoff_in *in, struct household_he
         q[1] = (struct db_param){ 'i', in->lines[i].cat_id, NULL, 0 };
         q[2] = (struct db_param){ 's', 0, in->local_day, 0 };
         q[3] = (struct db_param){ 'i', out[i].points, NULL, 0 };
+        if (!(q = rows_add(&w->arrival)))
+            return -1;
+        q[0] = (struct db_param){ 'i', h->id, NULL, 0 };
+        q[1] = (struct db_param){ 'i', in->lines[i].cat_id, NULL, 0 };
+        q[2] = (struct db_param){ 's', 0, in->arrival_day, 0 };
+        q[3] = (struct db_param){ 'i', out[i].points, NULL, 0 };
     }
+    long long recovered = ledger_recovery(h, total);
     if (total > 0) {
         struct db_param *q = rows_add(&w->ledger);
         if (!q)
@@ -354,11 +401,34 @@ static int decide(struct db *d, const struct dropoff_in *in, struct household_he
         q[1] = (struct db_param){ 'i', h->seq, NULL, 0 };
         q[2] = (struct db_param){ 'i', total, NULL, 0 };
         q[3] = (struct db_param){ 'i', h->balance, NULL, 0 };
-        q[4] = (struct db_param){ 'r', 0, ref, 0 };
-        q[5] = (struct db_param){ 's', 0, in->actor, 0 };
-        writes_head(w, h);
+        q[4] = (struct db_param){ 's', 0, "dropoff", 0 };
+        q[5] = (struct db_param){ 'r', 0, ref, 0 };
+        q[6] = (struct db_param){ 's', 0, in->actor, 0 };
+        q[7] = (struct db_param){ 'n', 0, NULL, 0 };
         ans->moved = true;
     }
+    if (recovered > 0) {
+        /* the household owes a reversal's shortfall: these points pay it
+         * first (the rule of ledger_append_head, in the group's batch) */
+        struct db_param *q = rows_add(&w->ledger);
+        if (!q)
+            return -1;
+        long long credit_seq = h->seq;
+        h->seq++;
+        h->balance -= recovered;
+        h->debt -= recovered;
+        q[0] = (struct db_param){ 'i', h->id, NULL, 0 };
+        q[1] = (struct db_param){ 'i', h->seq, NULL, 0 };
+        q[2] = (struct db_param){ 'i', -recovered, NULL, 0 };
+        q[3] = (struct db_param){ 'i', h->balance, NULL, 0 };
+        q[4] = (struct db_param){ 's', 0, "recovery", 0 };
+        q[5] = (struct db_param){ 'i', credit_seq, NULL, 0 };
+        q[6] = (struct db_param){ 's', 0, in->actor, 0 };
+        q[7] = (struct db_param){ 's', 0, LEDGER_RECOVERY_MEMO, 0 };
+        w->debt_moved = true;
+    }
+    if (total > 0)
+        writes_head(w, h);
     ans->balance = h->balance;
     ans->seq = h->seq;
 
@@ -376,10 +446,13 @@ static int decide(struct db *d, const struct dropoff_in *in, struct household_he
     }
     /* "id" is added when the batch has run */
     ans->status = 201;
-    ans->body = json_pack("{s:I, s:I, s:I, s:I, s:o, s:b, s:s, s:b}", "household_id",
+    ans->body = json_pack("{s:I, s:I, s:I, s:I, s:o, s:b, s:b, s:s, s:b}", "household_id",
                           (json_int_t)h->id, "site_id", (json_int_t)in->site_id, "points",
                           (json_int_t)total, "balance", (json_int_t)h->balance, "items",
-                          lines, "capped", any_capped, "recorded_at", rec, "replayed", 0);
+                          lines, "capped", any_capped, "backdated", in->backdated,
+                          "recorded_at", rec, "replayed", 0);
+    if (ans->body && recovered > 0)
+        json_object_set_new(ans->body, "recovered", json_integer(recovered));
     return ans->body ? 0 : -1;
 }
 
@@ -391,7 +464,8 @@ static int cmp_ll(const void *a, const void *b)
 
 /* The first round trip: lock the group's households in id order (BEGIN
  * rides along), then - read under those locks - the rates table's version
- * and the day totals the capped lines need. */
+ * and the totals the capped lines need: of their recorded days and of
+ * their days of arrival.  days has room for two a drop-off. */
 static int read_heads(struct db *d, struct group *g, struct group_hh *hh, int *nhh,
                       struct group_day *days, int *ndays, long long *rates_count)
 {
@@ -402,7 +476,7 @@ static int read_heads(struct db *d, struct group *g, struct group_hh *hh, int *n
         bool seen = false;
         for (int k = 0; k < n; k++)
             seen |= ids[k] == id;
-        if (!g->out[i] && id && !g->in[i]->window_error && !seen)
+        if (!g->out[i] && id && !g->in[i]->refusal.status && !seen)
             ids[n++] = id;
     }
     qsort(ids, (size_t)n, sizeof ids[0], cmp_ll);
@@ -419,16 +493,17 @@ static int read_heads(struct db *d, struct group *g, struct group_hh *hh, int *n
     int nd = 0;
     for (int i = 0; i < g->n; i++) {
         const struct dropoff_in *in = g->in[i];
-        if (g->out[i] || !in->household_id || in->window_error || !has_capped_line(in))
+        if (g->out[i] || !in->household_id || in->refusal.status || !has_capped_line(in))
             continue;
-        bool seen = false;
-        for (int k = 0; k < nd; k++)
-            seen |= days[k].hid == in->household_id && strcmp(days[k].day, in->local_day) == 0;
-        if (seen)
-            continue;
-        days[nd] = (struct group_day){ .hid = in->household_id, .day = in->local_day };
-        days[nd].stmt = db_batch_add(&rd, SQL_DAILY, "is", in->household_id, in->local_day);
-        nd++;
+        for (int a = 0; a < 2; a++) {
+            const char *day = a ? in->arrival_day : in->local_day;
+            if (day_totals(days, nd, in->household_id, day, a))
+                continue;
+            days[nd] = (struct group_day){ .hid = in->household_id, .day = day, .arrival = a };
+            days[nd].stmt = db_batch_add(&rd, a ? SQL_ARRIVAL : SQL_DAILY, "is",
+                                         in->household_id, day);
+            nd++;
+        }
     }
     if (db_batch_run(&rd) != 0) {
         db_batch_free(&rd);
@@ -471,7 +546,7 @@ static int group_tx(struct db *d, void *arg)
         g->id_stmt[i] = g->idem_stmt[i] = -1;
     }
     struct group_hh hh[LEDGER_GROUP_MAX];
-    struct group_day *days = calloc(g->n > 0 ? (size_t)g->n : 1, sizeof *days);
+    struct group_day *days = calloc(g->n > 0 ? 2 * (size_t)g->n : 1, sizeof *days);
     int nhh, ndays;
     long long rates_count;
     if (!days || read_heads(d, g, hh, &nhh, days, &ndays, &rates_count) != 0) {
@@ -509,11 +584,9 @@ static int group_tx(struct db *d, void *arg)
         for (int k = 0; k < nhh; k++)
             if (hh[k].id == in->household_id && hh[k].found)
                 h = &hh[k].h;
-        long long *earned = NULL;
-        for (int k = 0; k < ndays; k++)
-            if (days[k].hid == in->household_id && strcmp(days[k].day, in->local_day) == 0)
-                earned = days[k].earned;
-        if (decide(d, in, h, earned, cats, ncats, rates_count, &g->writes, w, i, ans,
+        long long *earned = day_totals(days, ndays, in->household_id, in->local_day, false);
+        long long *arrived = day_totals(days, ndays, in->household_id, in->arrival_day, true);
+        if (decide(d, in, h, earned, arrived, cats, ncats, rates_count, &g->writes, w, i, ans,
                    &g->id_stmt[i]) != 0 || !ans->body) {
             rc = -1;
             break;
@@ -545,6 +618,7 @@ static int group_tx(struct db *d, void *arg)
     int idem_at = -1;
     if (rc == 0 && w) {
         if (rows_flush(&w->lines, &g->writes) != 0 || rows_flush(&w->daily, &g->writes) != 0 ||
+            rows_flush(&w->arrival, &g->writes) != 0 ||
             rows_flush(&w->ledger, &g->writes) != 0 || heads_flush(w, &g->writes) != 0)
             rc = -1;
         idem_at = g->writes.n;
@@ -619,7 +693,8 @@ int ledger_dropoffs(struct db *d, const struct dropoff_in *const *in, int n,
     for (int i = 0; i < n; i++) {
         memset(&ans[i], 0, sizeof ans[i]);
         rc[i] = LEDGER_OK;
-        if (in[i]->nlines < 1 || in[i]->nlines > DROPOFF_MAX_LINES) {
+        if (!in[i]->refusal.status &&
+            (in[i]->nlines < 1 || in[i]->nlines > DROPOFF_MAX_LINES)) {
             out[i] = true;
             rc[i] = LEDGER_ERR;
         }
@@ -650,6 +725,9 @@ int ledger_dropoffs(struct db *d, const struct dropoff_in *const *in, int n,
             rc[i] = stored_first(d, in[i], &ans[i]);
             if (ans[i].moved && rc[i] == LEDGER_OK)
                 atomic_fetch_add(&wb_stats.ledger_writes, 1);
+            if (rc[i] == LEDGER_OK && ans[i].status == 201 && !ans[i].replayed &&
+                in[i]->backdated)
+                atomic_fetch_add(&wb_stats.dropoffs_backdated, 1);
             continue;
         }
         if (txrc == -1 && left > 1 && !db_dead(d)) {

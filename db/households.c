@@ -9,7 +9,7 @@
 #define HH_COLS \
     "h.id, h.region_id, h.head_name, h.address, h.phone, h.members, h.status, h.balance, " \
     "h.seq, h.card_gen, h.token_version, h.pin_hash IS NOT NULL, " \
-    "UNIX_TIMESTAMP(h.created_at), g.path, g.name "
+    "UNIX_TIMESTAMP(h.created_at), g.path, g.name, h.debt "
 
 static const char SQL_GET[] =
     "SELECT " HH_COLS "FROM households h JOIN regions g ON g.id = h.region_id WHERE h.id = ?";
@@ -20,7 +20,7 @@ static const char SQL_GET[] =
  * transactions use household_lock, whose locking read is always current. */
 static const char SQL_LOCK[] = "SELECT id FROM households WHERE id = ? FOR UPDATE";
 static const char SQL_LOCK_HEAD[] =
-    "SELECT id, region_id, status, balance, seq, card_gen, head_name FROM households "
+    "SELECT id, region_id, status, balance, seq, card_gen, head_name, debt FROM households "
     "WHERE id = ? "
     "FOR UPDATE";
 static const char SQL_INSERT[] =
@@ -66,6 +66,7 @@ int household_get(struct db *d, long long id, struct household *out, bool for_up
         out->created_at = db_rows_int(r, 12);
         snprintf(out->region_path, sizeof out->region_path, "%s", db_rows_str(r, 13, NULL));
         snprintf(out->region_name, sizeof out->region_name, "%s", db_rows_str(r, 14, NULL));
+        out->debt = db_rows_int(r, 15);
         found = 1;
     }
     db_rows_free(r);
@@ -83,6 +84,7 @@ int household_head_read(struct db_rows *r, struct household_head *out)
     out->seq = db_rows_int(r, 4);
     out->card_gen = db_rows_int(r, 5);
     snprintf(out->head_name, sizeof out->head_name, "%s", db_rows_str(r, 6, NULL));
+    out->debt = db_rows_int(r, 7);
     return 1;
 }
 

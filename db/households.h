@@ -17,6 +17,7 @@ struct household {
     char status[12];          /* active suspended closed */
     long long balance;
     long long seq;
+    long long debt;           /* open shortfall, recovered from later credits */
     long long card_gen;
     long long token_version;
     bool pin_set;
@@ -36,6 +37,7 @@ struct household_head {
     long long region_id;
     char status[12];
     long long balance, seq, card_gen;
+    long long debt;           /* open shortfall (db/ledger.h, recovery) */
     char head_name[401];
 };
 

@@ -57,6 +57,7 @@ int csv_record(const char *data, size_t len, size_t *pos, long *line, char *buf,
 {
     size_t p = *pos, o = 0;
     int n = 0;
+    bool nul = false;
     if (p >= len)
         return 0;
     for (;;) {
@@ -79,6 +80,7 @@ int csv_record(const char *data, size_t len, size_t *pos, long *line, char *buf,
                 }
                 if (data[p] == '\n')
                     (*line)++;
+                nul |= data[p] == '\0';
                 buf[o++] = data[p++];
             }
             if (p < len && data[p] != ',' && data[p] != '\n' && data[p] != '\r')
@@ -87,6 +89,7 @@ int csv_record(const char *data, size_t len, size_t *pos, long *line, char *buf,
             while (p < len && data[p] != ',' && data[p] != '\n' && data[p] != '\r') {
                 if (data[p] == '"')
                     return -1;
+                nul |= data[p] == '\0';
                 buf[o++] = data[p++];
             }
         }
@@ -105,7 +108,8 @@ int csv_record(const char *data, size_t len, size_t *pos, long *line, char *buf,
         break;
     }
     *pos = p;
-    return n;
+    /* a NUL would cut the field short everywhere it is used as a string */
+    return nul ? -2 : n;
 }
 
 struct code_map {
@@ -460,6 +464,11 @@ int import_households(struct db *d, const char *data, size_t len, bool gb18030,
     int colpos[NCOLS] = { -1, -1, -1, -1, -1 };
     start = line;
     int nf = csv_record(data, len, &pos, &line, buf, f, 16);
+    if (nf == -2) {
+        add_error(res, 1, "header", "the header holds a NUL byte");
+        rc = 1;
+        goto out;
+    }
     if (nf <= 0) {
         add_error(res, 1, "header", "the first line must be the header: %s",
                   "region_code,head_name,address,phone,members");
@@ -490,6 +499,10 @@ int import_households(struct db *d, const char *data, size_t len, bool gb18030,
         nf = csv_record(data, len, &pos, &line, buf, f, 16);
         if (nf == 0)
             break;
+        if (nf == -2) {
+            add_error(res, start, "row", "this row holds a NUL byte");
+            continue;       /* the record was split: go on with the next */
+        }
         if (nf < 0) {
             add_error(res, start, "row", "malformed quotes in this row");
             break;          /* the rest cannot be split reliably */

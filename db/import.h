@@ -52,8 +52,10 @@ int import_households(struct db *d, const char *data, size_t len, bool gb18030,
 /* Split one CSV record starting at *pos (exposed for the unit tests).
  * Fills up to maxf fields (NUL-terminated copies in buf, which must hold
  * len + 1 bytes), advances *pos past the record and *line by the physical
- * lines it spans.  Returns the number of fields, 0 at end of input, or -1
- * for an unterminated quote / a quote inside an unquoted field. */
+ * lines it spans.  Returns the number of fields, 0 at end of input, -1
+ * for an unterminated quote / a quote inside an unquoted field, or -2
+ * when a field holds a NUL byte (the record is still consumed, so the
+ * caller may go on with the next one). */
 int csv_record(const char *data, size_t len, size_t *pos, long *line, char *buf,
                char **fields, int maxf);
 

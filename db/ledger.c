@@ -15,12 +15,20 @@
 static const char SQL_LEDGER[] =
     "INSERT INTO ledger (household_id, seq, delta, balance_after, kind, ref_id, actor, memo) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-static const char SQL_HEAD[] = "UPDATE households SET balance = ?, seq = ? WHERE id = ?";
+static const char SQL_HEAD[] =
+    "UPDATE households SET balance = ?, seq = ?, debt = ? WHERE id = ?";
+
+const char LEDGER_RECOVERY_MEMO[] = "recovers the shortfall of a reversal";
 static const char SQL_ADJUST[] =
     "INSERT INTO adjustments (household_id, staff_id, points, reason) VALUES (?, ?, ?, ?)";
+static const char SQL_STAFF_LOCK[] = "SELECT id FROM staff WHERE id = ? FOR UPDATE";
+static const char SQL_ADJUSTED_TODAY[] =
+    "SELECT COALESCE(SUM(ABS(points)), 0) FROM adjustments "
+    "WHERE staff_id = ? AND created_at > NOW(6) - INTERVAL 1 DAY";
 static const char SQL_DROPOFF_OWNER[] = "SELECT household_id FROM dropoffs WHERE id = ?";
 static const char SQL_DROPOFF_LOCK[] =
-    "SELECT status, points, local_day FROM dropoffs WHERE id = ? FOR UPDATE";
+    "SELECT status, points, local_day, COALESCE(arrival_day, '') FROM dropoffs WHERE id = ? "
+    "FOR UPDATE";
 static const char SQL_DROPOFF_REVERSE[] =
     "UPDATE dropoffs SET status = 'reversed', reversed_at = NOW(6), reversed_by = ?, "
     "reverse_reason = ?, clawed_back = ?, shortfall = ? WHERE id = ?";
@@ -28,10 +36,14 @@ static const char SQL_DAILY_UNDO[] =
     "UPDATE daily_totals t JOIN (SELECT category_id, SUM(points) AS p FROM dropoff_lines "
     "WHERE dropoff_id = ? GROUP BY category_id) x ON x.category_id = t.category_id "
     "SET t.points = GREATEST(0, t.points - x.p) WHERE t.household_id = ? AND t.local_day = ?";
+static const char SQL_ARRIVAL_UNDO[] =
+    "UPDATE arrival_totals t JOIN (SELECT category_id, SUM(points) AS p FROM dropoff_lines "
+    "WHERE dropoff_id = ? GROUP BY category_id) x ON x.category_id = t.category_id "
+    "SET t.points = GREATEST(0, t.points - x.p) WHERE t.household_id = ? AND t.arrival_day = ?";
 static const char SQL_LOAD[] =
     "SELECT d.id, d.household_id, d.site_id, d.attendant_id, d.points, d.grams, d.items, "
     "d.capped, d.recorded_at, d.local_day, d.note, d.status, d.clawed_back, d.shortfall, "
-    "d.reverse_reason, UNIX_TIMESTAMP(d.created_at), gs.path, gh.path "
+    "d.reverse_reason, UNIX_TIMESTAMP(d.created_at), gs.path, gh.path, d.backdated "
     "FROM dropoffs d JOIN sites s ON s.id = d.site_id JOIN regions gs ON gs.id = s.region_id "
     "JOIN households h ON h.id = d.household_id JOIN regions gh ON gh.id = h.region_id "
     "WHERE d.id = ?";
@@ -54,23 +66,49 @@ void ledger_refuse(struct ledger_answer *ans, int status, const char *code,
     ans->body = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message);
 }
 
-static int append_row(struct db *d, long long hid, long long *seq, long long *balance,
-                      long long delta, const char *kind, long long ref_id, const char *actor,
-                      const char *memo)
+void ledger_refusal_set(struct ledger_refusal *f, int status, const char *code,
+                        const char *field, const char *message)
 {
-    long long next = *seq + 1, bal = *balance + delta;
-    if (db_exec(d, SQL_LEDGER, "iiiisiss", hid, next, delta, bal, kind, ref_id, actor, memo) < 0 ||
-        db_exec(d, SQL_HEAD, "iii", bal, next, hid) < 0)
+    f->status = status;
+    snprintf(f->code, sizeof f->code, "%s", code);
+    snprintf(f->field, sizeof f->field, "%s", field ? field : "");
+    snprintf(f->message, sizeof f->message, "%s", message);
+}
+
+long long ledger_recovery(const struct household_head *h, long long credit)
+{
+    if (credit <= 0 || h->debt <= 0)
+        return 0;
+    return credit < h->debt ? credit : h->debt;
+}
+
+static int append_row(struct db *d, struct household_head *h, long long delta,
+                      const char *kind, long long ref_id, const char *actor, const char *memo)
+{
+    long long next = h->seq + 1, bal = h->balance + delta;
+    if (db_exec(d, SQL_LEDGER, "iiiisiss", h->id, next, delta, bal, kind, ref_id, actor,
+                memo) < 0)
         return -1;
-    *seq = next;
-    *balance = bal;
+    h->seq = next;
+    h->balance = bal;
     return 0;
 }
 
 int ledger_append_head(struct db *d, struct household_head *h, long long delta,
-                       const char *kind, long long ref_id, const char *actor, const char *memo)
+                       const char *kind, long long ref_id, const char *actor, const char *memo,
+                       long long *recovered)
 {
-    return append_row(d, h->id, &h->seq, &h->balance, delta, kind, ref_id, actor, memo);
+    long long rec = ledger_recovery(h, delta);
+    if (recovered)
+        *recovered = rec;
+    if (append_row(d, h, delta, kind, ref_id, actor, memo) != 0)
+        return -1;
+    if (rec > 0) {
+        if (append_row(d, h, -rec, "recovery", h->seq, actor, LEDGER_RECOVERY_MEMO) != 0)
+            return -1;
+        h->debt -= rec;
+    }
+    return db_exec(d, SQL_HEAD, "iiii", h->balance, h->seq, h->debt, h->id) < 0 ? -1 : 0;
 }
 
 /* ---- keyed transactions ---- */
@@ -203,6 +241,24 @@ static int adjust_fn(struct db *d, void *arg, struct ledger_answer *ans)
         return 0;
     }
     ans->household_id = h.id;
+    if (in->daily_limit > 0) {
+        long long locked, done = 0;
+        if (db_query_int(d, &locked, SQL_STAFF_LOCK, "i", in->staff_id) != 1 ||
+            db_query_int(d, &done, SQL_ADJUSTED_TODAY, "i", in->staff_id) != 1)
+            return -1;
+        long long mag = in->points < 0 ? -in->points : in->points;
+        if (done + mag > in->daily_limit) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "this would pass your limit of %lld points adjusted in 24 hours "
+                     "(%lld used); ask an admin", in->daily_limit, done);
+            ledger_refuse(ans, 403, "forbidden", msg);
+            json_object_set_new(json_object_get(ans->body, "error"), "field",
+                                json_string("points"));
+            ans->no_store = true;
+            return 0;
+        }
+    }
     if (h.balance + in->points < 0) {
         ledger_refuse(ans, 409, "insufficient_points",
                       "the balance cannot go below zero; nothing changed");
@@ -213,7 +269,9 @@ static int adjust_fn(struct db *d, void *arg, struct ledger_answer *ans)
     if (db_exec(d, SQL_ADJUST, "iiis", h.id, in->staff_id, in->points, in->reason) < 0)
         return -1;
     long long id = (long long)db_insert_id(d);
-    if (ledger_append_head(d, &h, in->points, "adjustment", id, in->actor, in->reason) != 0)
+    long long recovered = 0;
+    if (ledger_append_head(d, &h, in->points, "adjustment", id, in->actor, in->reason,
+                           &recovered) != 0)
         return -1;
     json_t *detail = json_pack("{s:I, s:I, s:s}", "household_id", (json_int_t)h.id, "points",
                                (json_int_t)in->points, "reason", in->reason);
@@ -225,9 +283,12 @@ static int adjust_fn(struct db *d, void *arg, struct ledger_answer *ans)
     ans->balance = h.balance;
     ans->seq = h.seq;
     ans->status = 201;
-    ans->body = json_pack("{s:I, s:I, s:I, s:I, s:s, s:b}", "id", (json_int_t)id,
+    ans->body = json_pack("{s:I, s:I, s:I, s:I, s:s, s:I, s:b}", "id", (json_int_t)id,
                           "household_id", (json_int_t)h.id, "points", (json_int_t)in->points,
-                          "balance", (json_int_t)h.balance, "reason", in->reason, "replayed", 0);
+                          "balance", (json_int_t)h.balance, "reason", in->reason,
+                          "approved_by", (json_int_t)in->staff_id, "replayed", 0);
+    if (ans->body && recovered > 0)
+        json_object_set_new(ans->body, "recovered", json_integer(recovered));
     return ans->body ? 0 : -1;
 }
 
@@ -264,23 +325,30 @@ static int reverse_fn(struct db *d, void *arg, struct ledger_answer *ans)
     }
     bool reversed = strcmp(db_rows_str(r, 0, NULL), "reversed") == 0;
     long long points = db_rows_int(r, 1);
-    char day[11];
+    char day[11], arrival[11];
     snprintf(day, sizeof day, "%s", db_rows_str(r, 2, NULL));
+    snprintf(arrival, sizeof arrival, "%s", db_rows_str(r, 3, NULL));
     db_rows_free(r);
     if (reversed) {
         ledger_refuse(ans, 409, "already_reversed", "this drop-off was reversed already");
         return 0;
     }
+    /* what the balance cannot give back stays owed: the household's debt,
+     * recovered from the next points that come to it */
     long long clawed = points < h.balance ? points : h.balance;
+    h.debt += points - clawed;
     if (clawed > 0) {
         if (ledger_append_head(d, &h, -clawed, "reversal", in->dropoff_id, in->actor,
-                               in->reason) != 0)
+                               in->reason, NULL) != 0)
             return -1;
         ans->moved = true;
+    } else if (points > 0 && db_exec(d, SQL_HEAD, "iiii", h.balance, h.seq, h.debt, h.id) < 0) {
+        return -1;
     }
     if (db_exec(d, SQL_DROPOFF_REVERSE, "ssiii", in->actor, in->reason, clawed, points - clawed,
                 in->dropoff_id) < 0 ||
-        db_exec(d, SQL_DAILY_UNDO, "iis", in->dropoff_id, h.id, day) < 0)
+        db_exec(d, SQL_DAILY_UNDO, "iis", in->dropoff_id, h.id, day) < 0 ||
+        (arrival[0] && db_exec(d, SQL_ARRIVAL_UNDO, "iis", in->dropoff_id, h.id, arrival) < 0))
         return -1;
     json_t *detail = json_pack("{s:I, s:I, s:s}", "clawed_back", (json_int_t)clawed,
                                "shortfall", (json_int_t)(points - clawed), "reason", in->reason);
@@ -291,11 +359,11 @@ static int reverse_fn(struct db *d, void *arg, struct ledger_answer *ans)
     ans->balance = h.balance;
     ans->seq = h.seq;
     ans->status = 200;
-    ans->body = json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "id",
+    ans->body = json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "id",
                           (json_int_t)in->dropoff_id, "status", "reversed", "household_id",
                           (json_int_t)h.id, "points", (json_int_t)points, "clawed_back",
                           (json_int_t)clawed, "shortfall", (json_int_t)(points - clawed),
-                          "balance", (json_int_t)h.balance);
+                          "balance", (json_int_t)h.balance, "debt", (json_int_t)h.debt);
     return ans->body ? 0 : -1;
 }
 
@@ -333,6 +401,7 @@ json_t *dropoff_load(struct db *d, long long id, int *found, char *site_path,
     if (o) {
         json_object_set_new(o, "note", db_rows_null(r, 10) ? json_null()
                                                             : json_string(db_rows_str(r, 10, NULL)));
+        json_object_set_new(o, "backdated", json_boolean(db_rows_int(r, 18) != 0));
         if (strcmp(db_rows_str(r, 11, NULL), "reversed") == 0) {
             json_object_set_new(o, "clawed_back", json_integer(db_rows_int(r, 12)));
             json_object_set_new(o, "shortfall", json_integer(db_rows_int(r, 13)));

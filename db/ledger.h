@@ -68,6 +68,25 @@ struct dropoff_line {
 /* Fill a line from a category of the catalogue. */
 void dropoff_line_set(struct dropoff_line *l, const struct category *c, long long qty);
 
+/* A refusal decided before the transaction (a recorded_at out of its
+ * window, a category this server does not know): it is the answer only
+ * when the key holds no stored one, so the ledger gives it after the
+ * record had its say (a replay comes before every other check). */
+struct ledger_refusal {
+    int status;              /* 0: none */
+    char code[32];
+    char field[48];
+    char message[200];
+};
+
+/* Fill a refusal (field may be NULL). */
+void ledger_refusal_set(struct ledger_refusal *f, int status, const char *code,
+                        const char *field, const char *message);
+
+/* A drop-off recorded this long before it arrived is flagged backdated;
+ * only an offline upload (a batch item) may be. */
+#define DROPOFF_BACKDATE_FLAG_S (10 * 60)
+
 struct dropoff_in {
     const char *scope;       /* "site:<id>" */
     const char *key;
@@ -77,9 +96,13 @@ struct dropoff_in {
     long long card_gen;      /* the card's generation: must be the current one */
     const char *reach;       /* the attendant's subtree path ("/" = all) */
     long long recorded_at;   /* epoch seconds */
-    bool window_error;       /* recorded_at outside the accepted window: 400,
-                              * unless the key holds a stored answer */
     char local_day[11];      /* of recorded_at, in WB_TIMEZONE */
+    char arrival_day[11];    /* the local day the server received it */
+    bool backdated;          /* recorded DROPOFF_BACKDATE_FLAG_S or more before */
+    int arrival_cap_days;    /* WB_CAP_ARRIVAL_DAYS: a capped category earns at
+                              * most this many daily caps a day of arrival */
+    struct ledger_refusal refusal;  /* status 0: none; else the answer unless
+                                     * the key holds a stored one */
     const char *note;        /* may be NULL */
     const char *actor;       /* "s:<id>" */
     int nlines;
@@ -87,7 +110,8 @@ struct dropoff_in {
 };
 
 /* Credit a drop-off.  201 with {id, household_id, site_id, points,
- * balance, items[], capped, recorded_at, replayed}; 409
+ * balance, items[], capped, backdated, recorded_at, replayed, and
+ * recovered when part of the points settled an open shortfall}; 409
  * household_inactive (stored); 404 unknown_code (a forged or reissued
  * card) and 404 not_found (outside reach), which are not stored.  The card
  * and reach are checked under the household's lock, so the transaction
@@ -109,13 +133,18 @@ struct adjust_in {
     const char *key;
     unsigned char fp[IDEM_FP_BYTES];
     long long household_id, staff_id, points;
+    long long daily_limit;   /* > 0: at most this many points (either way) by
+                              * this staff member in any 24 hours */
     const char *reason;
     const char *actor;
     const struct audit_actor *who;
 };
 
-/* 201 {id, household_id, points, balance, reason}; 409
- * insufficient_points when the balance would go below zero. */
+/* 201 {id, household_id, points, balance, reason, approved_by}; 409
+ * insufficient_points when the balance would go below zero; 403 forbidden
+ * (not stored) when it would pass the staff member's daily limit - the
+ * staff row is locked after the household's, so one member's adjustments
+ * are counted one at a time. */
 int ledger_adjust(struct db *d, const struct adjust_in *in, struct ledger_answer *ans);
 
 struct reverse_in {
@@ -139,11 +168,22 @@ json_t *dropoff_load(struct db *d, long long id, int *found, char *site_path,
                      char *household_path);
 
 /* Shared by every money operation: append a ledger row to a household
- * locked by household_lock() and update its balance and seq, in memory
- * too.  0 or -1. */
+ * locked by household_lock() and update its balance, seq and debt, in
+ * memory too.  A credit (delta > 0) first settles the household's open
+ * shortfall: a second row of kind "recovery" takes back what the debt
+ * needs, its ref_id the seq of the credit row.  *recovered (may be NULL)
+ * gets that amount.  0 or -1. */
 struct household_head;
 int ledger_append_head(struct db *d, struct household_head *h, long long delta,
-                       const char *kind, long long ref_id, const char *actor, const char *memo);
+                       const char *kind, long long ref_id, const char *actor, const char *memo,
+                       long long *recovered);
+
+/* How much of a credit goes to the household's open shortfall: the one
+ * rule every credit follows (min of the credit and the debt). */
+long long ledger_recovery(const struct household_head *h, long long credit);
+
+/* The memo of a recovery row. */
+extern const char LEDGER_RECOVERY_MEMO[];
 
 
 /* The answer for a refusal: {"error":{code, message}} with status. */

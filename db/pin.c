@@ -8,15 +8,23 @@
 
 #define MAX_LOCK_SECONDS 86400
 
-static const char SQL_STATE[] =
-    "SELECT pin_hash, pin_failures, pin_locked_until, pin_lock_count "
-    "FROM households WHERE id = ?";
-static const char SQL_COUNTERS[] =
-    "UPDATE households SET pin_failures = ?, pin_locked_until = ?, pin_lock_count = ? "
-    "WHERE id = ?";
+/* Per channel: its read of the counters, and their write. */
+static const char *const SQL_STATE[] = {
+    [PIN_AT_SHOP] = "SELECT pin_hash, pin_failures, pin_locked_until, pin_lock_count "
+                    "FROM households WHERE id = ?",
+    [PIN_AT_SIGNIN] = "SELECT pin_hash, signin_failures, signin_locked_until, "
+                      "signin_lock_count FROM households WHERE id = ?",
+};
+static const char *const SQL_COUNTERS[] = {
+    [PIN_AT_SHOP] = "UPDATE households SET pin_failures = ?, pin_locked_until = ?, "
+                    "pin_lock_count = ? WHERE id = ?",
+    [PIN_AT_SIGNIN] = "UPDATE households SET signin_failures = ?, signin_locked_until = ?, "
+                      "signin_lock_count = ? WHERE id = ?",
+};
 static const char SQL_STORE[] =
     "UPDATE households SET pin_hash = ?, pin_failures = 0, pin_locked_until = 0, "
-    "pin_lock_count = 0 WHERE id = ?";
+    "pin_lock_count = 0, signin_failures = 0, signin_locked_until = 0, signin_lock_count = 0 "
+    "WHERE id = ?";
 
 bool pin_acceptable(const char *pin)
 {
@@ -56,12 +64,12 @@ void pin_hash(const unsigned char key[PIN_KEY_BYTES], long long household_id,
     sodium_memzero(&st, sizeof st);
 }
 
-int pin_attempt_locked(struct db *d, long long household_id, const char *pin,
-                       const unsigned char key[PIN_KEY_BYTES], long long now,
+int pin_attempt_locked(struct db *d, long long household_id, enum pin_channel ch,
+                       const char *pin, const unsigned char key[PIN_KEY_BYTES], long long now,
                        int lock_seconds, struct pin_result *res)
 {
     memset(res, 0, sizeof *res);
-    struct db_rows *r = db_query(d, SQL_STATE, "i", household_id);
+    struct db_rows *r = db_query(d, SQL_STATE[ch], "i", household_id);
     if (!r)
         return -1;
     if (!db_rows_next(r)) {
@@ -121,7 +129,7 @@ int pin_attempt_locked(struct db *d, long long household_id, const char *pin,
     /* a right PIN with nothing to clear writes nothing */
     if (right && old_failures == 0 && old_lock_count == 0)
         return 0;
-    if (db_exec(d, SQL_COUNTERS, "iiii", failures, locked_until, lock_count, household_id) < 0)
+    if (db_exec(d, SQL_COUNTERS[ch], "iiii", failures, locked_until, lock_count, household_id) < 0)
         return -1;
     return 0;
 }

@@ -9,7 +9,13 @@
  * locked (SELECT ... FOR UPDATE): every attempt counts before the PIN is
  * compared, a right PIN clears the count, the 5th wrong one in a row locks
  * for WB_PIN_LOCK_SECONDS, doubling with each further lock up to a day.
- * The caller commits the new counters even when it refuses the request. */
+ * The caller commits the new counters even when it refuses the request.
+ *
+ * There are two counters, one per channel: shops (a clerk typing the PIN
+ * at the till) and the resident's own sign-in (and PIN change).  Anyone
+ * holding the door card can try PINs at the sign-in page; with one shared
+ * counter a stranger could lock the household out of shopping, or a shop
+ * lock its sign-in.  Each channel is locked by the same rule, on its own. */
 #ifndef WB_PIN_H
 #define WB_PIN_H
 
@@ -42,13 +48,20 @@ struct pin_result {
     long long retry_after;
 };
 
+enum pin_channel {
+    PIN_AT_SHOP,      /* redemptions */
+    PIN_AT_SIGNIN,    /* resident sign-in and PIN change */
+};
+
 /* Inside a transaction that holds the household row lock: check pin and
- * write the new counters.  Returns 0 (res filled) or -1 (store error). */
-int pin_attempt_locked(struct db *d, long long household_id, const char *pin,
-                       const unsigned char key[PIN_KEY_BYTES], long long now,
+ * write the new counters of that channel.  Returns 0 (res filled) or -1
+ * (store error). */
+int pin_attempt_locked(struct db *d, long long household_id, enum pin_channel ch,
+                       const char *pin, const unsigned char key[PIN_KEY_BYTES], long long now,
                        int lock_seconds, struct pin_result *res);
 
-/* Set (pin non-NULL) or clear the PIN, clearing the lock too. 0 or -1. */
+/* Set (pin non-NULL) or clear the PIN, clearing both channels' locks
+ * too.  0 or -1. */
 int pin_store(struct db *d, long long household_id, const char *pin,
               const unsigned char key[PIN_KEY_BYTES]);
 

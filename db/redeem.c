@@ -192,7 +192,7 @@ static int redeem_fn(struct db *d, void *arg, struct ledger_answer *ans)
             return 0;
         }
         struct pin_result pr;
-        if (pin_attempt_locked(d, h.id, in->pin, in->pin_key, in->now, in->pin_lock_seconds,
+        if (pin_attempt_locked(d, h.id, PIN_AT_SHOP, in->pin, in->pin_key, in->now, in->pin_lock_seconds,
                                &pr) != 0)
             return -1;
         if (pr.outcome != PIN_OK) {
@@ -288,7 +288,7 @@ static int redeem_fn(struct db *d, void *arg, struct ledger_answer *ans)
         }
     }
     if (cost > 0) {
-        if (ledger_append_head(d, &h, -cost, "redemption", id, in->actor, in->memo) != 0) {
+        if (ledger_append_head(d, &h, -cost, "redemption", id, in->actor, in->memo, NULL) != 0) {
             json_decref(lines);
             return -1;
         }
@@ -345,6 +345,12 @@ static int void_fn(struct db *d, void *arg, struct ledger_answer *ans)
     }
     if (r)
         db_rows_free(r);
+    if (found && in_reach) {
+        char hpath[256];
+        if (region_path_cached(d, h.region_id, hpath, sizeof hpath) != 0)
+            return -1;
+        in_reach = region_path_within(in->reach, hpath);
+    }
     if (!found || !in_reach) {
         ledger_refuse(ans, 404, "not_found", "no such redemption");
         ans->no_store = true;
@@ -377,8 +383,11 @@ static int void_fn(struct db *d, void *arg, struct ledger_answer *ans)
     for (int i = 0; i < n; i++)
         if (db_exec(d, SQL_STOCK_RETURN, "ii", qtys[i], ids[i]) < 0)
             return -1;
+    /* the points come back, and settle an open shortfall first */
+    long long recovered = 0;
     if (points > 0) {
-        if (ledger_append_head(d, &h, points, "void", in->redemption_id, in->actor, in->reason) != 0)
+        if (ledger_append_head(d, &h, points, "void", in->redemption_id, in->actor, in->reason,
+                               &recovered) != 0)
             return -1;
         ans->moved = true;
     }
@@ -395,6 +404,8 @@ static int void_fn(struct db *d, void *arg, struct ledger_answer *ans)
     ans->body = json_pack("{s:I, s:s, s:I, s:I, s:I}", "id", (json_int_t)in->redemption_id,
                           "status", "voided", "household_id", (json_int_t)h.id, "points",
                           (json_int_t)points, "balance", (json_int_t)h.balance);
+    if (ans->body && recovered > 0)
+        json_object_set_new(ans->body, "recovered", json_integer(recovered));
     return ans->body ? 0 : -1;
 }
 

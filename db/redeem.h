@@ -62,16 +62,19 @@ struct void_in {
     long long clerk_id;       /* non-zero: a clerk, who may void only its own
                                * redemptions within VOID_WINDOW seconds */
     long long shop_id;        /* for a clerk: its shop */
-    const char *reach;        /* for admins: their subtree */
+    const char *reach;        /* the caller's subtree: admins reach the shop
+                               * through it, and everyone the household */
     const struct audit_actor *who;
     long long now;
 };
 
 #define VOID_WINDOW (30 * 60)
 
-/* 200 {id, status:"voided", household_id, points, balance}; 409
- * already_voided; 403 for a clerk past the window or not the author; 404
- * outside reach. */
+/* 200 {id, status:"voided", household_id, points, balance, and recovered
+ * when part of the points settled an open shortfall}; 409 already_voided;
+ * 403 for a clerk past the window or not the author; 404 outside reach
+ * (the shop's, or the household's: points come back only to a household
+ * the caller reaches). */
 int ledger_void(struct db *d, const struct void_in *in, struct ledger_answer *ans);
 
 /* A redemption as JSON (lines included), or NULL (*found 0 none, -1

@@ -17,6 +17,7 @@ struct wb_store_stats {
     atomic_ulong tx_retries;       /* transactions retried on deadlock */
     atomic_ulong dropoff_groups;   /* drop-off transactions (each one group) */
     atomic_ulong dropoffs_grouped; /* drop-offs decided in them */
+    atomic_ulong dropoffs_backdated; /* credited with a recorded_at well before arrival */
 };
 
 extern struct wb_store_stats wb_stats;

@@ -38,10 +38,13 @@ static struct db *open_db(const struct config *cfg, char *err, size_t errlen)
 struct db *dblink_get(struct dblink *l)
 {
     long long now = now_ms();
-    /* After a quiet spell the server may have closed the link
-     * (wait_timeout, a restart): find out with a ping now, outside any
-     * transaction, rather than fail the request that comes next. */
-    if (l->db && !db_dead(l->db) && now - l->used_ms > IDLE_PING_MS && db_ping(l->db) != 0)
+    /* A link the server closed (a restart, a kill, wait_timeout) is found
+     * here, before the request's first statement, and replaced, rather
+     * than failing that request: the closed socket is readable, which
+     * costs one poll() to see.  A link that went quiet without a word (a
+     * peer gone from the network) is pinged after a quiet spell. */
+    if (l->db && !db_dead(l->db) &&
+        (db_link_lost(l->db) || (now - l->used_ms > IDLE_PING_MS && db_ping(l->db) != 0)))
         l->next_try_ms = 0;
     if (l->db)
         l->used_ms = now;

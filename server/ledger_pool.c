@@ -40,14 +40,16 @@ static void on_job_done(evutil_socket_t fd, short what, void *arg)
     job->done(job);
 }
 
-/* Credit one group and hand each job back to its worker. */
-static void credit(struct ledger_thread *t, struct ledger_job **jobs, int n)
+/* Credit the drop-offs of jobs as one group and hand each job back to
+ * its worker. */
+static void credit(struct ledger_thread *t, struct ledger_job **jobs, int njobs)
 {
     const struct dropoff_in *ins[LEDGER_GROUP_MAX];
     struct ledger_answer ans[LEDGER_GROUP_MAX];
-    int rc[LEDGER_GROUP_MAX];
-    for (int i = 0; i < n; i++)
-        ins[i] = jobs[i]->in;
+    int rc[LEDGER_GROUP_MAX], n = 0;
+    for (int j = 0; j < njobs; j++)
+        for (int i = 0; i < jobs[j]->n; i++)
+            ins[n++] = jobs[j]->in[i];
     struct db *d = dblink_get(&t->link);
     if (d)
         ledger_dropoffs(d, ins, n, ans, rc);
@@ -57,16 +59,21 @@ static void credit(struct ledger_thread *t, struct ledger_job **jobs, int n)
         failed |= !d || rc[i] == LEDGER_ERR;
     if (failed && kind != DB_CONN && kind != DB_RETRY)
         log_msg(LOG_ERROR, "%s: database error %d: %s", t->name, db_errno(d), db_error(d));
-    for (int i = 0; i < n; i++) {
-        if (d) {
-            jobs[i]->ans = ans[i];
-            jobs[i]->rc = rc[i];
-        } else {
-            memset(&jobs[i]->ans, 0, sizeof jobs[i]->ans);
-            jobs[i]->rc = LEDGER_ERR;
+    for (int j = 0, k = 0; j < njobs; j++) {
+        struct ledger_job *job = jobs[j];
+        job->errkind = DB_OK;
+        for (int i = 0; i < job->n; i++, k++) {
+            if (d) {
+                job->ans[i] = ans[k];
+                job->rc[i] = rc[k];
+            } else {
+                memset(&job->ans[i], 0, sizeof job->ans[i]);
+                job->rc[i] = LEDGER_ERR;
+            }
+            if (job->rc[i] == LEDGER_ERR)
+                job->errkind = kind;
         }
-        jobs[i]->errkind = jobs[i]->rc == LEDGER_ERR ? kind : DB_OK;
-        event_active(jobs[i]->ev, EV_TIMEOUT, 0);
+        event_active(job->ev, EV_TIMEOUT, 0);
     }
 }
 
@@ -83,8 +90,9 @@ static void *thread_main(void *arg)
             continue;
         }
         struct ledger_job *jobs[LEDGER_GROUP_MAX];
-        int n = 0;
-        while (p->head && n < LEDGER_GROUP_MAX) {
+        int n = 0, inputs = 0;
+        while (p->head && inputs + p->head->n <= LEDGER_GROUP_MAX) {
+            inputs += p->head->n;
             jobs[n++] = p->head;
             p->head = p->head->next;
         }
@@ -132,6 +140,8 @@ struct ledger_pool *ledger_pool_new(const struct config *cfg, int n)
 
 int ledger_pool_submit(struct ledger_pool *p, struct event_base *base, struct ledger_job *job)
 {
+    if (job->n < 1 || job->n > LEDGER_GROUP_MAX)
+        return -1;
     job->ev = event_new(base, -1, 0, on_job_done, job);
     if (!job->ev)
         return -1;

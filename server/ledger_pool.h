@@ -22,11 +22,16 @@ struct event;
 struct event_base;
 struct ledger_pool;
 
+/* A job is n drop-offs (1 for a single request, up to LEDGER_GROUP_MAX
+ * for a group of a batch) credited together and never split: a batch's
+ * items keep their order.  Jobs queued together share a group while
+ * their drop-offs fit in one. */
 struct ledger_job {
-    const struct dropoff_in *in;          /* the submitter's, kept alive until done */
-    struct ledger_answer ans;             /* filled by the pool */
-    int rc;                               /* LEDGER_* */
-    int errkind;                          /* enum db_errkind when rc is LEDGER_ERR */
+    const struct dropoff_in *const *in;   /* n inputs, kept alive until done */
+    int n;
+    struct ledger_answer *ans;            /* n answers, filled by the pool */
+    int *rc;                              /* n outcomes, LEDGER_* */
+    int errkind;                          /* enum db_errkind when an rc is LEDGER_ERR */
     void (*done)(struct ledger_job *job); /* runs on the submitter's loop */
     struct event *ev;
     struct ledger_job *next;

@@ -132,6 +132,10 @@ void metrics_render(struct evbuffer *out)
             atomic_load(&wb_stats.dropoff_groups));
     counter(out, "wastebank_dropoffs_grouped_total", "Drop-offs decided in those transactions.",
             atomic_load(&wb_stats.dropoffs_grouped));
+    counter(out, "wastebank_dropoffs_backdated_total",
+            "Drop-offs credited with a recorded_at more than 10 minutes before they arrived "
+            "(offline uploads); a rise shows back-dating.",
+            atomic_load(&wb_stats.dropoffs_backdated));
     counter(out, "wastebank_ledger_writes_total", "Committed ledger rows.",
             atomic_load(&wb_stats.ledger_writes));
     counter(out, "wastebank_tx_retries_total", "Transactions retried after a deadlock or lock wait.",

@@ -39,6 +39,11 @@ UPDATE staff SET username = LOWER(username) WHERE username <> LOWER(username) CO
 -- with a ledger row of kind 'recovery'.
 ALTER TABLE households ADD COLUMN IF NOT EXISTS debt BIGINT NOT NULL DEFAULT 0 AFTER seq;
 ALTER TABLE households ADD CONSTRAINT ck_households_debt CHECK (debt >= 0);
+UPDATE households h
+  JOIN (SELECT household_id, SUM(shortfall) AS s FROM dropoffs
+        WHERE status = 'reversed' AND shortfall > 0 GROUP BY household_id) x
+    ON x.household_id = h.id
+  SET h.debt = x.s;
 
 -- Resident sign-in keeps its own PIN failure count and lock; the
 -- pin_failures / pin_locked_until / pin_lock_count columns are the shops'.

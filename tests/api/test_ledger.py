@@ -181,6 +181,18 @@ def dropoff_ok(ctx, token, code, items, key=None, recorded_at=None, note=None):
     return d
 
 
+def uploaded_ok(ctx, token, code, items, recorded_at, note=None):
+    """An offline upload: POST /v1/dropoffs/batch with this one drop-off (only a batch
+    item may be recorded more than 10 minutes back).  Returns its drop-off."""
+    item = dict(dropoff_body(code, items, recorded_at, note), client_ref=new_key("up"))
+    res = expect_json(ctx.post("/v1/dropoffs/batch", {"dropoffs": [item]}, token=token),
+                      200)["results"]
+    expect_eq(res[0].get("status"), "created", "the uploaded drop-off (%r)" % res[0])
+    d = res[0]["dropoff"]
+    expect_eq(d.get("replayed"), False, "replayed of a new drop-off")
+    return d
+
+
 def get_household(ctx, hid, token=None):
     return expect_json(ctx.get("/v1/households/%d" % hid, token=token or ctx.admin_token), 200)
 
@@ -417,15 +429,15 @@ def test_ledger_backdated_dropoff_paid_at_the_rate_then(ctx):
     f = fx(ctx)
     h = mk_household(ctx, f.t.VA["id"])
     at = when(days=-2)
-    d = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.versioned, "grams": 1500}],
-                   recorded_at=at)
+    d = uploaded_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.versioned, "grams": 1500}],
+                    recorded_at=at)
     expect_eq((_line(d)["rate"], d["points"]), (100, 150), "2 days back: the version of 10 days ago")
     assert same_instant(d["recorded_at"], at), "recorded_at %r, sent %r" % (d["recorded_at"], at)
     got = expect_json(ctx.get("/v1/dropoffs/%d" % d["id"], token=ctx.admin_token), 200)
     expect_eq(got.get("day"), local_day(at), "the drop-off's local day")
     # 2 hours ago: the version of 1 day ago
-    d = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.versioned, "grams": 1500}],
-                   recorded_at=when(seconds=-7200))
+    d = uploaded_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.versioned, "grams": 1500}],
+                    recorded_at=when(seconds=-7200))
     expect_eq((_line(d)["rate"], d["points"]), (200, 300), "2 hours back")
     expect_eq(d["balance"], 450, "balance")
 
@@ -438,7 +450,7 @@ def test_ledger_new_rate_version_leaves_past_dropoffs_alone(ctx):
     wait_catalog(t0)
     h = mk_household(ctx, f.t.VA["id"])
     d1 = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": cat, "grams": 2000}],
-                    recorded_at=when(seconds=-600))
+                    recorded_at=when(seconds=-540))
     expect_eq(d1["points"], 100, "at 50 per kg")
     set_rate(ctx, cat, 80, effective_from=when(seconds=-300))
     d2 = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": cat, "grams": 2000}])
@@ -446,8 +458,8 @@ def test_ledger_new_rate_version_leaves_past_dropoffs_alone(ctx):
     got = expect_json(ctx.get("/v1/dropoffs/%d" % d1["id"], token=ctx.admin_token), 200)
     expect_eq((got["points"], got["items"][0]["rate"]), (100, 50), "the earlier drop-off kept its rate")
     # a back-dated drop-off before the new version still gets the old one
-    d3 = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": cat, "grams": 2000}],
-                    recorded_at=when(seconds=-900))
+    d3 = uploaded_ok(ctx, f.t.at_a.token, h["code"], [{"category": cat, "grams": 2000}],
+                     recorded_at=when(seconds=-900))
     expect_eq(d3["points"], 100, "back-dated before the new version")
 
 
@@ -478,8 +490,8 @@ def test_ledger_override_newer_than_recorded_at_does_not_apply(ctx):
     set_rate(ctx, cat, 70, region_id=f.t.VA["id"], effective_from=when(days=-1))
     wait_catalog(t0)
     h = mk_household(ctx, f.t.VA["id"])
-    d = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": cat, "grams": 1000}],
-                   recorded_at=when(days=-3))
+    d = uploaded_ok(ctx, f.t.at_a.token, h["code"], [{"category": cat, "grams": 1000}],
+                    recorded_at=when(days=-3))
     expect_eq(d["points"], 10, "3 days back: the village's override did not exist yet")
     d = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": cat, "grams": 1000}])
     expect_eq(d["points"], 70, "now: the village's override")
@@ -526,15 +538,15 @@ def test_ledger_rate_version_applies_from_its_effective_second(ctx):
     h = mk_household(ctx, f.t.VA["id"])
     t0 = parse_rfc3339(f.T0)
     before = (t0 - datetime.timedelta(seconds=1)).isoformat()
-    d = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.boundary, "grams": 1000}],
-                   recorded_at=f.T0)
+    d = uploaded_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.boundary, "grams": 1000}],
+                    recorded_at=f.T0)
     expect_eq((_line(d)["rate"], d["points"]), (10, 10), "recorded_at == effective_from")
-    d = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.boundary, "grams": 1000}],
-                   recorded_at=before)
+    d = uploaded_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.boundary, "grams": 1000}],
+                    recorded_at=before)
     expect_eq((_line(d)["rate"], d["points"]), (5, 5), "one second before effective_from")
     utc = t0.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    d = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.boundary, "grams": 1000}],
-                   recorded_at=utc)
+    d = uploaded_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.boundary, "grams": 1000}],
+                    recorded_at=utc)
     expect_eq(d["points"], 10, "the same instant written in UTC")
 
 
@@ -587,8 +599,8 @@ def test_ledger_cap_is_per_local_day(ctx):
     h = mk_household(ctx, f.t.VA["id"])
     today = when(seconds=-60)
     two_days_ago = when(days=-2)
-    d = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.capped, "grams": 150}],
-                   recorded_at=two_days_ago)
+    d = uploaded_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.capped, "grams": 150}],
+                    recorded_at=two_days_ago)
     expect_eq((d["points"], d["capped"]), (100, True), "two days ago: capped at 100")
     d = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.capped, "grams": 90}],
                    recorded_at=today)
@@ -681,15 +693,15 @@ def test_ledger_cap_day_is_the_local_day_in_the_configured_zone(ctx):
     last = datetime.datetime(day.year, day.month, day.day, 15, 59, 59,
                              tzinfo=datetime.timezone.utc)
     first = last + datetime.timedelta(seconds=1)
-    a = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.capped, "grams": 150}],
-                   recorded_at=last.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    b = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.capped, "grams": 150}],
-                   recorded_at=first.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    a = uploaded_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.capped, "grams": 150}],
+                    recorded_at=last.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    b = uploaded_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.capped, "grams": 150}],
+                    recorded_at=first.strftime("%Y-%m-%dT%H:%M:%SZ"))
     expect_eq((a["points"], b["points"]), (100, 100), "a full cap on each local day")
     ga = expect_json(ctx.get("/v1/dropoffs/%d" % a["id"], token=ctx.admin_token), 200)
     gb = expect_json(ctx.get("/v1/dropoffs/%d" % b["id"], token=ctx.admin_token), 200)
     expect_eq((ga["day"], gb["day"]), (day.isoformat(), (day + datetime.timedelta(days=1)).isoformat()),
               "local days")
-    c = dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.capped, "grams": 10}],
-                   recorded_at=(first + datetime.timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    c = uploaded_ok(ctx, f.t.at_a.token, h["code"], [{"category": f.capped, "grams": 10}],
+                    recorded_at=(first + datetime.timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     expect_eq((c["points"], c["capped"]), (0, True), "later the same local day")

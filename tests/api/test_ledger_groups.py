@@ -893,9 +893,10 @@ def test_groups_new_rate_version_is_paid_at_once_on_every_worker(ctx):
         default = 777
         for i, c in enumerate(conns):
             expect_rate(post(c, hw), default, "the version now in force, connection %d" % i)
-        # a drop-off of two hours ago gets the version in force then
+        # a drop-off of nine minutes ago (the most a live one may go back) gets the
+        # version in force then
         for i, c in enumerate(conns[:4]):
-            expect_rate(post(c, hv, rec=when(seconds=-7200)), 5,
+            expect_rate(post(c, hv, rec=when(seconds=-540)), 5,
                         "back-dated before every new version, connection %d" % i)
         # concurrently on every connection right after a new version
         default = 301

@@ -8,7 +8,7 @@ from lib import expect_eq, expect_error, expect_json, expect_status
 from test_ledger import (Tree, build_tree, check_ledger_consistent, dropoff_ok,
                          get_household, ledger_of, mk_category, mk_household, mk_shop, mk_staff,
                          new_key, read_pages, redis_balance, redis_run_id, resident_of, set_rate,
-                         wait_catalog, when)
+                         uploaded_ok, wait_catalog, when)
 
 _FX = None
 
@@ -35,9 +35,10 @@ def fx(ctx):
 
 
 def _earn(ctx, f, h, grams, cat=None, recorded_at=None):
-    return dropoff_ok(ctx, f.t.at_a.token, h["code"], [{"category": cat or f.g1000,
-                                                        "grams": grams}],
-                      recorded_at=recorded_at)
+    items = [{"category": cat or f.g1000, "grams": grams}]
+    if recorded_at is not None:         # only an upload may be back-dated
+        return uploaded_ok(ctx, f.t.at_a.token, h["code"], items, recorded_at)
+    return dropoff_ok(ctx, f.t.at_a.token, h["code"], items)
 
 
 def _reverse(ctx, did, token, reason="weighed wrong"):
@@ -63,7 +64,8 @@ def test_ledger_reversal_takes_the_points_back(ctx):
     r = _reverse(ctx, d["id"], ctx.admin_token, "double entry")
     body = expect_json(r, 200)
     expect_eq(body, {"id": d["id"], "status": "reversed", "household_id": h["id"], "points": 400,
-                     "clawed_back": 400, "shortfall": 0, "balance": 250}, "reversal answer")
+                     "clawed_back": 400, "shortfall": 0, "balance": 250, "debt": 0},
+              "reversal answer")
     rows = check_ledger_consistent(ctx, h["id"])
     expect_eq([(x["kind"], x["delta"], x["ref_id"]) for x in rows],
               [("reversal", -400, d["id"]), ("dropoff", 400, d["id"]), ("dropoff", 250, d0["id"])],
@@ -93,9 +95,20 @@ def test_ledger_reversal_of_spent_points_reports_the_shortfall(ctx):
     got = expect_json(ctx.get("/v1/dropoffs/%d" % d["id"], token=ctx.admin_token), 200)
     expect_eq((got["status"], got.get("clawed_back"), got.get("shortfall")),
               ("reversed", 30, 70), "stored")
-    # later earnings are the household's: the shortfall is not taken from them
+    expect_eq((body["debt"], get_household(ctx, h["id"])["debt"]), (70, 70),
+              "the shortfall is the household's debt")
+    # later earnings settle the debt first, with a recovery row
     d2 = _earn(ctx, f, h, 50)
-    expect_eq(d2["balance"], 50, "balance after a new drop-off")
+    expect_eq((d2["points"], d2.get("recovered"), d2["balance"]), (50, 50, 0),
+              "a new drop-off goes to the debt")
+    d3 = _earn(ctx, f, h, 30)
+    expect_eq((d3.get("recovered"), d3["balance"]), (20, 10), "the rest of the debt, then the household's")
+    expect_eq(get_household(ctx, h["id"])["debt"], 0, "debt settled")
+    rows = check_ledger_consistent(ctx, h["id"])
+    expect_eq([(x["kind"], x["delta"], x["ref_id"]) for x in rows[:4]],
+              [("recovery", -20, rows[1]["seq"]), ("dropoff", 30, d3["id"]),
+               ("recovery", -50, rows[3]["seq"]), ("dropoff", 50, d2["id"])],
+              "recovery rows point at the credit they took from")
 
 
 def test_ledger_reversal_with_nothing_left_writes_no_negative(ctx):
@@ -456,11 +469,12 @@ def test_ledger_resident_balance_follows_each_movement(ctx):
     check(250, 2)
     expect_json(_reverse(ctx, d["id"], ctx.admin_token), 200)
     check(0, 3)
-    # a lost cache entry is read from MariaDB and filled again
+    # a lost cache entry is read from MariaDB and filled again; the drop-off first
+    # settles the reversal's shortfall of 150 (a recovery row)
     ctx.redis("DEL", "bal:{h:%d}" % h["id"])
-    _earn(ctx, f, h, 10)
-    check(10, 4)
+    _earn(ctx, f, h, 160)
+    check(10, 5)
     ctx.redis("DEL", "bal:{h:%d}" % h["id"])
     got = expect_json(ctx.get("/v1/residents/me/balance", token=tok), 200)["balance"]
     expect_eq(got, 10, "balance after the cache entry was lost")
-    expect_eq(redis_balance(ctx, h["id"]), (4, 10, run_id), "refilled from MariaDB")
+    expect_eq(redis_balance(ctx, h["id"]), (5, 10, run_id), "refilled from MariaDB")

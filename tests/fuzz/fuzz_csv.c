@@ -18,11 +18,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (;;) {
         size_t before = pos;
         int n = csv_record((const char *)data, size, &pos, &line, buf, fields, 16);
-        if (n <= 0)
+        if (n == 0 || n == -1)
             break;
         if (pos <= before || pos > size)
             abort();      /* must always make progress and stay in bounds */
-        for (int i = 0; i < n && i < 16; i++)
+        for (int i = 0; n > 0 && i < n && i < 16; i++)
             (void)strlen(fields[i]);
     }
     free(buf);

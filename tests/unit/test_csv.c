@@ -319,6 +319,22 @@ static void test_fields_point_into_buf(void **state)
     csv_close(&c);
 }
 
+static void test_nul_byte_is_refused_and_the_record_consumed(void **state)
+{
+    (void)state;
+    struct csv c;
+    OPEN(&c, "a,b\0c,d\n\"q\0\"\ne,f\n");
+    assert_int_equal(next(&c), -2);             /* b<NUL>c would be cut to "b" */
+    assert_int_equal(c.pos, 8);
+    assert_int_equal(c.line, 2);
+    assert_int_equal(next(&c), -2);             /* inside quotes too */
+    assert_int_equal(c.line, 3);
+    assert_int_equal(next(&c), 2);              /* and the next record is read */
+    assert_string_equal(c.f[0], "e");
+    assert_string_equal(c.f[1], "f");
+    csv_close(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +351,7 @@ int main(void)
         cmocka_unit_test_teardown(test_end_of_input_returns_zero, close_leftover),
         cmocka_unit_test_teardown(test_extra_fields_are_counted_but_not_stored, close_leftover),
         cmocka_unit_test_teardown(test_fields_point_into_buf, close_leftover),
+        cmocka_unit_test_teardown(test_nul_byte_is_refused_and_the_record_consumed, close_leftover),
     };
     return cmocka_run_group_tests_name("csv", tests, NULL, NULL);
 }
