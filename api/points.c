@@ -332,12 +332,6 @@ void h_households_adjust(struct req *r)
         reply_error(r, 400, "invalid_request", "points", "points must not be 0");
         return;
     }
-    long long mag = points < 0 ? -points : points;
-    if (r->who.role != ROLE_ADMIN && mag > r->w->cfg->adjust_limit) {
-        reply_error(r, 403, "forbidden", "points",
-                    "a region admin adjusts at most %d points at a time", r->w->cfg->adjust_limit);
-        return;
-    }
     struct db *d = db_or_reply(r);
     struct household h;
     if (!d || !household_in_reach_or_reply(r, d, r->param[0], &h))
@@ -348,6 +342,9 @@ void h_households_adjust(struct req *r)
     struct audit_actor who = { actor, role_name(r->who.role), r->remote, r->id };
     struct adjust_in in = { .scope = scope, .key = key, .household_id = h.id,
                             .staff_id = r->who.staff_id, .points = points,
+                            .action_limit = r->who.role == ROLE_ADMIN
+                                                ? 0
+                                                : r->w->cfg->adjust_limit,
                             .daily_limit = r->who.role == ROLE_ADMIN
                                                ? 0
                                                : r->w->cfg->adjust_daily_limit,

@@ -228,9 +228,25 @@ int ledger_run(struct db *d, const char *scope, const char *key,
 
 /* ---- adjustments ---- */
 
+/* A limit refusal: 403, not stored, naming the points. */
+static void refuse_limit(struct ledger_answer *ans, const char *message)
+{
+    ledger_refuse(ans, 403, "forbidden", message);
+    json_object_set_new(json_object_get(ans->body, "error"), "field", json_string("points"));
+    ans->no_store = true;
+}
+
 static int adjust_fn(struct db *d, void *arg, struct ledger_answer *ans)
 {
     const struct adjust_in *in = arg;
+    long long mag = in->points < 0 ? -in->points : in->points;
+    char msg[160];
+    if (in->action_limit > 0 && mag > in->action_limit) {
+        snprintf(msg, sizeof msg, "a region admin adjusts at most %lld points at a time",
+                 in->action_limit);
+        refuse_limit(ans, msg);
+        return 0;
+    }
     struct household_head h;
     int rc = household_lock(d, in->household_id, &h);
     if (rc < 0)
@@ -246,16 +262,11 @@ static int adjust_fn(struct db *d, void *arg, struct ledger_answer *ans)
         if (db_query_int(d, &locked, SQL_STAFF_LOCK, "i", in->staff_id) != 1 ||
             db_query_int(d, &done, SQL_ADJUSTED_TODAY, "i", in->staff_id) != 1)
             return -1;
-        long long mag = in->points < 0 ? -in->points : in->points;
         if (done + mag > in->daily_limit) {
-            char msg[160];
             snprintf(msg, sizeof msg,
                      "this would pass your limit of %lld points adjusted in 24 hours "
                      "(%lld used); ask an admin", in->daily_limit, done);
-            ledger_refuse(ans, 403, "forbidden", msg);
-            json_object_set_new(json_object_get(ans->body, "error"), "field",
-                                json_string("points"));
-            ans->no_store = true;
+            refuse_limit(ans, msg);
             return 0;
         }
     }

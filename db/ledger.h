@@ -133,6 +133,7 @@ struct adjust_in {
     const char *key;
     unsigned char fp[IDEM_FP_BYTES];
     long long household_id, staff_id, points;
+    long long action_limit;  /* > 0: at most this many points either way */
     long long daily_limit;   /* > 0: at most this many points (either way) by
                               * this staff member in any 24 hours */
     const char *reason;
@@ -142,7 +143,8 @@ struct adjust_in {
 
 /* 201 {id, household_id, points, balance, reason, approved_by}; 409
  * insufficient_points when the balance would go below zero; 403 forbidden
- * (not stored) when it would pass the staff member's daily limit - the
+ * (not stored, so a stored answer for the key still wins) when it passes
+ * the limit of one action or the staff member's daily limit - the
  * staff row is locked after the household's, so one member's adjustments
  * are counted one at a time. */
 int ledger_adjust(struct db *d, const struct adjust_in *in, struct ledger_answer *ans);
