@@ -3,7 +3,10 @@
  * Login: rate limits (per client address and per username) -> look the
  * member up -> argon2id verify in the password pool, against a dummy hash
  * when the username is unknown so timing tells nothing -> token.  The
- * verify runs off the worker thread; the reply is sent when it returns. */
+ * verify runs off the worker thread; the reply is sent when it returns.
+ *
+ * The token's region claim is the member's recorded reach
+ * (staff.reach_region_id, api/staff.c): every reach check reads it. */
 #include "api/handlers.h"
 #include "api/input.h"
 #include "server/config.h"
@@ -17,9 +20,6 @@
 #include "server/worker.h"
 #include "db/db.h"
 #include "db/revoke.h"
-#include "db/regions.h"
-#include "db/shops.h"
-#include "db/sites.h"
 #include "db/staff.h"
 
 #include <ctype.h>
@@ -40,32 +40,7 @@ struct login {
     struct req *r;
     struct staff s;
     bool found;
-    long long reach_region;   /* the token's region claim */
 };
-
-/* The region an attendant or clerk serves: the county of its site or
- * shop (design.md); a region admin's own region.  0 or -1. */
-static int reach_region_of(struct db *d, const struct staff *s, long long *out)
-{
-    *out = s->region_id;
-    long long place_region = 0;
-    if (strcmp(s->role, "attendant") == 0 && s->site_id) {
-        struct site x;
-        int rc = site_get(d, s->site_id, &x);
-        if (rc < 0)
-            return -1;
-        place_region = rc ? x.region_id : 0;
-    } else if (strcmp(s->role, "clerk") == 0 && s->shop_id) {
-        struct shop x;
-        int rc = shop_get(d, s->shop_id, &x);
-        if (rc < 0)
-            return -1;
-        place_region = rc ? x.region_id : 0;
-    }
-    if (place_region)
-        return region_county_of(d, place_region, out);
-    return 0;
-}
 
 static bool login_rate_ok_or_reply(struct req *r, const char *username)
 {
@@ -126,7 +101,9 @@ static void on_verified(bool ok, const char *hash, void *arg)
         struct principal p = {
             .role = role_bit(l->s.role),
             .staff_id = l->s.id,
-            .region_id = l->reach_region,
+            /* the recorded reach; none for an admin (everything) and, for
+             * anyone else, reaching nothing (api/reach.c) */
+            .region_id = l->s.reach_region_id,
             .site_id = l->s.site_id,
             .shop_id = l->s.shop_id,
             .ver = l->s.token_version,
@@ -164,11 +141,6 @@ void h_auth_login(struct req *r)
     }
     l->r = r;
     l->found = found == 1;
-    if (l->found && reach_region_of(d, &l->s, &l->reach_region) != 0) {
-        free(l);
-        reply_db_error(r, d);
-        return;
-    }
     const char *hash = l->found ? l->s.password_hash : r->w->srv->dummy_hash;
     r->async = true;
     if (pwpool_verify(r->w->srv->pw, r->w->base, hash, password, on_verified, l) != 0) {

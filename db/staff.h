@@ -1,4 +1,9 @@
-/* staff.h - the staff table: people who sign in with a password. */
+/* staff.h - the staff table: people who sign in with a password.
+ *
+ * Every member records the subtree it reaches (reach_region_id), fixed
+ * at creation and never wider than its creator's (api/staff.c); sign-in
+ * puts it in the token's region claim, which is what every reach check
+ * reads (api/reach.c). */
 #ifndef WB_STAFF_H
 #define WB_STAFF_H
 
@@ -14,11 +19,13 @@ struct staff {
     long long region_id;      /* 0 = none */
     long long site_id;
     long long shop_id;
+    long long reach_region_id;  /* the subtree it reaches; 0 = none recorded */
     char display_name[401];   /* 100 characters of up to 4 bytes */
     char status[10];          /* active disabled */
     long long token_version;
     long long created_at;     /* epoch seconds */
     char region_path[256];    /* "" when the member has no region */
+    char reach_path[256];     /* reach_region_id's path; "" when none */
     char password_hash[256];  /* argon2id string; never leaves the server */
 };
 
@@ -27,7 +34,11 @@ int staff_by_username(struct db *d, const char *username, struct staff *out);
 int staff_by_id(struct db *d, long long id, struct staff *out);
 
 /* Insert; returns the new id or -1 (db_errkind DB_DUP: username taken).
- * s->password_hash must hold the hash. */
+ * s->password_hash must hold the hash.
+ * s->reach_region_id is recorded as given; 0 for a member other than an
+ * admin means "the widest its role allows", what an admin's creation gets
+ * (wbctl's seed relies on it): its site's or shop's county for an
+ * attendant or clerk, its own region for a region admin. */
 long long staff_insert(struct db *d, const struct staff *s);
 
 /* Change status / display name / password hash (each NULL = keep).  When

@@ -1,0 +1,403 @@
+"""Security review (issue 9), identity findings: reach granted through created staff
+(api.md "Staff", "Auth"; design.md "Security model").
+
+1. No one creates or manages a staff member whose reach is wider than their own.  An
+   attendant or clerk reaches its site's or shop's county, capped at its creator's
+   reach; a region admin reaches its region.  The reach is recorded at creation
+   (`reach_region_id` in the staff JSON), put into the token's region claim at sign-in
+   (`/v1/auth/me` `region_id`), and everything that checks reach through the token
+   (scan, sites, regions, drop-offs) follows it.  A member reaching beyond the caller
+   cannot be changed by it in any way (403), though it stays visible.
+
+Every module builds its own region tree, so nothing here depends on another module.
+"""
+
+import secrets
+import time
+
+from lib import expect_eq, expect_error, expect_json, expect_status
+from test_identity import ME, Account, refused_everywhere, staff_body
+from test_ledger import (dropoff_body, mk_category, mk_household, mk_region, mk_shop, mk_site,
+                         new_key, post_dropoff, set_rate, tag, wait_catalog)
+
+
+
+# ----------------------------------------------------------------------------- fixture
+
+class Place:
+    """A region and what lies in it: a drop-off site, a shop, a household, a drop-off."""
+
+
+class Fx:
+    pass
+
+
+_FX = None
+
+
+def _place(ctx, region, cat):
+    p = Place()
+    p.region = region
+    p.site = mk_site(ctx, region["id"])
+    p.shop = mk_shop(ctx, region["id"])
+    p.household = mk_household(ctx, region["id"])
+    p.attendant = _create(ctx, ctx.admin_token, "attendant", region["id"], site_id=p.site["id"])
+    r = post_dropoff(ctx, p.attendant.token, dropoff_body(p.household["code"],
+                                                          [{"category": cat, "grams": 1000}]))
+    p.dropoff = expect_json(r, 201)
+    return p
+
+
+def fx(ctx):
+    """prov > city > K (county) > T (town) > V, V2 (villages)
+                            > T2 (town) > V3 (village)
+                 > K2 (county) > VK2 (village)
+    Places (site, shop, household, a drop-off there): V, V2, V3 (for T2), VK2 (for K2).
+    Region admins made by the admin at every level down to V: ra["province"] ...
+    ra["village"].  The sibling outside each possible reach: outside V is V2, outside
+    T is T2 (its place V3), outside K is K2 (its place VK2)."""
+    global _FX
+    if _FX is not None:
+        return _FX
+    t0 = time.monotonic()
+    f = Fx()
+    f.cat = mk_category(ctx, "g")
+    set_rate(ctx, f.cat, 10)
+    wait_catalog(t0)
+    f.prov = mk_region(ctx, None, "province")
+    f.city = mk_region(ctx, f.prov["id"], "city")
+    f.K = mk_region(ctx, f.city["id"], "county")
+    f.T = mk_region(ctx, f.K["id"], "town")
+    f.V = mk_region(ctx, f.T["id"], "village")
+    f.V2 = mk_region(ctx, f.T["id"], "village")
+    f.T2 = mk_region(ctx, f.K["id"], "town")
+    f.V3 = mk_region(ctx, f.T2["id"], "village")
+    f.K2 = mk_region(ctx, f.city["id"], "county")
+    f.VK2 = mk_region(ctx, f.K2["id"], "village")
+    f.at = {}
+    for name in ("V", "V2", "V3", "VK2"):
+        f.at[name] = _place(ctx, getattr(f, name), f.cat)
+    f.levels = {"province": f.prov, "city": f.city, "county": f.K, "town": f.T,
+                "village": f.V}
+    f.ra = {lvl: _create(ctx, ctx.admin_token, "region_admin", g["id"])
+            for lvl, g in f.levels.items()}
+    # reach region id -> (the place just outside it, a place inside it but not in V)
+    f.outside = {f.V["id"]: f.at["V2"], f.T["id"]: f.at["V3"], f.K["id"]: f.at["VK2"]}
+    f.inside_wider = {f.T["id"]: f.at["V2"], f.K["id"]: f.at["V3"]}
+    _FX = f
+    return f
+
+
+def _create(ctx, token, role, region_id, site_id=None, shop_id=None, **over):
+    """POST /v1/staff (asserts 201): an Account that signs in on first use."""
+    b = staff_body(role, region_id, site_id, shop_id)
+    b.update(over)
+    info = expect_json(ctx.post("/v1/staff", b, token=token), 201)
+    return Account(ctx, b["username"], b["password"], info)
+
+
+def _creator(ctx, f, level):
+    return ctx.admin_token if level == "admin" else f.ra[level].token
+
+
+def _me(ctx, token):
+    return expect_json(ctx.get(ME, token=token), 200)
+
+
+def _scan(ctx, token, household):
+    return ctx.post("/v1/scan", {"code": household["code"]}, token=token)
+
+
+def _expect_reach(ctx, f, acct, reach_id, role):
+    """The member's recorded reach, its token's reach, and what that token reaches."""
+    expect_eq(acct.info.get("reach_region_id"), reach_id, "reach_region_id in the POST answer")
+    got = expect_json(ctx.get("/v1/staff/%d" % acct.id, token=ctx.admin_token), 200)
+    expect_eq(got.get("reach_region_id"), reach_id, "reach_region_id of GET /v1/staff/{id}")
+    expect_eq(ctx.sql("SELECT reach_region_id FROM staff WHERE id = %d" % acct.id),
+              [(str(reach_id),)], "staff.reach_region_id")
+    tok = acct.token
+    me = _me(ctx, tok)
+    expect_eq((me.get("role"), me.get("region_id")), (role, reach_id),
+              "/v1/auth/me of the new %s" % role)
+    expect_status(ctx.get("/v1/regions/%d" % reach_id, token=tok), 200, "its own reach region")
+    if role == "region_admin":
+        out = f.outside.get(reach_id)
+        if out is not None:
+            expect_error(ctx.get("/v1/regions/%d" % out.region["id"], token=tok), 404, "not_found")
+        return
+    # inside: the household of V (where its site or shop is) and, when its reach is
+    # wider than V, a place elsewhere in that reach
+    expect_json(_scan(ctx, tok, f.at["V"].household), 200)
+    wider = f.inside_wider.get(reach_id)
+    if wider is not None:
+        expect_status(ctx.get("/v1/sites/%d" % wider.site["id"], token=tok), 200,
+                      "a site elsewhere in its reach")
+        expect_json(_scan(ctx, tok, wider.household), 200)
+    # just outside its reach: a sibling's region, site, household and drop-off
+    out = f.outside[reach_id]
+    expect_error(ctx.get("/v1/regions/%d" % out.region["id"], token=tok), 404, "not_found")
+    expect_error(ctx.get("/v1/sites/%d" % out.site["id"], token=tok), 404, "not_found")
+    expect_error(_scan(ctx, tok, out.household), 404, "not_found")
+    expect_error(ctx.get("/v1/dropoffs/%d" % out.dropoff["id"], token=tok), 404, "not_found")
+    lst = expect_json(ctx.get("/v1/dropoffs?limit=500", token=tok), 200)
+    assert out.dropoff["id"] not in [d["id"] for d in lst["items"]], \
+        "a drop-off outside its reach is listed: %r" % lst
+    if role == "attendant":
+        before = ctx.sql("SELECT balance, seq FROM households WHERE id = %d"
+                         % out.household["id"])
+        r = post_dropoff(ctx, tok, dropoff_body(out.household["code"],
+                                                [{"category": f.cat, "grams": 2000}]))
+        expect_error(r, 404, "not_found")
+        expect_eq(ctx.sql("SELECT balance, seq FROM households WHERE id = %d"
+                          % out.household["id"]), before, "the sibling household after")
+
+
+def _check_attendant(ctx, level, reach_attr):
+    f = fx(ctx)
+    a = _create(ctx, _creator(ctx, f, level), "attendant", f.V["id"],
+                site_id=f.at["V"].site["id"])
+    _expect_reach(ctx, f, a, getattr(f, reach_attr)["id"], "attendant")
+
+
+def _check_clerk(ctx, level, reach_attr):
+    f = fx(ctx)
+    c = _create(ctx, _creator(ctx, f, level), "clerk", f.V["id"], shop_id=f.at["V"].shop["id"])
+    _expect_reach(ctx, f, c, getattr(f, reach_attr)["id"], "clerk")
+
+
+def _check_region_admin(ctx, level, region_attr):
+    f = fx(ctx)
+    g = getattr(f, region_attr)
+    ra = _create(ctx, _creator(ctx, f, level), "region_admin", g["id"])
+    _expect_reach(ctx, f, ra, g["id"], "region_admin")
+
+
+def _check_admin_refused(ctx, level):
+    f = fx(ctx)
+    before = ctx.sql("SELECT COUNT(*) FROM staff WHERE role = 'admin'")
+    for body in (staff_body("admin", None), staff_body("admin", f.V["id"])):
+        expect_error(ctx.post("/v1/staff", body, token=_creator(ctx, f, level)), 403, "forbidden")
+    expect_eq(ctx.sql("SELECT COUNT(*) FROM staff WHERE role = 'admin'"), before, "admins")
+
+
+# ----------------------------------------------------------------------------- 1. reach: attendants
+
+def test_admin_creates_an_attendant_reaching_the_sites_county(ctx):
+    _check_attendant(ctx, "admin", "K")
+
+
+def test_province_admin_creates_an_attendant_reaching_the_sites_county(ctx):
+    _check_attendant(ctx, "province", "K")
+
+
+def test_city_admin_creates_an_attendant_reaching_the_sites_county(ctx):
+    _check_attendant(ctx, "city", "K")
+
+
+def test_county_admin_creates_an_attendant_reaching_its_county(ctx):
+    _check_attendant(ctx, "county", "K")
+
+
+def test_town_admin_creates_an_attendant_reaching_only_its_town(ctx):
+    """The review's escalation: a town admin's attendant reached the whole county."""
+    _check_attendant(ctx, "town", "T")
+
+
+def test_village_admin_creates_an_attendant_reaching_only_its_village(ctx):
+    _check_attendant(ctx, "village", "V")
+
+
+# ----------------------------------------------------------------------------- 1. reach: clerks
+
+def test_admin_creates_a_clerk_reaching_the_shops_county(ctx):
+    _check_clerk(ctx, "admin", "K")
+
+
+def test_province_admin_creates_a_clerk_reaching_the_shops_county(ctx):
+    _check_clerk(ctx, "province", "K")
+
+
+def test_city_admin_creates_a_clerk_reaching_the_shops_county(ctx):
+    _check_clerk(ctx, "city", "K")
+
+
+def test_county_admin_creates_a_clerk_reaching_its_county(ctx):
+    _check_clerk(ctx, "county", "K")
+
+
+def test_town_admin_creates_a_clerk_reaching_only_its_town(ctx):
+    _check_clerk(ctx, "town", "T")
+
+
+def test_village_admin_creates_a_clerk_reaching_only_its_village(ctx):
+    _check_clerk(ctx, "village", "V")
+
+
+# ----------------------------------------------------------------------------- 1. reach: region admins
+
+def test_admin_creates_a_region_admin_reaching_its_region(ctx):
+    _check_region_admin(ctx, "admin", "T")
+
+
+def test_province_admin_creates_a_city_admin_reaching_the_city(ctx):
+    _check_region_admin(ctx, "province", "city")
+
+
+def test_city_admin_creates_a_county_admin_reaching_the_county(ctx):
+    _check_region_admin(ctx, "city", "K")
+
+
+def test_county_admin_creates_a_town_admin_reaching_the_town(ctx):
+    _check_region_admin(ctx, "county", "T")
+
+
+def test_town_admin_creates_a_village_admin_reaching_the_village(ctx):
+    _check_region_admin(ctx, "town", "V")
+
+
+def test_village_admin_creating_a_region_admin_is_forbidden(ctx):
+    """Nothing lies below a village: its own region is a peer's (403), its town is
+    above it (404)."""
+    f = fx(ctx)
+    tok = f.ra["village"].token
+    expect_error(ctx.post("/v1/staff", staff_body("region_admin", f.V["id"]), token=tok),
+                 403, "forbidden")
+    expect_error(ctx.post("/v1/staff", staff_body("region_admin", f.T["id"]), token=tok),
+                 404, "not_found")
+
+
+def test_town_admin_creating_a_region_admin_of_its_town_is_forbidden(ctx):
+    f = fx(ctx)
+    expect_error(ctx.post("/v1/staff", staff_body("region_admin", f.T["id"]),
+                          token=f.ra["town"].token), 403, "forbidden")
+
+
+# ----------------------------------------------------------------------------- 1. reach: admins
+
+def test_admin_creates_an_admin_reaching_everything(ctx):
+    f = fx(ctx)
+    a = _create(ctx, ctx.admin_token, "admin", None)
+    expect_eq((a.info.get("role"), a.info.get("region_id"), a.info.get("reach_region_id")),
+              ("admin", None, None), "the new admin")
+    me = _me(ctx, a.token)
+    expect_eq((me.get("role"), me.get("region_id")), ("admin", None), "/v1/auth/me")
+    for place in f.at.values():
+        expect_status(ctx.get("/v1/sites/%d" % place.site["id"], token=a.token), 200)
+
+
+def test_province_admin_creating_an_admin_is_forbidden(ctx):
+    _check_admin_refused(ctx, "province")
+
+
+def test_city_admin_creating_an_admin_is_forbidden(ctx):
+    _check_admin_refused(ctx, "city")
+
+
+def test_county_admin_creating_an_admin_is_forbidden(ctx):
+    _check_admin_refused(ctx, "county")
+
+
+def test_town_admin_creating_an_admin_is_forbidden(ctx):
+    _check_admin_refused(ctx, "town")
+
+
+def test_village_admin_creating_an_admin_is_forbidden(ctx):
+    _check_admin_refused(ctx, "village")
+
+
+# ----------------------------------------------------------------------------- 1. managing wider members
+
+def _county_wide_attendant(ctx, f):
+    """What the review found: an admin's attendant at a site in village V reaches the
+    county, wider than V's or T's admin."""
+    a = _create(ctx, ctx.admin_token, "attendant", f.V["id"], site_id=f.at["V"].site["id"])
+    expect_eq(a.info["reach_region_id"], f.K["id"], "reach of the admin's attendant")
+    return a
+
+
+def _row(ctx, sid):
+    return ctx.sql("SELECT status, display_name, password_hash, token_version FROM staff "
+                   "WHERE id = %d" % sid)
+
+
+def test_village_admin_resetting_a_wider_members_password_is_forbidden(ctx):
+    f = fx(ctx)
+    a = _county_wide_attendant(ctx, f)
+    before = _row(ctx, a.id)
+    newpw = secrets.token_hex(8)
+    expect_error(ctx.call("PATCH", "/v1/staff/%d" % a.id, {"password": newpw},
+                          token=f.ra["village"].token), 403, "forbidden")
+    expect_eq(_row(ctx, a.id), before, "the member after the refused PATCH")
+    expect_error(ctx.login_response(a.username, newpw), 401, "bad_credentials")
+    expect_status(ctx.get(ME, token=a.token), 200, "the member's own sign-in still works")
+
+
+def test_village_admin_reenabling_a_wider_member_is_forbidden(ctx):
+    f = fx(ctx)
+    a = _county_wide_attendant(ctx, f)
+    expect_json(ctx.call("PATCH", "/v1/staff/%d" % a.id, {"status": "disabled"},
+                         token=ctx.admin_token), 200)
+    before = _row(ctx, a.id)
+    expect_error(ctx.call("PATCH", "/v1/staff/%d" % a.id, {"status": "active"},
+                          token=f.ra["village"].token), 403, "forbidden")
+    expect_eq(_row(ctx, a.id), before, "the member after the refused PATCH")
+    expect_error(ctx.login_response(a.username, a.password), 401, "bad_credentials")
+
+
+def test_village_admin_disabling_or_renaming_a_wider_member_is_forbidden(ctx):
+    f = fx(ctx)
+    a = _county_wide_attendant(ctx, f)
+    before = _row(ctx, a.id)
+    for body in ({"status": "disabled"}, {"display_name": "mine now"}):
+        expect_error(ctx.call("PATCH", "/v1/staff/%d" % a.id, body,
+                              token=f.ra["village"].token), 403, "forbidden")
+    expect_eq(_row(ctx, a.id), before, "the member after the refused PATCHes")
+
+
+def test_town_admin_resetting_a_county_wide_clerks_password_is_forbidden(ctx):
+    f = fx(ctx)
+    c = _create(ctx, ctx.admin_token, "clerk", f.V["id"], shop_id=f.at["V"].shop["id"])
+    before = _row(ctx, c.id)
+    expect_error(ctx.call("PATCH", "/v1/staff/%d" % c.id, {"password": secrets.token_hex(8)},
+                          token=f.ra["town"].token), 403, "forbidden")
+    expect_eq(_row(ctx, c.id), before, "the clerk after the refused PATCH")
+
+
+def test_village_admin_resetting_a_town_wide_attendants_password_is_forbidden(ctx):
+    f = fx(ctx)
+    a = _create(ctx, f.ra["town"].token, "attendant", f.V["id"], site_id=f.at["V"].site["id"])
+    expect_eq(a.info["reach_region_id"], f.T["id"], "reach of the town admin's attendant")
+    expect_error(ctx.call("PATCH", "/v1/staff/%d" % a.id, {"password": secrets.token_hex(8)},
+                          token=f.ra["village"].token), 403, "forbidden")
+
+
+def test_wider_member_stays_visible_to_a_narrower_admin(ctx):
+    f = fx(ctx)
+    a = _county_wide_attendant(ctx, f)
+    got = expect_json(ctx.get("/v1/staff/%d" % a.id, token=f.ra["village"].token), 200)
+    expect_eq((got["id"], got["region_id"], got["reach_region_id"]),
+              (a.id, f.V["id"], f.K["id"]), "the member as the village admin sees it")
+    lst = expect_json(ctx.get("/v1/staff?region_id=%d&limit=500" % f.V["id"],
+                              token=f.ra["village"].token), 200)
+    assert a.id in [s["id"] for s in lst["items"]], lst
+
+
+def test_admins_manage_members_within_their_reach(ctx):
+    """Equal or narrower reach is the caller's to manage: the county admin resets the
+    county-wide attendant's password, the town admin renames its own attendant, the
+    village admin disables and re-enables its own clerk."""
+    f = fx(ctx)
+    a = _county_wide_attendant(ctx, f)
+    newpw = secrets.token_hex(8)
+    expect_json(ctx.call("PATCH", "/v1/staff/%d" % a.id, {"password": newpw},
+                         token=f.ra["county"].token), 200)
+    expect_status(ctx.get(ME, token=ctx.login(a.username, newpw)), 200)
+    t = _create(ctx, f.ra["town"].token, "attendant", f.V["id"], site_id=f.at["V"].site["id"])
+    got = expect_json(ctx.call("PATCH", "/v1/staff/%d" % t.id, {"display_name": "Renamed"},
+                               token=f.ra["town"].token), 200)
+    expect_eq(got["display_name"], "Renamed", "display_name")
+    c = _create(ctx, f.ra["village"].token, "clerk", f.V["id"], shop_id=f.at["V"].shop["id"])
+    for st in ("disabled", "active"):
+        got = expect_json(ctx.call("PATCH", "/v1/staff/%d" % c.id, {"status": st},
+                                   token=f.ra["village"].token), 200)
+        expect_eq(got["status"], st, "status")
