@@ -1,9 +1,13 @@
 /* auth.c - staff sign-in, sign-out and "who am I".
  *
- * Login: rate limits (per client address and per username) -> look the
- * member up -> argon2id verify in the password pool, against a dummy hash
- * when the username is unknown so timing tells nothing -> token.  The
- * verify runs off the worker thread; the reply is sent when it returns.
+ * Login: rate limit per client address -> the canonical username (ASCII
+ * letters lowered, db/staff.h) -> look the member up -> rate limit per
+ * member (its staff id; an unknown name on the name) -> argon2id verify in
+ * the password pool, against a dummy hash when no member can match (an
+ * unknown or non-canonical name) so timing tells nothing -> token.  Keying the per-member limit on
+ * the id, not the spelling, is what stops each of the collation's equal
+ * spellings from getting its own tries.  The verify runs off the worker
+ * thread; the reply is sent when it returns.
  *
  * The token's region claim is the member's recorded reach
  * (staff.reach_region_id, api/staff.c): every reach check reads it. */
@@ -22,16 +26,15 @@
 #include "db/revoke.h"
 #include "db/staff.h"
 
-#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define LOGIN_USER_LIMIT 20      /* attempts per username per minute */
+#define LOGIN_USER_LIMIT 20      /* attempts per member (or unknown name) per minute */
 
 static const struct field login_fields[] = {
-    { "username", FT_STR, F_REQUIRED, 1, 64, NULL },
+    { "username", FT_STR, F_REQUIRED, 1, STAFF_USERNAME_MAX, NULL },
     { "password", FT_STR, F_REQUIRED, 1, 1024, NULL },
     { NULL, 0, 0, 0, 0, NULL },
 };
@@ -42,19 +45,10 @@ struct login {
     bool found;
 };
 
-static bool login_rate_ok_or_reply(struct req *r, const char *username)
+/* Count one attempt for key; false after answering 429. */
+static bool rate_ok_or_reply(struct req *r, const char *key, int limit)
 {
-    char key[160];
-    const struct config *cfg = r->w->cfg;
-    snprintf(key, sizeof key, "login:a:%s", r->remote);
-    int wait = ratelimit_hit(r->w->srv->rl, r->w->cache, key, cfg->login_limit_per_min, 60);
-    if (!wait) {
-        /* usernames compare without case in MariaDB: so must the limit */
-        int n = snprintf(key, sizeof key, "login:u:%s", username);
-        for (int i = 8; i < n && i < (int)sizeof key; i++)
-            key[i] = (char)tolower((unsigned char)key[i]);
-        wait = ratelimit_hit(r->w->srv->rl, r->w->cache, key, LOGIN_USER_LIMIT, 60);
-    }
+    int wait = ratelimit_hit(r->w->srv->rl, r->w->cache, key, limit, 60);
     if (!wait)
         return true;
     char ra[16];
@@ -119,10 +113,14 @@ void h_auth_login(struct req *r)
 {
     if (!input_check_or_reply(r, login_fields))
         return;
-    const char *username = input_str(r->body, "username");
     const char *password = input_str(r->body, "password");
-    if (!login_rate_ok_or_reply(r, username))
+    char name[STAFF_USERNAME_MAX + 1], key[160];
+    snprintf(key, sizeof key, "login:a:%s", r->remote);
+    if (!rate_ok_or_reply(r, key, r->w->cfg->login_limit_per_min))
         return;
+    /* No member has a non-canonical name (refused at creation): such an
+     * attempt can never match. */
+    bool can_match = staff_username_canon(input_str(r->body, "username"), name, sizeof name);
     struct db *d = worker_db(r->w);
     if (!d) {
         reply_db_error(r, NULL);
@@ -133,18 +131,31 @@ void h_auth_login(struct req *r)
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    int found = staff_by_username(d, username, &l->s);
+    int found = name[0] ? staff_by_username(d, name, &l->s) : 0;
     if (found < 0) {
         free(l);
         reply_db_error(r, d);
         return;
     }
     l->r = r;
-    l->found = found == 1;
+    l->found = found == 1 && can_match;
+    /* one budget per member however it is spelled; an unknown canonical
+     * name has its own, so probing one looks like probing a member.  A
+     * non-canonical name names no one: only the address limit holds it. */
+    if (found == 1)
+        snprintf(key, sizeof key, "login:s:%lld", l->s.id);
+    else
+        snprintf(key, sizeof key, "login:u:%s", name);
+    if (name[0] && !rate_ok_or_reply(r, key, LOGIN_USER_LIMIT)) {
+        sodium_memzero(l->s.password_hash, sizeof l->s.password_hash);
+        free(l);
+        return;
+    }
     const char *hash = l->found ? l->s.password_hash : r->w->srv->dummy_hash;
     r->async = true;
     if (pwpool_verify(r->w->srv->pw, r->w->base, hash, password, on_verified, l) != 0) {
         r->async = false;
+        sodium_memzero(l->s.password_hash, sizeof l->s.password_hash);
         free(l);
         metrics_event(MET_PWHASH_REJECTED);
         reply_header(r, "Retry-After", "1");

@@ -42,7 +42,7 @@
 #define ID_MAX 999999999999999999LL
 
 static const struct field create_fields[] = {
-    { "username", FT_STR, F_REQUIRED, 1, 64, NULL },
+    { "username", FT_STR, F_REQUIRED, 1, STAFF_USERNAME_MAX, NULL },
     { "password", FT_STR, F_REQUIRED, 10, 1024, NULL },
     { "role", FT_STR, F_REQUIRED, 1, 16, NULL },
     { "region_id", FT_INT, F_NULLABLE, 1, ID_MAX, NULL },
@@ -78,12 +78,6 @@ static json_t *staff_json(const struct staff *s)
     json_object_set_new(o, "reach_region_id",
                         s->reach_region_id ? json_integer(s->reach_region_id) : json_null());
     return o;
-}
-
-static bool valid_username(const char *u)
-{
-    return strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
-           strlen(u);
 }
 
 /* Can the caller manage a member with this role in this region (path)?
@@ -260,11 +254,12 @@ void h_staff_create(struct req *r)
     }
     c->r = r;
     const char *display = input_str(r->body, "display_name");
-    snprintf(c->s.username, sizeof c->s.username, "%s", input_str(r->body, "username"));
+    const char *password = input_str(r->body, "password");
+    bool canonical = staff_username_canon(input_str(r->body, "username"), c->s.username,
+                                          sizeof c->s.username);
     snprintf(c->s.role, sizeof c->s.role, "%s", input_str(r->body, "role"));
     snprintf(c->s.display_name, sizeof c->s.display_name, "%s",
              display ? display : c->s.username);
-    snprintf(c->password, sizeof c->password, "%s", input_str(r->body, "password"));
     input_int(r->body, "region_id", &c->s.region_id);
     input_int(r->body, "site_id", &c->s.site_id);
     input_int(r->body, "shop_id", &c->s.shop_id);
@@ -273,9 +268,11 @@ void h_staff_create(struct req *r)
     struct region g;
     const char *why = "";
     int rb = role_bit(c->s.role);
-    if (!valid_username(c->s.username)) {
+    if (!canonical) {
+        /* upper-case ASCII was lowered; anything else is refused, not
+         * folded (db/staff.h) */
         reply_error(r, 400, "invalid_request", "username",
-                    "username may hold letters, digits, '.', '_' and '-' only");
+                    "username may hold ASCII letters, digits, '.', '_' and '-' only");
     } else if (!rb || rb == ROLE_RESIDENT) {
         reply_error(r, 400, "invalid_request", "role",
                     "role must be admin, region_admin, attendant or clerk");
@@ -316,6 +313,7 @@ void h_staff_create(struct req *r)
     free(c);
     return;
 hash:
+    snprintf(c->password, sizeof c->password, "%s", password);
     r->async = true;
     if (pwpool_hash(r->w->srv->pw, r->w->base, c->password, on_create_hashed, c) != 0) {
         r->async = false;

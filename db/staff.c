@@ -27,6 +27,29 @@ static const char SQL_INSERT[] =
     "reach_region_id, display_name) "
     "VALUES (?, ?, ?, NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), ?)";
 
+bool staff_username_canon(const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    if (n < 1 || n > STAFF_USERNAME_MAX || n >= cap) {
+        if (cap)
+            out[0] = '\0';
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (unsigned char)(ch - 'A' + 'a');   /* ASCII only: no locale */
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+              ch == '.' || ch == '-')) {
+            out[0] = '\0';
+            return false;
+        }
+        out[i] = (char)ch;
+    }
+    out[n] = '\0';
+    return true;
+}
+
 static void copy(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src);
@@ -61,7 +84,12 @@ static int fill(struct db_rows *r, struct staff *s)
 
 int staff_by_username(struct db *d, const char *username, struct staff *out)
 {
-    return fill(db_query(d, SQL_BY_NAME, "s", username), out);
+    int rc = fill(db_query(d, SQL_BY_NAME, "s", username), out);
+    /* The collation matches more than the bytes: a stored name from before
+     * names were canonical, or a spelling it folds, is not this name. */
+    if (rc == 1 && strcmp(out->username, username) != 0)
+        rc = 0;
+    return rc;
 }
 
 int staff_by_id(struct db *d, long long id, struct staff *out)
@@ -98,10 +126,15 @@ static int default_reach(struct db *d, const struct staff *s, long long *out)
 
 long long staff_insert(struct db *d, const struct staff *s)
 {
+    /* every writer stores the canonical name, whatever its own checks
+     * (wbctl create-admin accepts upper case) */
+    char name[STAFF_USERNAME_MAX + 1];
+    if (!staff_username_canon(s->username, name, sizeof name))
+        return -1;
     long long reach = s->reach_region_id;
     if (!reach && strcmp(s->role, "admin") != 0 && default_reach(d, s, &reach) != 0)
         return -1;
-    if (db_exec(d, SQL_INSERT, "sssiiiis", s->username, s->password_hash, s->role,
+    if (db_exec(d, SQL_INSERT, "sssiiiis", name, s->password_hash, s->role,
                 s->region_id, s->site_id, s->shop_id, reach, s->display_name) < 0)
         return -1;
     return (long long)db_insert_id(d);

@@ -1,5 +1,10 @@
 /* staff.h - the staff table: people who sign in with a password.
  *
+ * Usernames are canonical: 1-64 of ASCII [a-z0-9_.-] (staff_username_canon).
+ * The column's collation (utf8mb4_unicode_ci) would call "clerka",
+ * "clérka", "ＣＬＥＲＫＡ" and "clerka " equal; keeping every stored and
+ * looked-up name canonical makes "equal" mean "the same bytes".
+ *
  * Every member records the subtree it reaches (reach_region_id), fixed
  * at creation and never wider than its creator's (api/staff.c); sign-in
  * puts it in the token's region claim, which is what every reach check
@@ -12,9 +17,11 @@
 
 struct db;
 
+#define STAFF_USERNAME_MAX 64
+
 struct staff {
     long long id;
-    char username[65];
+    char username[STAFF_USERNAME_MAX + 1];
     char role[16];            /* admin region_admin attendant clerk */
     long long region_id;      /* 0 = none */
     long long site_id;
@@ -29,12 +36,22 @@ struct staff {
     char password_hash[256];  /* argon2id string; never leaves the server */
 };
 
-/* 1 found (filled), 0 none, -1 error (left on d). */
+/* Write the canonical form of name into out (cap >= STAFF_USERNAME_MAX + 1):
+ * ASCII upper-case letters are lowered; true when the result is 1-64 of
+ * [a-z0-9_.-], false otherwise (out then holds nothing usable).  Anything
+ * else - non-ASCII letters, spaces, full-width forms - is refused, not
+ * folded: folding is what let one account have many spellings. */
+bool staff_username_canon(const char *name, char *out, size_t cap);
+
+/* 1 found (filled), 0 none, -1 error (left on d).  staff_by_username
+ * finds only a stored name byte-equal to username (pass a canonical one). */
 int staff_by_username(struct db *d, const char *username, struct staff *out);
 int staff_by_id(struct db *d, long long id, struct staff *out);
 
 /* Insert; returns the new id or -1 (db_errkind DB_DUP: username taken).
- * s->password_hash must hold the hash.
+ * s->password_hash must hold the hash.  The username is stored in its
+ * canonical form (staff_username_canon); one that has none is a caller's
+ * bug and returns -1 with no error on d.
  * s->reach_region_id is recorded as given; 0 for a member other than an
  * admin means "the widest its role allows", what an admin's creation gets
  * (wbctl's seed relies on it): its site's or shop's county for an

@@ -1,5 +1,5 @@
-"""Security review (issue 9), identity findings: reach granted through created staff
-(api.md "Staff", "Auth"; design.md "Security model").
+"""Security review (issue 9), identity findings: reach granted through created staff,
+and the sign-in limit (api.md "Staff", "Auth"; design.md "Security model").
 
 1. No one creates or manages a staff member whose reach is wider than their own.  An
    attendant or clerk reaches its site's or shop's county, capped at its creator's
@@ -8,6 +8,10 @@
    (`/v1/auth/me` `region_id`), and everything that checks reach through the token
    (scan, sites, regions, drop-offs) follows it.  A member reaching beyond the caller
    cannot be changed by it in any way (403), though it stays visible.
+6. Usernames are canonical ASCII ([a-z0-9_.-], upper case lowered at creation); other
+   spellings the column's collation calls equal never sign in, and the per-member
+   limit counts one budget per member.  With Redis down, the in-process limiter
+   counts every key apart (tests/unit/test_ratelimit.c has the table's own tests).
 
 Every module builds its own region tree, so nothing here depends on another module.
 """
@@ -401,3 +405,159 @@ def test_admins_manage_members_within_their_reach(ctx):
         got = expect_json(ctx.call("PATCH", "/v1/staff/%d" % c.id, {"status": st},
                                    token=f.ra["village"].token), 200)
         expect_eq(got["status"], st, "status")
+
+
+# ----------------------------------------------------------------------------- 6. usernames
+
+def test_username_upper_case_is_lowered_at_creation(ctx):
+    f = fx(ctx)
+    name = "Clerk.Mixed_" + tag(6).upper()
+    a = _create(ctx, ctx.admin_token, "clerk", f.V["id"], shop_id=f.at["V"].shop["id"],
+                username=name)
+    expect_eq(a.info["username"], name.lower(), "stored username")
+    expect_eq(ctx.sql("SELECT username FROM staff WHERE id = %d" % a.id), [(name.lower(),)],
+              "staff.username")
+    for spelling in (name, name.lower(), name.upper()):
+        body = expect_json(ctx.login_response(spelling, a.password), 200)
+        expect_eq(body["staff_id"], a.id, "staff_id signed in as %r" % spelling)
+    # the lower-cased name is taken
+    b = staff_body("clerk", f.V["id"], shop_id=f.at["V"].shop["id"], username=name.lower())
+    expect_error(ctx.post("/v1/staff", b, token=ctx.admin_token), 409, "conflict", "username")
+
+
+def _refused_username(ctx, name):
+    f = fx(ctx)
+    before = ctx.sql("SELECT COUNT(*) FROM staff")
+    b = staff_body("clerk", f.V["id"], shop_id=f.at["V"].shop["id"], username=name)
+    expect_error(ctx.post("/v1/staff", b, token=ctx.admin_token), 400, "invalid_request",
+                 "username")
+    expect_eq(ctx.sql("SELECT COUNT(*) FROM staff"), before, "staff after refusing %r" % name)
+
+
+def test_username_with_an_accented_letter_is_refused(ctx):
+    _refused_username(ctx, "clérk-" + tag(6))
+
+
+def test_username_in_full_width_letters_is_refused(ctx):
+    _refused_username(ctx, "ＣＬＥＲＫ" + tag(6))
+
+
+def test_username_with_a_space_is_refused(ctx):
+    _refused_username(ctx, "clerk-" + tag(6) + " ")
+    _refused_username(ctx, " clerk-" + tag(6))
+    _refused_username(ctx, "clerk " + tag(6))
+
+
+def test_username_with_a_letter_that_folds_to_ascii_is_refused(ctx):
+    # KELVIN SIGN lower-cases to "k"; dotless i and long s fold in other collations
+    _refused_username(ctx, "\u212aclerk" + tag(6))
+    _refused_username(ctx, "cl\u0131rk" + tag(6))
+    _refused_username(ctx, "\u017fclerk" + tag(6))
+
+
+def test_username_with_other_punctuation_is_refused(ctx):
+    for ch in ("@", "+", "/", "'", "\t", "\u00ad"):
+        _refused_username(ctx, "clerk" + ch + tag(6))
+
+
+def _member_for_login(ctx):
+    f = fx(ctx)
+    return _create(ctx, ctx.admin_token, "clerk", f.V["id"], shop_id=f.at["V"].shop["id"],
+                   username="clerka" + tag(6))
+
+
+def _spellings(name):
+    """Spellings of name that utf8mb4_unicode_ci calls equal to it but are not it."""
+    full = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in name)
+    return [name + " ", name + "  ", name.replace("a", "á", 1), name.replace("a", "à", 1),
+            full, full.upper(), name.replace("k", "\u212a", 1)]
+
+
+def test_login_with_an_equal_spelling_of_a_username_is_bad_credentials(ctx):
+    """Each of these signed in before (the collation matched them): none may."""
+    a = _member_for_login(ctx)
+    wrong = ctx.login_response(a.username, "not-the-password-1")
+    e_wrong = expect_error(wrong, 401, "bad_credentials")
+    for spelling in _spellings(a.username):
+        r = ctx.login_response(spelling, a.password)
+        if r.status == 200:
+            raise AssertionError("%r signed in as staff %s with the right password"
+                                 % (spelling, r.json.get("staff_id")))
+        e = expect_error(r, 401, "bad_credentials")
+        expect_eq(e["message"], e_wrong["message"], "message for %r" % spelling)
+    expect_status(ctx.login_response(a.username, a.password), 200)
+
+
+def test_login_with_a_non_canonical_name_costs_an_argon2_verify(ctx):
+    """Answered only after the dummy verify, like an unknown name: timing tells nothing."""
+    a = _member_for_login(ctx)
+
+    def best(name, pw):
+        times = []
+        for _ in range(3):
+            t0 = time.monotonic()
+            expect_error(ctx.login_response(name, pw), 401, "bad_credentials")
+            times.append(time.monotonic() - t0)
+        return min(times)
+
+    wrong = best(a.username, "not-the-password-1")
+    noncanon = best(a.username + " ", a.password)
+    unknown = best("nobody-" + tag(8), a.password)
+    assert noncanon >= 0.5 * wrong and unknown >= 0.5 * wrong, \
+        "non-canonical %.3f s, unknown %.3f s, wrong password %.3f s" % (noncanon, unknown, wrong)
+
+
+def test_login_limit_is_one_budget_per_member_however_spelled(ctx):
+    """20 tries a minute per member: after them the right password is 429 in every case
+    spelling, and the collation's other spellings (their own budgets before) sign in
+    nowhere."""
+    a = _member_for_login(ctx)
+    left = 60 - time.time() % 60
+    if left < 20:
+        time.sleep(left + 0.2)
+    variants = [a.username, a.username.upper(), a.username.capitalize()]
+    for i in range(20):
+        expect_error(ctx.login_response(variants[i % 3], "wrong-password-%d" % i), 401,
+                     "bad_credentials")
+    for spelling in variants:
+        expect_error(ctx.login_response(spelling, a.password), 429, "rate_limited")
+    for spelling in _spellings(a.username):
+        r = ctx.login_response(spelling, a.password)
+        if r.status == 200:
+            raise AssertionError("the limit is bypassed: %r signed in after %r was limited"
+                                 % (spelling, a.username))
+
+
+def _fnv1a_slot(s):
+    """The slot of the old in-process limiter table (unkeyed FNV-1a modulo 4096)."""
+    h = 1469598103934665603
+    for b in s.encode():
+        h = ((h ^ b) * 1099511628211) & (2 ** 64 - 1)
+    return h % 4096
+
+
+def test_login_limit_holds_with_redis_down_against_a_crafted_name(ctx):
+    """With Redis down the per-address limit (here 10 a minute) is counted in-process.
+    The old table let the key of a crafted username take over the address key's slot
+    and restart its count, so the limit never came: now the 11th attempt is 429."""
+    addr = "127.%d.%d.%d" % (1 + secrets.randbelow(250), secrets.randbelow(250),
+                             1 + secrets.randbelow(250))
+    target = _fnv1a_slot("login:a:" + addr)
+    name = None
+    for i in range(200000):
+        cand = "crafted%d" % i
+        if _fnv1a_slot("login:u:" + cand) == target:
+            name = cand
+            break
+    assert name, "no crafted name found"
+    srv = ctx.start_server({"WB_REDIS_URL": "redis://127.0.0.1:1/0",
+                            "WB_LOGIN_LIMIT_PER_MIN": "10"})
+    try:
+        left = 60 - time.time() % 60
+        if left < 15:
+            time.sleep(left + 0.2)
+        statuses = [ctx.login_response(name, "wrong-password-1", client=srv.client,
+                                       source_address=(addr, 0)).status for _ in range(14)]
+        expect_eq(statuses, [401] * 10 + [429] * 4, "answers to 14 attempts from one address")
+    finally:
+        expect_eq(srv.stop(), 0, "exit code of the Redis-less server")
