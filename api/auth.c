@@ -4,7 +4,8 @@
  * letters lowered, db/staff.h) -> look the member up -> rate limit per
  * member (its staff id; an unknown name on the name) -> argon2id verify in
  * the password pool, against a dummy hash when no member can match (an
- * unknown or non-canonical name) so timing tells nothing -> token.  Keying the per-member limit on
+ * unknown or non-canonical name, a password longer than any that can be
+ * set) so timing tells nothing -> token.  Keying the per-member limit on
  * the id, not the spelling, is what stops each of the collation's equal
  * spellings from getting its own tries.  The verify runs off the worker
  * thread; the reply is sent when it returns.
@@ -33,9 +34,12 @@
 
 #define LOGIN_USER_LIMIT 20      /* attempts per member (or unknown name) per minute */
 
+/* The password's own limit is in bytes (STAFF_PASSWORD_MAX_BYTES, checked
+ * below): the character count here only has to let every such password
+ * through; the route's 4 KiB body limit bounds the rest. */
 static const struct field login_fields[] = {
     { "username", FT_STR, F_REQUIRED, 1, STAFF_USERNAME_MAX, NULL },
-    { "password", FT_STR, F_REQUIRED, 1, 1024, NULL },
+    { "password", FT_STR, F_REQUIRED, 1, 4096, NULL },
     { NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -118,9 +122,10 @@ void h_auth_login(struct req *r)
     snprintf(key, sizeof key, "login:a:%s", r->remote);
     if (!rate_ok_or_reply(r, key, r->w->cfg->login_limit_per_min))
         return;
-    /* No member has a non-canonical name (refused at creation): such an
-     * attempt can never match. */
-    bool can_match = staff_username_canon(input_str(r->body, "username"), name, sizeof name);
+    /* No member has a non-canonical name, nor a password over the limit
+     * (both are refused at creation): such an attempt can never match. */
+    bool can_match = staff_username_canon(input_str(r->body, "username"), name, sizeof name) &&
+                     strlen(password) <= STAFF_PASSWORD_MAX_BYTES;
     struct db *d = worker_db(r->w);
     if (!d) {
         reply_db_error(r, NULL);

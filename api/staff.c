@@ -80,6 +80,18 @@ static json_t *staff_json(const struct staff *s)
     return o;
 }
 
+/* The field checker counts characters; argon2 takes bytes, and a
+ * password cut to fit a buffer would be one no one can type.  Over the
+ * limit is refused, never shortened.  ("OrReply": false after a 400.) */
+static bool password_fits_or_reply(struct req *r, const char *password)
+{
+    if (!password || strlen(password) <= STAFF_PASSWORD_MAX_BYTES)
+        return true;
+    reply_error(r, 400, "invalid_request", "password", "password must be at most %d bytes",
+                STAFF_PASSWORD_MAX_BYTES);
+    return false;
+}
+
 /* Can the caller manage a member with this role in this region (path)?
  * Returns 200 yes, 404 outside reach, 403 inside reach but not below. */
 static int may_manage(struct req *r, struct db *d, const char *role, const char *path,
@@ -107,7 +119,7 @@ struct create_staff {
     struct req *r;
     struct staff s;
     long long place_region;   /* the region of an attendant's site or a clerk's shop */
-    char password[1025];
+    char password[STAFF_PASSWORD_MAX_BYTES + 1];
 };
 
 static int insert_tx(struct db *d, void *arg)
@@ -273,6 +285,8 @@ void h_staff_create(struct req *r)
          * folded (db/staff.h) */
         reply_error(r, 400, "invalid_request", "username",
                     "username may hold ASCII letters, digits, '.', '_' and '-' only");
+    } else if (!password_fits_or_reply(r, password)) {
+        /* replied */
     } else if (!rb || rb == ROLE_RESIDENT) {
         reply_error(r, 400, "invalid_request", "role",
                     "role must be admin, region_admin, attendant or clerk");
@@ -461,6 +475,8 @@ void h_staff_patch(struct req *r)
         reply_error(r, 400, "invalid_request", "body", "nothing to change");
         return;
     }
+    if (!password_fits_or_reply(r, password))
+        return;
     struct db *d = db_or_reply(r);
     struct staff s;
     if (!d || !staff_in_reach_or_reply(r, d, &s))

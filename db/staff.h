@@ -18,6 +18,7 @@
 struct db;
 
 #define STAFF_USERNAME_MAX 64
+#define STAFF_PASSWORD_MAX_BYTES 1024   /* argon2 input; longer is refused, never cut */
 
 struct staff {
     long long id;

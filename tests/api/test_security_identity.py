@@ -1,5 +1,6 @@
 """Security review (issue 9), identity findings: reach granted through created staff,
-and the sign-in limit (api.md "Staff", "Auth"; design.md "Security model").
+the sign-in limit, and long passwords
+(api.md "Staff", "Auth", "Conventions"; design.md "Security model").
 
 1. No one creates or manages a staff member whose reach is wider than their own.  An
    attendant or clerk reaches its site's or shop's county, capped at its creator's
@@ -12,6 +13,8 @@ and the sign-in limit (api.md "Staff", "Auth"; design.md "Security model").
    spellings the column's collation calls equal never sign in, and the per-member
    limit counts one budget per member.  With Redis down, the in-process limiter
    counts every key apart (tests/unit/test_ratelimit.c has the table's own tests).
+8. Passwords over 1,024 bytes are refused (never cut); a login with one is
+   bad_credentials.
 
 Every module builds its own region tree, so nothing here depends on another module.
 """
@@ -561,3 +564,63 @@ def test_login_limit_holds_with_redis_down_against_a_crafted_name(ctx):
         expect_eq(statuses, [401] * 10 + [429] * 4, "answers to 14 attempts from one address")
     finally:
         expect_eq(srv.stop(), 0, "exit code of the Redis-less server")
+
+
+# ----------------------------------------------------------------------------- 8. passwords
+
+def test_staff_password_over_1024_bytes_is_refused_not_cut(ctx):
+    """600 two-byte characters are 1,200 bytes: within 1,024 characters, over 1,024
+    bytes.  They were cut to 1,024 bytes, and then no login worked."""
+    f = fx(ctx)
+    for pw in ("é" * 600, "a" * 1025, "密" * 342):
+        b = staff_body("clerk", f.V["id"], shop_id=f.at["V"].shop["id"], password=pw)
+        expect_error(ctx.post("/v1/staff", b, token=ctx.admin_token), 400, "invalid_request",
+                     "password")
+        expect_eq(ctx.sql("SELECT COUNT(*) FROM staff WHERE username = '%s'" % b["username"]),
+                  [("0",)], "members named %s" % b["username"])
+
+
+def test_staff_password_of_exactly_1024_bytes_signs_in(ctx):
+    f = fx(ctx)
+    for pw in ("é" * 512, "a" * 1024, "密" * 341 + "a"):
+        assert len(pw.encode()) == 1024
+        a = _create(ctx, ctx.admin_token, "clerk", f.V["id"], shop_id=f.at["V"].shop["id"],
+                    password=pw)
+        expect_status(ctx.login_response(a.username, pw), 200)
+        expect_error(ctx.login_response(a.username, pw[:-1]), 401, "bad_credentials")
+
+
+def test_staff_patch_password_over_1024_bytes_is_refused(ctx):
+    f = fx(ctx)
+    a = _create(ctx, ctx.admin_token, "clerk", f.V["id"], shop_id=f.at["V"].shop["id"])
+    before = _row(ctx, a.id)
+    for pw in ("é" * 600, "a" * 1025):
+        expect_error(ctx.call("PATCH", "/v1/staff/%d" % a.id, {"password": pw},
+                              token=ctx.admin_token), 400, "invalid_request", "password")
+    expect_eq(_row(ctx, a.id), before, "the member after the refused PATCHes")
+    expect_status(ctx.login_response(a.username, a.password), 200)
+
+
+def test_staff_patch_password_of_exactly_1024_bytes_signs_in(ctx):
+    f = fx(ctx)
+    a = _create(ctx, ctx.admin_token, "clerk", f.V["id"], shop_id=f.at["V"].shop["id"])
+    pw = "é" * 512
+    expect_json(ctx.call("PATCH", "/v1/staff/%d" % a.id, {"password": pw},
+                         token=ctx.admin_token), 200)
+    expect_status(ctx.login_response(a.username, pw), 200)
+
+
+def test_login_with_a_password_over_1024_bytes_is_bad_credentials(ctx):
+    """No password over 1,024 bytes can be set, so one can only be wrong: the same 401 as
+    any wrong password (the login contract), not a 400 that would tell a guesser the
+    server's limit; it still counts toward the limits and costs a verify."""
+    f = fx(ctx)
+    pw = "a" * 1024
+    a = _create(ctx, ctx.admin_token, "clerk", f.V["id"], shop_id=f.at["V"].shop["id"],
+                password=pw)
+    wrong = expect_error(ctx.login_response(a.username, "not-the-password-1"), 401,
+                         "bad_credentials")
+    for long_pw in (pw + "a", "é" * 600, pw + "é"):
+        e = expect_error(ctx.login_response(a.username, long_pw), 401, "bad_credentials")
+        expect_eq(e["message"], wrong["message"], "message")
+    expect_status(ctx.login_response(a.username, pw), 200)
