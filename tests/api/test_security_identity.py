@@ -1,5 +1,5 @@
 """Security review (issue 9), identity findings: reach granted through created staff,
-the sign-in limit, and long passwords
+the sign-in limit, revocation while Redis refuses writes, and long passwords
 (api.md "Staff", "Auth", "Conventions"; design.md "Security model").
 
 1. No one creates or manages a staff member whose reach is wider than their own.  An
@@ -13,6 +13,8 @@ the sign-in limit, and long passwords
    spellings the column's collation calls equal never sign in, and the per-member
    limit counts one budget per member.  With Redis down, the in-process limiter
    counts every key apart (tests/unit/test_ratelimit.c has the table's own tests).
+7. A logout or disable whose Redis write fails still takes effect: at once on the
+   instance that made it, within about a second on the others.
 8. Passwords over 1,024 bytes are refused (never cut); a login with one is
    bad_credentials.
 
@@ -27,6 +29,8 @@ from test_identity import ME, Account, refused_everywhere, staff_body
 from test_ledger import (dropoff_body, mk_category, mk_household, mk_region, mk_shop, mk_site,
                          new_key, post_dropoff, set_rate, tag, wait_catalog)
 
+LOGIN = "/v1/auth/login"
+LOGOUT = "/v1/auth/logout"
 
 
 # ----------------------------------------------------------------------------- fixture
@@ -624,3 +628,176 @@ def test_login_with_a_password_over_1024_bytes_is_bad_credentials(ctx):
         e = expect_error(ctx.login_response(a.username, long_pw), 401, "bad_credentials")
         expect_eq(e["message"], wrong["message"], "message")
     expect_status(ctx.login_response(a.username, pw), 200)
+
+
+# ----------------------------------------------------------------------------- 7. revocation, Redis refusing writes
+
+def _signed_in_member(ctx):
+    f = fx(ctx)
+    a = _create(ctx, ctx.admin_token, "attendant", f.V["id"], site_id=f.at["V"].site["id"])
+    _ = a.token
+    return a
+
+
+def _warm(ctx, clients, token, n=12):
+    """Fill every worker's view: cached "live" answers for token on each server."""
+    for c in clients:
+        for _ in range(n):
+            expect_status(c.call("GET", ME, token=token), 200)
+
+
+def _poll_refused(client, token, limit_s):
+    """Send GET /v1/auth/me until refused; (seconds from now when the first refused
+    request was sent, its duration).  AssertionError after limit_s."""
+    t0 = time.monotonic()
+    while True:
+        sent = time.monotonic()
+        r = client.call("GET", ME, token=token, timeout=10)
+        if r.status == 401:
+            expect_error(r, 401, "unauthorized")
+            return sent - t0, time.monotonic() - sent
+        expect_status(r, 200)
+        if sent - t0 > limit_s:
+            raise AssertionError("the revoked token still works %.1f s on" % (sent - t0))
+        time.sleep(0.05)
+
+
+def _pause_writes(ctx, ms=3000):
+    expect_eq(ctx.redis("CLIENT", "PAUSE", str(ms), "WRITE"), "OK", "CLIENT PAUSE")
+
+
+def _revoked_here_and_there(ctx, srv, token, revoke):
+    """Warm both servers, pause Redis writes, revoke through the main server: refused at
+    once there, within ~1.5 s on the other, and nothing waits long."""
+    _warm(ctx, [ctx.client, srv.client], token)
+    _pause_writes(ctx)
+    try:
+        t0 = time.monotonic()
+        revoke()
+        took = time.monotonic() - t0
+        assert took < 2.5, "the revocation took %.1f s with Redis writes paused" % took
+        # at once here; on the other server once its poll has seen the new epoch
+        expect_error(ctx.get(ME, token=token), 401, "unauthorized")
+        sent, dur = _poll_refused(srv.client, token, 5)
+        assert sent <= 1.5, "the other server accepted the token %.2f s after" % sent
+        assert dur < 2.5, "the refusal took %.1f s" % dur
+        t1 = time.monotonic()
+        refused_everywhere(ctx, token, n=8)
+        for _ in range(8):
+            expect_error(srv.call("GET", ME, token=token), 401, "unauthorized")
+        print("    revoked in %.2f s; refused on the other server from %.2f s (that answer "
+              "took %.2f s); 16 more refusals took %.2f s"
+              % (took, sent, dur, time.monotonic() - t1))
+    finally:
+        ctx.redis("CLIENT", "UNPAUSE")
+    refused_everywhere(ctx, token, n=4)
+    for _ in range(4):
+        expect_error(srv.call("GET", ME, token=token), 401, "unauthorized")
+
+
+def test_logout_while_redis_writes_are_paused_is_refused_everywhere(ctx):
+    a = _signed_in_member(ctx)
+    srv = ctx.start_server()
+    try:
+        def logout():
+            expect_status(ctx.post(LOGOUT, token=a.token), 204)
+        _revoked_here_and_there(ctx, srv, a.token, logout)
+        # a new sign-in works
+        expect_status(srv.call("GET", ME, token=ctx.login(a.username, a.password)), 200)
+    finally:
+        expect_eq(srv.stop(), 0, "exit code of the second server")
+
+
+def test_disable_while_redis_writes_are_paused_is_refused_everywhere(ctx):
+    a = _signed_in_member(ctx)
+    srv = ctx.start_server()
+    try:
+        def disable():
+            got = expect_json(ctx.call("PATCH", "/v1/staff/%d" % a.id, {"status": "disabled"},
+                                       token=ctx.admin_token), 200)
+            expect_eq(got["status"], "disabled", "status")
+        _revoked_here_and_there(ctx, srv, a.token, disable)
+        expect_error(ctx.login_response(a.username, a.password), 401, "bad_credentials")
+    finally:
+        expect_eq(srv.stop(), 0, "exit code of the second server")
+
+
+def test_password_change_while_redis_writes_are_paused_is_refused_everywhere(ctx):
+    a = _signed_in_member(ctx)
+    srv = ctx.start_server()
+    newpw = secrets.token_hex(8)
+    try:
+        def change():
+            expect_json(ctx.call("PATCH", "/v1/staff/%d" % a.id, {"password": newpw},
+                                 token=ctx.admin_token), 200)
+        _revoked_here_and_there(ctx, srv, a.token, change)
+        expect_status(srv.call("GET", ME, token=ctx.login(a.username, newpw)), 200)
+    finally:
+        expect_eq(srv.stop(), 0, "exit code of the second server")
+
+
+def test_logout_while_redis_is_out_of_memory_is_refused_everywhere(ctx):
+    """Redis refusing writes outright (OOM, as MISCONF on a full disk) rather than
+    holding them."""
+    a = _signed_in_member(ctx)
+    srv = ctx.start_server()
+    try:
+        _warm(ctx, [ctx.client, srv.client], a.token)
+        ctx.redis("CONFIG", "SET", "maxmemory-policy", "noeviction")
+        ctx.redis("CONFIG", "SET", "maxmemory", "1")
+        try:
+            expect_status(ctx.post(LOGOUT, token=a.token), 204)
+            refused_everywhere(ctx, a.token, n=8)
+            sent, _ = _poll_refused(srv.client, a.token, 5)
+            assert sent <= 1.5, "the other server accepted the token %.2f s after" % sent
+        finally:
+            ctx.redis("CONFIG", "SET", "maxmemory", "0")
+        refused_everywhere(ctx, a.token, n=4)
+    finally:
+        expect_eq(srv.stop(), 0, "exit code of the second server")
+
+
+def test_logout_while_redis_is_a_read_only_replica_is_refused_everywhere(ctx):
+    """A Redis that turned replica answers reads and refuses every write, DEL included
+    (as MISCONF does): the cached "live" answer cannot be overwritten nor deleted."""
+    a = _signed_in_member(ctx)
+    srv = ctx.start_server()
+    try:
+        _warm(ctx, [ctx.client, srv.client], a.token)
+        expect_eq(ctx.redis("REPLICAOF", "127.0.0.1", "1"), "OK", "REPLICAOF")
+        try:
+            expect_status(ctx.post(LOGOUT, token=a.token), 204)
+            refused_everywhere(ctx, a.token, n=8)
+            sent, _ = _poll_refused(srv.client, a.token, 5)
+            assert sent <= 1.5, "the other server accepted the token %.2f s after" % sent
+            for _ in range(6):
+                expect_error(srv.call("GET", ME, token=a.token), 401, "unauthorized")
+        finally:
+            ctx.redis("REPLICAOF", "NO", "ONE")
+        refused_everywhere(ctx, a.token, n=4)
+        expect_status(ctx.get(ME, token=ctx.login(a.username, a.password)), 200)
+    finally:
+        expect_eq(srv.stop(), 0, "exit code of the second server")
+
+
+def test_live_tokens_work_and_answer_quickly_while_redis_writes_are_paused(ctx):
+    """Checks fall back to MariaDB and stay right: a live token works, a revoked one is
+    refused, and no request waits long on the paused Redis."""
+    live = _signed_in_member(ctx)
+    dead = _signed_in_member(ctx)
+    expect_status(ctx.post(LOGOUT, token=dead.token), 204)
+    _pause_writes(ctx, 4000)
+    worst = 0.0
+    try:
+        t0 = time.monotonic()
+        for i in range(20):
+            s = time.monotonic()
+            expect_status(ctx.get(ME, token=live.token), 200)
+            expect_error(ctx.get(ME, token=dead.token), 401, "unauthorized")
+            worst = max(worst, time.monotonic() - s)
+        total = time.monotonic() - t0
+    finally:
+        ctx.redis("CLIENT", "UNPAUSE")
+    assert worst < 2.5, "a pair of checks took %.1f s with Redis writes paused" % worst
+    assert total < 8, "40 checks took %.1f s with Redis writes paused" % total
+    print("    40 checks with Redis writes paused: %.1f s (worst pair %.2f s)" % (total, worst))
