@@ -782,7 +782,10 @@ def test_logout_while_redis_is_a_read_only_replica_is_refused_everywhere(ctx):
 
 def test_live_tokens_work_and_answer_quickly_while_redis_writes_are_paused(ctx):
     """Checks fall back to MariaDB and stay right: a live token works, a revoked one is
-    refused, and no request waits long on the paused Redis."""
+    refused, and no request waits long on the paused Redis.  A write to it waits out
+    the 1 s Redis timeout once; then writes are not tried for a while by any worker of
+    the process (before, each worker paid that second again and again: 40 checks took
+    over 4 s)."""
     live = _signed_in_member(ctx)
     dead = _signed_in_member(ctx)
     expect_status(ctx.post(LOGOUT, token=dead.token), 204)
@@ -799,5 +802,5 @@ def test_live_tokens_work_and_answer_quickly_while_redis_writes_are_paused(ctx):
     finally:
         ctx.redis("CLIENT", "UNPAUSE")
     assert worst < 2.5, "a pair of checks took %.1f s with Redis writes paused" % worst
-    assert total < 8, "40 checks took %.1f s with Redis writes paused" % total
+    assert total < 3, "40 checks took %.1f s with Redis writes paused" % total
     print("    40 checks with Redis writes paused: %.1f s (worst pair %.2f s)" % (total, worst))
