@@ -128,9 +128,11 @@ static int insert_tx(struct db *d, void *arg)
     c->s.id = staff_insert(d, &c->s);
     if (c->s.id < 0)
         return -1;
-    json_t *detail = json_pack("{s:s, s:s, s:I, s:I, s:I}", "username", c->s.username, "role",
-                               c->s.role, "region_id", (json_int_t)c->s.region_id, "site_id",
-                               (json_int_t)c->s.site_id, "shop_id", (json_int_t)c->s.shop_id);
+    json_t *detail = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "username", c->s.username,
+                               "role", c->s.role, "region_id", (json_int_t)c->s.region_id,
+                               "site_id", (json_int_t)c->s.site_id, "shop_id",
+                               (json_int_t)c->s.shop_id, "reach_region_id",
+                               (json_int_t)c->s.reach_region_id);
     int rc = audit_req(c->r, d, "staff.create", "staff", c->s.id, detail);
     json_decref(detail);
     return rc;

@@ -21,6 +21,7 @@ the sign-in limit, revocation while Redis refuses writes, and long passwords
 Every module builds its own region tree, so nothing here depends on another module.
 """
 
+import json
 import secrets
 import time
 
@@ -126,6 +127,10 @@ def _expect_reach(ctx, f, acct, reach_id, role):
     expect_eq(got.get("reach_region_id"), reach_id, "reach_region_id of GET /v1/staff/{id}")
     expect_eq(ctx.sql("SELECT reach_region_id FROM staff WHERE id = %d" % acct.id),
               [(str(reach_id),)], "staff.reach_region_id")
+    rows = ctx.sql("SELECT detail FROM audit_log WHERE action = 'staff.create' AND "
+                   "object_id = %d" % acct.id)
+    expect_eq(json.loads(rows[0][0]).get("reach_region_id"), reach_id,
+              "reach_region_id in the staff.create audit row")
     tok = acct.token
     me = _me(ctx, tok)
     expect_eq((me.get("role"), me.get("region_id")), (role, reach_id),
