@@ -1,9 +1,17 @@
 /* auth.c - staff sign-in, sign-out and "who am I".
  *
- * Login: rate limits (per client address and per username) -> look the
- * member up -> argon2id verify in the password pool, against a dummy hash
- * when the username is unknown so timing tells nothing -> token.  The
- * verify runs off the worker thread; the reply is sent when it returns. */
+ * Login: rate limit per client address -> the canonical username (ASCII
+ * letters lowered, db/staff.h) -> look the member up -> rate limit per
+ * member (its staff id; an unknown name on the name) -> argon2id verify in
+ * the password pool, against a dummy hash when no member can match (an
+ * unknown or non-canonical name, a password longer than any that can be
+ * set) so timing tells nothing -> token.  Keying the per-member limit on
+ * the id, not the spelling, is what stops each of the collation's equal
+ * spellings from getting its own tries.  The verify runs off the worker
+ * thread; the reply is sent when it returns.
+ *
+ * The token's region claim is the member's recorded reach
+ * (staff.reach_region_id, api/staff.c): every reach check reads it. */
 #include "api/handlers.h"
 #include "api/input.h"
 #include "server/config.h"
@@ -17,22 +25,21 @@
 #include "server/worker.h"
 #include "db/db.h"
 #include "db/revoke.h"
-#include "db/regions.h"
-#include "db/shops.h"
-#include "db/sites.h"
 #include "db/staff.h"
 
-#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define LOGIN_USER_LIMIT 20      /* attempts per username per minute */
+#define LOGIN_USER_LIMIT 20      /* attempts per member (or unknown name) per minute */
 
+/* The password's own limit is in bytes (STAFF_PASSWORD_MAX_BYTES, checked
+ * below): the character count here only has to let every such password
+ * through; the route's 4 KiB body limit bounds the rest. */
 static const struct field login_fields[] = {
-    { "username", FT_STR, F_REQUIRED, 1, 64, NULL },
-    { "password", FT_STR, F_REQUIRED, 1, 1024, NULL },
+    { "username", FT_STR, F_REQUIRED, 1, STAFF_USERNAME_MAX, NULL },
+    { "password", FT_STR, F_REQUIRED, 1, 4096, NULL },
     { NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -40,46 +47,12 @@ struct login {
     struct req *r;
     struct staff s;
     bool found;
-    long long reach_region;   /* the token's region claim */
 };
 
-/* The region an attendant or clerk serves: the county of its site or
- * shop (design.md); a region admin's own region.  0 or -1. */
-static int reach_region_of(struct db *d, const struct staff *s, long long *out)
+/* Count one attempt for key; false after answering 429. */
+static bool rate_ok_or_reply(struct req *r, const char *key, int limit)
 {
-    *out = s->region_id;
-    long long place_region = 0;
-    if (strcmp(s->role, "attendant") == 0 && s->site_id) {
-        struct site x;
-        int rc = site_get(d, s->site_id, &x);
-        if (rc < 0)
-            return -1;
-        place_region = rc ? x.region_id : 0;
-    } else if (strcmp(s->role, "clerk") == 0 && s->shop_id) {
-        struct shop x;
-        int rc = shop_get(d, s->shop_id, &x);
-        if (rc < 0)
-            return -1;
-        place_region = rc ? x.region_id : 0;
-    }
-    if (place_region)
-        return region_county_of(d, place_region, out);
-    return 0;
-}
-
-static bool login_rate_ok_or_reply(struct req *r, const char *username)
-{
-    char key[160];
-    const struct config *cfg = r->w->cfg;
-    snprintf(key, sizeof key, "login:a:%s", r->remote);
-    int wait = ratelimit_hit(r->w->srv->rl, r->w->cache, key, cfg->login_limit_per_min, 60);
-    if (!wait) {
-        /* usernames compare without case in MariaDB: so must the limit */
-        int n = snprintf(key, sizeof key, "login:u:%s", username);
-        for (int i = 8; i < n && i < (int)sizeof key; i++)
-            key[i] = (char)tolower((unsigned char)key[i]);
-        wait = ratelimit_hit(r->w->srv->rl, r->w->cache, key, LOGIN_USER_LIMIT, 60);
-    }
+    int wait = ratelimit_hit(r->w->srv->rl, r->w->cache, key, limit, 60);
     if (!wait)
         return true;
     char ra[16];
@@ -126,7 +99,9 @@ static void on_verified(bool ok, const char *hash, void *arg)
         struct principal p = {
             .role = role_bit(l->s.role),
             .staff_id = l->s.id,
-            .region_id = l->reach_region,
+            /* the recorded reach; none for an admin (everything) and, for
+             * anyone else, reaching nothing (api/reach.c) */
+            .region_id = l->s.reach_region_id,
             .site_id = l->s.site_id,
             .shop_id = l->s.shop_id,
             .ver = l->s.token_version,
@@ -142,10 +117,15 @@ void h_auth_login(struct req *r)
 {
     if (!input_check_or_reply(r, login_fields))
         return;
-    const char *username = input_str(r->body, "username");
     const char *password = input_str(r->body, "password");
-    if (!login_rate_ok_or_reply(r, username))
+    char name[STAFF_USERNAME_MAX + 1], key[160];
+    snprintf(key, sizeof key, "login:a:%s", r->remote);
+    if (!rate_ok_or_reply(r, key, r->w->cfg->login_limit_per_min))
         return;
+    /* No member has a non-canonical name, nor a password over the limit
+     * (both are refused at creation): such an attempt can never match. */
+    bool can_match = staff_username_canon(input_str(r->body, "username"), name, sizeof name) &&
+                     strlen(password) <= STAFF_PASSWORD_MAX_BYTES;
     struct db *d = worker_db(r->w);
     if (!d) {
         reply_db_error(r, NULL);
@@ -156,23 +136,31 @@ void h_auth_login(struct req *r)
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    int found = staff_by_username(d, username, &l->s);
+    int found = name[0] ? staff_by_username(d, name, &l->s) : 0;
     if (found < 0) {
         free(l);
         reply_db_error(r, d);
         return;
     }
     l->r = r;
-    l->found = found == 1;
-    if (l->found && reach_region_of(d, &l->s, &l->reach_region) != 0) {
+    l->found = found == 1 && can_match;
+    /* one budget per member however it is spelled; an unknown canonical
+     * name has its own, so probing one looks like probing a member.  A
+     * non-canonical name names no one: only the address limit holds it. */
+    if (found == 1)
+        snprintf(key, sizeof key, "login:s:%lld", l->s.id);
+    else
+        snprintf(key, sizeof key, "login:u:%s", name);
+    if (name[0] && !rate_ok_or_reply(r, key, LOGIN_USER_LIMIT)) {
+        sodium_memzero(l->s.password_hash, sizeof l->s.password_hash);
         free(l);
-        reply_db_error(r, d);
         return;
     }
     const char *hash = l->found ? l->s.password_hash : r->w->srv->dummy_hash;
     r->async = true;
     if (pwpool_verify(r->w->srv->pw, r->w->base, hash, password, on_verified, l) != 0) {
         r->async = false;
+        sodium_memzero(l->s.password_hash, sizeof l->s.password_hash);
         free(l);
         metrics_event(MET_PWHASH_REJECTED);
         reply_header(r, "Retry-After", "1");

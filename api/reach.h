@@ -1,9 +1,12 @@
 /* reach.h - may this caller see that object?
  *
  * Every staff role has a subtree of the region tree: an admin the whole
- * tree, a region admin its own region's subtree, an attendant or clerk
- * the county of its site or shop (the token's region claim, computed at
- * sign-in).  An object outside the caller's subtree does not exist for
+ * tree, anyone else the subtree of the token's region claim, which is the
+ * reach recorded for the member at its creation (staff.reach_region_id:
+ * a region admin's own region; an attendant's or clerk's site's or shop's
+ * county, capped at its creator's reach - api/staff.c).  A staff token
+ * without a region claim reaches nothing unless it is an admin's.  An
+ * object outside the caller's subtree does not exist for
  * it: 404, never 403, so ids cannot be probed.  A resident reaches only
  * its own household (checked by the household handlers). */
 #ifndef WB_REACH_H

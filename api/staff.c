@@ -3,9 +3,19 @@
  *
  * Staff are made only downward: an admin makes anyone; a region admin
  * makes attendants and clerks inside its subtree and region admins of
- * strictly lower regions, never an admin or a peer (403).  Passwords are
- * hashed in the argon2 pool, so create and password changes answer from
- * the pool's callback. */
+ * strictly lower regions, never an admin or a peer (403).
+ *
+ * Reach is a power like any other, so it is granted downward too: each
+ * member's reach (staff.reach_region_id, what its tokens reach) is
+ * recorded at creation, never wider than its creator's.  An attendant or
+ * clerk reaches its site's or shop's county - or, made by a region admin
+ * below the county, that admin's own region; a region admin reaches its
+ * region.  A member whose reach is wider than the caller's may be read
+ * (its region is in reach) but not changed in any way (403): a reset
+ * password or a re-enabled account would hand the caller that reach.
+ *
+ * Passwords are hashed in the argon2 pool, so create and password changes
+ * answer from the pool's callback. */
 #include "api/handlers.h"
 #include "api/input.h"
 #include "api/list.h"
@@ -32,7 +42,7 @@
 #define ID_MAX 999999999999999999LL
 
 static const struct field create_fields[] = {
-    { "username", FT_STR, F_REQUIRED, 1, 64, NULL },
+    { "username", FT_STR, F_REQUIRED, 1, STAFF_USERNAME_MAX, NULL },
     { "password", FT_STR, F_REQUIRED, 10, 1024, NULL },
     { "role", FT_STR, F_REQUIRED, 1, 16, NULL },
     { "region_id", FT_INT, F_NULLABLE, 1, ID_MAX, NULL },
@@ -65,13 +75,21 @@ static json_t *staff_json(const struct staff *s)
     json_object_set_new(o, "region_id", s->region_id ? json_integer(s->region_id) : json_null());
     json_object_set_new(o, "site_id", s->site_id ? json_integer(s->site_id) : json_null());
     json_object_set_new(o, "shop_id", s->shop_id ? json_integer(s->shop_id) : json_null());
+    json_object_set_new(o, "reach_region_id",
+                        s->reach_region_id ? json_integer(s->reach_region_id) : json_null());
     return o;
 }
 
-static bool valid_username(const char *u)
+/* The field checker counts characters; argon2 takes bytes, and a
+ * password cut to fit a buffer would be one no one can type.  Over the
+ * limit is refused, never shortened.  ("OrReply": false after a 400.) */
+static bool password_fits_or_reply(struct req *r, const char *password)
 {
-    return strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
-           strlen(u);
+    if (!password || strlen(password) <= STAFF_PASSWORD_MAX_BYTES)
+        return true;
+    reply_error(r, 400, "invalid_request", "password", "password must be at most %d bytes",
+                STAFF_PASSWORD_MAX_BYTES);
+    return false;
 }
 
 /* Can the caller manage a member with this role in this region (path)?
@@ -100,7 +118,8 @@ static int may_manage(struct req *r, struct db *d, const char *role, const char 
 struct create_staff {
     struct req *r;
     struct staff s;
-    char password[1025];
+    long long place_region;   /* the region of an attendant's site or a clerk's shop */
+    char password[STAFF_PASSWORD_MAX_BYTES + 1];
 };
 
 static int insert_tx(struct db *d, void *arg)
@@ -109,9 +128,11 @@ static int insert_tx(struct db *d, void *arg)
     c->s.id = staff_insert(d, &c->s);
     if (c->s.id < 0)
         return -1;
-    json_t *detail = json_pack("{s:s, s:s, s:I, s:I, s:I}", "username", c->s.username, "role",
-                               c->s.role, "region_id", (json_int_t)c->s.region_id, "site_id",
-                               (json_int_t)c->s.site_id, "shop_id", (json_int_t)c->s.shop_id);
+    json_t *detail = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "username", c->s.username,
+                               "role", c->s.role, "region_id", (json_int_t)c->s.region_id,
+                               "site_id", (json_int_t)c->s.site_id, "shop_id",
+                               (json_int_t)c->s.shop_id, "reach_region_id",
+                               (json_int_t)c->s.reach_region_id);
     int rc = audit_req(c->r, d, "staff.create", "staff", c->s.id, detail);
     json_decref(detail);
     return rc;
@@ -180,6 +201,7 @@ static bool binding_ok_or_reply(struct req *r, struct db *d, struct create_staff
             return false;
         }
         snprintf(path, sizeof path, "%s", s.region_path);
+        c->place_region = s.region_id;
     } else if (clerk) {
         struct shop s;
         int rc = c->s.shop_id ? shop_get(d, c->s.shop_id, &s) : 0;
@@ -196,6 +218,7 @@ static bool binding_ok_or_reply(struct req *r, struct db *d, struct create_staff
             return false;
         }
         snprintf(path, sizeof path, "%s", s.region_path);
+        c->place_region = s.region_id;
     }
     if (path[0] && !region_path_within(g->path, path)) {
         reply_error(r, 400, "invalid_request", attendant ? "site_id" : "shop_id",
@@ -203,6 +226,35 @@ static bool binding_ok_or_reply(struct req *r, struct db *d, struct create_staff
         return false;
     }
     return true;
+}
+
+/* The reach the new member gets: see the top of this file.  The site or
+ * shop lies inside both the county and the creator's reach, so one of the
+ * two subtrees holds the other and the deeper one is the cap.  0 (with
+ * c->s.reach_region_id set) or -1 on a store error. */
+static int reach_for_new(struct req *r, struct db *d, struct create_staff *c)
+{
+    if (strcmp(c->s.role, "region_admin") == 0) {
+        c->s.reach_region_id = c->s.region_id;
+        return 0;
+    }
+    if (!c->place_region) {           /* an admin: no region, everything */
+        c->s.reach_region_id = 0;
+        return 0;
+    }
+    long long county = 0;
+    if (region_county_of(d, c->place_region, &county) != 0)
+        return -1;
+    c->s.reach_region_id = county;
+    if (r->who.role == ROLE_ADMIN)
+        return 0;
+    const char *root = reach_path(r, d);
+    char county_path[256];
+    if (!root || region_path_cached(d, county, county_path, sizeof county_path) != 0)
+        return -1;
+    if (!county_path[0] || !region_path_within(root, county_path))
+        c->s.reach_region_id = r->who.region_id;   /* the creator reaches less */
+    return 0;
 }
 
 void h_staff_create(struct req *r)
@@ -216,11 +268,12 @@ void h_staff_create(struct req *r)
     }
     c->r = r;
     const char *display = input_str(r->body, "display_name");
-    snprintf(c->s.username, sizeof c->s.username, "%s", input_str(r->body, "username"));
+    const char *password = input_str(r->body, "password");
+    bool canonical = staff_username_canon(input_str(r->body, "username"), c->s.username,
+                                          sizeof c->s.username);
     snprintf(c->s.role, sizeof c->s.role, "%s", input_str(r->body, "role"));
     snprintf(c->s.display_name, sizeof c->s.display_name, "%s",
              display ? display : c->s.username);
-    snprintf(c->password, sizeof c->password, "%s", input_str(r->body, "password"));
     input_int(r->body, "region_id", &c->s.region_id);
     input_int(r->body, "site_id", &c->s.site_id);
     input_int(r->body, "shop_id", &c->s.shop_id);
@@ -229,9 +282,13 @@ void h_staff_create(struct req *r)
     struct region g;
     const char *why = "";
     int rb = role_bit(c->s.role);
-    if (!valid_username(c->s.username)) {
+    if (!canonical) {
+        /* upper-case ASCII was lowered; anything else is refused, not
+         * folded (db/staff.h) */
         reply_error(r, 400, "invalid_request", "username",
-                    "username may hold letters, digits, '.', '_' and '-' only");
+                    "username may hold ASCII letters, digits, '.', '_' and '-' only");
+    } else if (!password_fits_or_reply(r, password)) {
+        /* replied */
     } else if (!rb || rb == ROLE_RESIDENT) {
         reply_error(r, 400, "invalid_request", "role",
                     "role must be admin, region_admin, attendant or clerk");
@@ -261,13 +318,18 @@ void h_staff_create(struct req *r)
             reply_error(r, 404, "not_found", "region_id", "no such region");
         else if (m == 403)
             reply_error(r, 403, "forbidden", NULL, "%s", why);
-        else if (binding_ok_or_reply(r, d, c, &g))
+        else if (!binding_ok_or_reply(r, d, c, &g)) {
+            /* replied */
+        } else if (reach_for_new(r, d, c) != 0)
+            reply_db_error(r, d);
+        else
             goto hash;
     }
     sodium_memzero(c, sizeof *c);
     free(c);
     return;
 hash:
+    snprintf(c->password, sizeof c->password, "%s", password);
     r->async = true;
     if (pwpool_hash(r->w->srv->pw, r->w->base, c->password, on_create_hashed, c) != 0) {
         r->async = false;
@@ -415,6 +477,8 @@ void h_staff_patch(struct req *r)
         reply_error(r, 400, "invalid_request", "body", "nothing to change");
         return;
     }
+    if (!password_fits_or_reply(r, password))
+        return;
     struct db *d = db_or_reply(r);
     struct staff s;
     if (!d || !staff_in_reach_or_reply(r, d, &s))
@@ -432,6 +496,21 @@ void h_staff_patch(struct req *r)
     if (m == 403) {
         reply_error(r, 403, "forbidden", NULL, "%s", why);
         return;
+    }
+    if (r->who.role != ROLE_ADMIN) {
+        /* whoever can set its password or enable it can sign in as it: a
+         * member reaching beyond the caller is not the caller's to manage.
+         * A member with no recorded reach reaches nothing. */
+        const char *root = reach_path(r, d);
+        if (!root) {
+            reply_db_error(r, d);
+            return;
+        }
+        if (s.reach_region_id && (!s.reach_path[0] || !region_path_within(root, s.reach_path))) {
+            reply_error(r, 403, "forbidden", NULL,
+                        "this member reaches beyond your own reach; an admin manages it");
+            return;
+        }
     }
     struct patch_staff *p = calloc(1, sizeof *p);
     if (!p) {

@@ -2,7 +2,9 @@
 #include "db/cache.h"
 #include "db/stats.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,8 @@
 #define CACHE_MAX_SCRIPTS 16
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 2000
+#define WRITE_BACKOFF_MIN_MS 1000
+#define WRITE_BACKOFF_MAX_MS 8000
 #define PENDING_MAX 4096
 
 struct pending_set {
@@ -310,6 +314,34 @@ static const char *script_sha(struct cache *c, const struct cache_script *s, boo
     return sha;
 }
 
+/* A command that timed out on a live connection: Redis took it and did
+ * not answer within the read timeout.  When reads still answer, that is a
+ * Redis holding writes (CLIENT PAUSE ... WRITE, a failover pause). */
+static bool timed_out(const redisContext *ctx)
+{
+    return ctx && ctx->err == REDIS_ERR_IO &&
+           (errno == EAGAIN || errno == EWOULDBLOCK || strstr(ctx->errstr, "temporarily"));
+}
+
+/* The write breaker.  Scripts here all write.  One that timed out would
+ * time out again for each request until Redis takes writes again, and
+ * the connection breaker does not help: reconnecting succeeds at once.
+ * So after a write timed out, scripts are not sent for a while (1 s
+ * doubling to 8 s, until one succeeds), as if Redis were down for them;
+ * reads go on.  Process-wide (atomics, any thread): every connection of a
+ * process talks to the one Redis, so one that found writes held spares
+ * the other workers the wait.  Races between workers only move the
+ * window by a little. */
+static _Atomic long long writes_next_try_ms;
+static _Atomic int write_backoff_ms = WRITE_BACKOFF_MIN_MS;
+
+static void write_trip(void)
+{
+    int b = atomic_load(&write_backoff_ms);
+    atomic_store(&writes_next_try_ms, now_ms() + b);
+    atomic_store(&write_backoff_ms, b * 2 > WRITE_BACKOFF_MAX_MS ? WRITE_BACKOFF_MAX_MS : b * 2);
+}
+
 redisReply *cache_eval(struct cache *c, const struct cache_script *s,
                        int nkeys, const char *const *keys,
                        int nargs, const char *const *args)
@@ -319,6 +351,10 @@ redisReply *cache_eval(struct cache *c, const struct cache_script *s,
     char nk[16];
     if (3 + nkeys + nargs > MAXARGV || nkeys < 0 || nargs < 0)
         return NULL;
+    if (now_ms() < atomic_load(&writes_next_try_ms)) {
+        atomic_fetch_add(&wb_stats.redis_skipped, 1);
+        return NULL;
+    }
     if (!cache_available(c))
         return NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -334,13 +370,20 @@ redisReply *cache_eval(struct cache *c, const struct cache_script *s,
             argv[argc++] = keys[i];
         for (int i = 0; i < nargs; i++)
             argv[argc++] = args[i];
-        redisReply *r = checked(c, redisCommandArgv(c->ctx, argc, argv, NULL));
-        if (!r)
+        redisReply *r = redisCommandArgv(c->ctx, argc, argv, NULL);
+        if (!r) {
+            bool hung = timed_out(c->ctx);
+            trip(c);
+            if (hung)
+                write_trip();
             return NULL;
+        }
         if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
             freeReplyObject(r);
             continue;           /* restarted or flushed: load and run again */
         }
+        if (r->type != REDIS_REPLY_ERROR && atomic_load(&write_backoff_ms) != WRITE_BACKOFF_MIN_MS)
+            atomic_store(&write_backoff_ms, WRITE_BACKOFF_MIN_MS);
         return r;
     }
     return NULL;

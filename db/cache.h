@@ -8,6 +8,13 @@
  * no connect is tried again before a back-off (250 ms doubling to 2 s) has
  * passed, so a worker does not pay a connect timeout on every request
  * while Redis is down.  Calls made meanwhile return NULL at once.
+ *
+ * The write breaker: a Redis may answer reads and hold writes (CLIENT
+ * PAUSE ... WRITE): each write then waits out the 1 s read timeout, and
+ * reconnecting is no remedy.  After a script (cache_eval: every script
+ * here writes) timed out, scripts return NULL at once for 1 s, doubling
+ * to 8 s until one succeeds; other commands go on.  This breaker is
+ * shared by every struct cache of the process (one Redis for all).
  */
 #ifndef WB_CACHE_H
 #define WB_CACHE_H

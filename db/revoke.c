@@ -1,15 +1,28 @@
 /* revoke.c - see revoke.h.
  *
- * Cache entries (db/cache.h, versioned and tagged with the Redis run_id):
- *   auth:j:<jti>      version 0 payload "0" = live, version 1 "1" = revoked
- *   auth:s:<id>       staff: version token_version, payload "1" active / "0"
- *   auth:h:<id>       household: the same, "0" when closed
+ * Cache entries (db/cache.h, versioned and tagged with the Redis run_id),
+ * E being the revocation epoch:
+ *   auth:E:j:<jti>    version 0 payload "0" = live, version 1 "1" = revoked
+ *   auth:E:s:<id>     staff: version token_version, payload "1" active / "0"
+ *   auth:E:h:<id>     household: the same, "0" when closed
  * Every status change bumps token_version, so a newer state always has a
- * higher version and an old write can never win over a new one. */
+ * higher version and an old write can never win over a new one.
+ *
+ * Why an entry of epoch E can be trusted: whoever wrote it read E before
+ * reading MariaDB.  A revocation whose Redis write failed moves the epoch
+ * to E+1 only after it committed, so every entry under E+1 was read from
+ * MariaDB after that revocation, and entries under E are no longer read by
+ * anyone who knows E+1.
+ *
+ * Writes of revocations are not queued for replay (cache_put's durable
+ * flag): moving the epoch on is what makes a failed write safe, and a
+ * retry would only make a paused Redis stall the request twice. */
 #include "db/revoke.h"
 #include "db/cache.h"
 #include "db/db.h"
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -28,15 +41,80 @@ static const char SQL_REVOKE[] =
     "INSERT IGNORE INTO revoked_tokens (jti, subject, expires_at) VALUES (?, ?, ?)";
 static const char SQL_PURGE[] =
     "DELETE FROM revoked_tokens WHERE expires_at < ? LIMIT 10000";
+/* No row reads as epoch 1 and the bump creates it: the scheme holds even
+ * if the row was lost. */
+static const char SQL_EPOCH[] = "SELECT epoch FROM auth_epoch WHERE id = 1";
+static const char SQL_BUMP[] =
+    "INSERT INTO auth_epoch (id, epoch) VALUES (1, 2) ON DUPLICATE KEY UPDATE epoch = epoch + 1";
 
-static void subject_key(char *buf, size_t len, char kind, long long id)
+/* Process-wide, shared by every worker (lock-free atomics):
+ *   epoch_known  the newest epoch this process has seen; 0 = not read yet
+ *   owed         failed bumps so far; paid: the value of owed that the
+ *                last successful bump covers.  While paid < owed this
+ *                process trusts no cached answer. */
+static _Atomic long long epoch_known;
+static atomic_llong owed, paid;
+
+static void epoch_learn(long long e)
 {
-    snprintf(buf, len, "auth:%c:%lld", kind, id);
+    long long cur = atomic_load(&epoch_known);
+    while (e > cur && !atomic_compare_exchange_weak(&epoch_known, &cur, e))
+        ;
 }
 
-static void jti_key(char *buf, size_t len, const char *jti)
+/* Read the epoch from MariaDB into epoch_known: 0 or -1. */
+static int epoch_read(struct db *d)
 {
-    snprintf(buf, len, "auth:j:%s", jti);
+    long long e = 1;
+    if (db_query_int(d, &e, SQL_EPOCH, "") < 0)
+        return -1;
+    epoch_learn(e > 0 ? e : 1);
+    return 0;
+}
+
+/* The epoch to key entries with, reading it on first use; 0 when it is
+ * unknown or this process owes a bump (trust nothing cached then). */
+static long long epoch_trusted(struct db *d)
+{
+    if (atomic_load(&paid) != atomic_load(&owed))
+        return 0;
+    long long e = atomic_load(&epoch_known);
+    if (!e && epoch_read(d) == 0)
+        e = atomic_load(&epoch_known);
+    return e;
+}
+
+/* Move the epoch on.  A bump covers every failure recorded before it
+ * started (their revocations had committed by then), not one recorded
+ * while its UPDATE ran.  On failure the debt stays for revoke_tick. */
+static int epoch_bump(struct db *d)
+{
+    long long debt = atomic_load(&owed);
+    if (!d || db_exec(d, SQL_BUMP, "") < 0 || epoch_read(d) != 0)
+        return -1;
+    long long cur = atomic_load(&paid);
+    while (debt > cur && !atomic_compare_exchange_weak(&paid, &cur, debt))
+        ;
+    return 0;
+}
+
+/* A write that should have replaced a cached answer did not land. */
+static int write_failed(struct db *d)
+{
+    if (epoch_bump(d) == 0)
+        return 0;
+    atomic_fetch_add(&owed, 1);
+    return -1;
+}
+
+static void subject_key(char *buf, size_t len, long long epoch, char kind, long long id)
+{
+    snprintf(buf, len, "auth:%lld:%c:%lld", epoch, kind, id);
+}
+
+static void jti_key(char *buf, size_t len, long long epoch, const char *jti)
+{
+    snprintf(buf, len, "auth:%lld:j:%s", epoch, jti);
 }
 
 /* Subject state from MariaDB: 1 active with *ver filled, 0 gone or
@@ -60,9 +138,10 @@ static int subject_state(struct db *d, char kind, long long id, long long *ver)
 int revoke_check(struct db *d, struct cache *c, char kind, long long id, long long ver,
                  const char *jti)
 {
-    char skey[64], jkey[64], payload[8];
-    subject_key(skey, sizeof skey, kind, id);
-    jti_key(jkey, sizeof jkey, jti);
+    char skey[64], jkey[80];
+    long long epoch = epoch_trusted(d);
+    subject_key(skey, sizeof skey, epoch, kind, id);
+    jti_key(jkey, sizeof jkey, epoch, jti);
 
     long long cur_ver = 0;
     int state = -1, revoked = -1;
@@ -70,14 +149,13 @@ int revoke_check(struct db *d, struct cache *c, char kind, long long id, long lo
     long long vers[2];
     char payloads[2][16];
     int got[2];
-    bool redis_ok = cache_get_many(c, 2, keys, vers, payloads, got) == 0;
+    bool redis_ok = epoch > 0 && cache_get_many(c, 2, keys, vers, payloads, got) == 0;
     if (redis_ok && got[0] == 1) {
         state = strcmp(payloads[0], "1") == 0;
         cur_ver = vers[0];
     }
     if (redis_ok && got[1] == 1)
         revoked = vers[1] >= 1;
-    (void)payload;
 
     if (state < 0) {
         state = subject_state(d, kind, id, &cur_ver);
@@ -103,16 +181,23 @@ int revoke_check(struct db *d, struct cache *c, char kind, long long id, long lo
 int revoke_jti(struct db *d, struct cache *c, const char *jti, char kind, long long id,
                long long exp)
 {
-    char subject[48], key[64];
+    char subject[48], key[80];
     snprintf(subject, sizeof subject, "%c:%lld", kind, id);
     if (db_exec(d, SQL_REVOKE, "ssi", jti, subject, exp) < 0)
         return -1;
     long long left = exp - (long long)time(NULL);
-    if (left > 0) {
-        jti_key(key, sizeof key, jti);
-        cache_put(c, key, 1, "1", (int)(left < 86400 * 31 ? left : 86400 * 31), true);
+    if (left <= 0)
+        return 0;                /* expired already: no check will pass it */
+    long long epoch = epoch_trusted(d);
+    if (epoch > 0) {
+        jti_key(key, sizeof key, epoch, jti);
+        if (cache_put(c, key, 1, "1", (int)(left < 86400 * 31 ? left : 86400 * 31), false) == 0)
+            return 0;
     }
-    return 0;
+    /* The revocation is recorded; a failed bump is owed and this process
+     * trusts nothing cached meanwhile, but the client should hear that
+     * the logout did not fully land (sending it again is harmless). */
+    return write_failed(d);
 }
 
 void revoke_subject_changed(struct db *d, struct cache *c, char kind, long long id)
@@ -120,10 +205,23 @@ void revoke_subject_changed(struct db *d, struct cache *c, char kind, long long 
     char key[64];
     long long ver = 0;
     int st = subject_state(d, kind, id, &ver);
-    if (st < 0)
-        return;    /* readers then find the old version tag mismatch on ver */
-    subject_key(key, sizeof key, kind, id);
-    cache_put(c, key, ver, st ? "1" : "0", SUBJECT_TTL, true);
+    long long epoch = st < 0 ? 0 : epoch_trusted(d);
+    if (epoch > 0) {
+        subject_key(key, sizeof key, epoch, kind, id);
+        if (cache_put(c, key, ver, st ? "1" : "0", SUBJECT_TTL, false) == 0)
+            return;
+    }
+    (void)write_failed(d);       /* owed on failure: revoke_tick pays it */
+}
+
+void revoke_tick(struct db *d)
+{
+    if (!d)
+        return;
+    if (atomic_load(&paid) != atomic_load(&owed))
+        (void)epoch_bump(d);
+    else
+        (void)epoch_read(d);
 }
 
 long long revoke_purge(struct db *d, long long now)

@@ -4,13 +4,24 @@
  * subject (staff member or household) is disabled/closed or its
  * token_version moved on.  Reads look in Redis first and fall back to
  * MariaDB, filling Redis with a versioned entry.  Writers update MariaDB
- * first, then write the Redis entry with a higher version; a write that
- * cannot reach Redis is queued and replayed when Redis is back.  Entries
+ * first, then overwrite the Redis entry with a higher version.  Entries
  * written to an earlier Redis incarnation are ignored (a restart may have
  * reloaded a value that predates a change), so with Redis down, restarted
  * or flushed every check falls back to MariaDB and a revoked token is
  * never accepted.  Callers must bump token_version on every status change
- * (db/staff.c, db/households.c do). */
+ * (db/staff.c, db/households.c do).
+ *
+ * The revocation epoch.  A writer whose Redis write fails (Redis down,
+ * paused, refusing writes) cannot overwrite the cached "live" answer, and
+ * other instances would keep trusting it for up to 30 s.  So every cache
+ * key carries the epoch (table auth_epoch), and that writer moves the
+ * epoch on in MariaDB: from then on no one trusts an entry of an older
+ * epoch.  This process knows at once (a process-wide atomic its workers
+ * share); other instances learn it from revoke_tick, once a second, so
+ * there a revoked token may still pass for up to about a second after
+ * the revoking request was answered.  If even MariaDB cannot take the
+ * new epoch, this process trusts no cached answer at all (every check
+ * reads MariaDB) until revoke_tick has moved the epoch on. */
 #ifndef WB_REVOKE_H
 #define WB_REVOKE_H
 
@@ -23,14 +34,23 @@ struct cache;
 int revoke_check(struct db *d, struct cache *c, char kind, long long id, long long ver,
                  const char *jti);
 
-/* Log a token out: record jti until exp (epoch seconds).  0 or -1. */
+/* Log a token out: record jti until exp (epoch seconds) and make every
+ * cached answer agree (or move the epoch on).  0, or -1 when MariaDB
+ * failed (error left on d; the caller answers 503 and the client may
+ * retry: recording a jti twice is harmless). */
 int revoke_jti(struct db *d, struct cache *c, const char *jti, char kind, long long id,
                long long exp);
 
 /* After a staff member's ('s') or household's ('h') status or
  * token_version changed in MariaDB (committed): overwrite its cache entry
- * with the current row. */
+ * with the current row, or move the epoch on when that cannot be done.
+ * Never fails: what it cannot do now, revoke_tick finishes. */
 void revoke_subject_changed(struct db *d, struct cache *c, char kind, long long id);
+
+/* Once a second, on one worker of each server (d may be NULL while
+ * MariaDB is away: nothing happens): learn the epoch other instances
+ * moved on, and move it on for a write this process owes. */
+void revoke_tick(struct db *d);
 
 /* Delete revocation rows past their expiry; returns rows deleted or -1. */
 long long revoke_purge(struct db *d, long long now);

@@ -86,14 +86,18 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
         event_base_loopexit(w->base, NULL);
 }
 
-/* Once a second: replay queued Redis writes; hourly, on worker 0, purge
- * revocations past their token's expiry and idempotency records past
- * their 35 days. */
+/* Once a second: on worker 0, learn the revocation epoch other instances
+ * moved on (db/revoke.h: this poll is what bounds their window to about a
+ * second, so it goes before anything that may wait on Redis); replay
+ * queued Redis writes; hourly, on worker 0, purge revocations past their
+ * token's expiry and idempotency records past their 35 days. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct worker *w = arg;
+    if (w->index == 0)
+        revoke_tick(worker_db(w));
     cache_flush_pending(w->cache);
     static _Thread_local long long last_purge;
     long long now = (long long)time(NULL);
