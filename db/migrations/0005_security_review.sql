@@ -27,6 +27,19 @@ UPDATE staff s
 UPDATE staff SET reach_region_id = region_id
   WHERE role = 'region_admin' AND reach_region_id IS NULL;
 
+-- ... but never wider than the region admin who made them: an attendant
+-- or clerk a town or village admin created (the audit log names who)
+-- reaches that admin's region, not the county it was given until now.
+UPDATE staff s
+  JOIN audit_log a ON a.action = 'staff.create' AND a.object_kind = 'staff'
+                  AND a.object_id = s.id AND a.role = 'region_admin'
+  JOIN staff c ON a.actor = CONCAT('s:', c.id)
+  JOIN regions cr ON cr.id = c.region_id
+  JOIN regions sr ON sr.id = s.reach_region_id
+  SET s.reach_region_id = cr.id
+  WHERE s.role IN ('attendant', 'clerk') AND cr.id <> sr.id
+    AND cr.path LIKE CONCAT(sr.path, '%');
+
 ALTER TABLE staff
   ADD CONSTRAINT fk_staff_reach FOREIGN KEY IF NOT EXISTS (reach_region_id) REFERENCES regions (id);
 
