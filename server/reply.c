@@ -5,6 +5,7 @@
 #include "server/metrics.h"
 #include "server/clock.h"
 #include "server/log.h"
+#include "server/guard.h"
 #include "db/db.h"
 #include "db/stats.h"
 
@@ -101,7 +102,13 @@ static void send_now(struct req *r, int status, const char *ctype, struct evbuff
         evhttp_add_header(h, "Content-Type", ctype);
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    if (r->w->stopping)
+    /* A request the guard refused had its body dropped: the connection
+     * cannot carry another request.  The guard's rewritten head says
+     * Connection: close already; this keeps the rule in one place here
+     * too, whatever evhttp makes of the client's version. */
+    struct guard_note g;
+    guard_note_of(evhttp_request_get_input_headers(r->ev), &g);
+    if (r->w->stopping || g.verdict != GUARD_PASS)
         evhttp_add_header(h, "Connection", "close");
     uint64_t ns = clock_mono_ns() - r->t0;
     metrics_observe(r->route_index, status, ns);

@@ -7,6 +7,7 @@
 #include "server/router.h"
 #include "server/request.h"
 #include "server/log.h"
+#include "server/guard.h"
 #include "db/db.h"
 #include "db/cache.h"
 #include "db/catalog.h"
@@ -134,6 +135,8 @@ static void *worker_main(void *arg)
      * per-thread state that mysql_thread_end releases). */
     evhttp_free(w->http);
     w->http = NULL;
+    guard_host_free(w->guard);
+    w->guard = NULL;
     dblink_close(&w->link);
     cache_free(w->cache);
     w->cache = NULL;
@@ -154,13 +157,20 @@ int worker_start(struct worker *w)
         log_msg(LOG_ERROR, "worker %d: cannot create the event loop", w->index);
         return -1;
     }
-    /* evhttp answers some errors in HTML before we see the request; keep
-     * its limits above ours so our JSON answers win (docs/architecture.md). */
-    /* 1 MiB of headroom: a body a little over the largest route's limit
-     * still reaches the router and gets our JSON 413; only one far over it
-     * meets evhttp's own (HTML) refusal, which 2.1 cannot change. */
-    evhttp_set_max_body_size(w->http, LARGEST_MAX_BODY + 1024 * 1024);
-    evhttp_set_max_headers_size(w->http, 32 * 1024);
+    /* Every connection's bytes pass the guard first (guard.h): it refuses
+     * a body over its route's limit from its Content-Length or as soon as
+     * a chunked one passes it, before anything is buffered, and answers
+     * in JSON through the router.  evhttp's own limits (HTML answers)
+     * stay at or above the guard's so they never fire: the body at the
+     * largest route's, the headers at the guard's 32 KiB plus room for
+     * the marker line the guard adds. */
+    w->guard = guard_host_new(w->base, w->http, w->cfg);
+    if (!w->guard) {
+        log_msg(LOG_ERROR, "worker %d: cannot create the connection guard", w->index);
+        return -1;
+    }
+    evhttp_set_max_body_size(w->http, LARGEST_MAX_BODY);
+    evhttp_set_max_headers_size(w->http, GUARD_HEAD_MAX + 1024);
     evhttp_set_timeout(w->http, 30);
     evhttp_set_default_content_type(w->http, "application/json; charset=utf-8");
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
@@ -219,6 +229,7 @@ void worker_free(struct worker *w)
 {
     if (w->http)
         evhttp_free(w->http);
+    guard_host_free(w->guard);
     dblink_close(&w->link);
     cache_free(w->cache);
     if (w->drain_ev)
