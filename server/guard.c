@@ -854,6 +854,86 @@ void guard_note_of(const struct evkeyvalq *headers, struct guard_note *out)
     }
 }
 
+/* ================================================================ escaping */
+
+/* Length of the UTF-8 character at s (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF, as jansson requires), 0 if none. */
+static size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t v;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        v = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        v = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        v = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) || v > 0x10ffff ||
+        (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+static bool loggable(uint32_t cp)
+{
+    if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
+        return false;
+    /* line separators and the bidirectional controls, which can make a
+     * log line read differently from what it holds */
+    if (cp == 0x2028 || cp == 0x2029 || cp == 0x200e || cp == 0x200f ||
+        (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+        return false;
+    return true;
+}
+
+size_t guard_escape(const char *in, size_t n, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *s = (const unsigned char *)in;
+    size_t i = 0, o = 0;
+    if (cap == 0)
+        return 0;
+    while (i < n) {
+        uint32_t cp = 0;
+        size_t len = utf8_char(s + i, n - i, &cp);
+        bool plain = len > 0 && loggable(cp);
+        size_t take = len ? len : 1;
+        size_t need = plain ? take : 3 * take;
+        if (o + need >= cap)
+            break;
+        for (size_t k = 0; k < take; k++) {
+            if (plain) {
+                out[o++] = (char)s[i + k];
+            } else {
+                out[o++] = '%';
+                out[o++] = hex[s[i + k] >> 4];
+                out[o++] = hex[s[i + k] & 15];
+            }
+        }
+        i += take;
+    }
+    out[o] = '\0';
+    return i;
+}
+
 /* ================================================================ connections */
 
 struct guard {

@@ -142,4 +142,15 @@ void guard_frame_discard(struct guard_frame *f);
 
 void guard_frame_progress(const struct guard_frame *f, struct guard_progress *out);
 
+/* ---------------------------------------------------------------- logging */
+
+/* Copy in[0..n) to out as text safe for a log line, percent-encoding
+ * every byte that is not part of a valid UTF-8 character, every C0 and
+ * C1 control, DEL, the line separators U+2028/9 and the bidirectional
+ * controls; other characters (and '%') are copied as they are, so an
+ * encoded URL means what it meant.  out is NUL-terminated and holds
+ * whole escapes only; returns how many bytes of in it covers (all of
+ * them when cap >= 3 * n + 1). */
+size_t guard_escape(const char *in, size_t n, char *out, size_t cap);
+
 #endif

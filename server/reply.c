@@ -60,18 +60,37 @@ static void on_complete(struct evhttp_request *ev, void *arg)
     worker_reply_flushed(arg);
 }
 
+/* The request target is the client's bytes: an invalid UTF-8 byte made
+ * json_pack fail and the request went unlogged.  It is logged escaped
+ * (guard_escape: percent-encoding, so it reads as the same URL), at most
+ * LOG_TARGET_MAX bytes of it, with its full length when cut. */
+#define LOG_TARGET_MAX 4096
+
 static void access_log(struct req *r, uint64_t ns)
 {
+    const char *uri = evhttp_request_get_uri(r->ev);
+    size_t ulen = uri ? strlen(uri) : 0;
+    char path[3 * LOG_TARGET_MAX + 1];
+    size_t covered = guard_escape(uri ? uri : "", ulen < LOG_TARGET_MAX ? ulen : LOG_TARGET_MAX,
+                                  path, sizeof path);
     json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s, s:i}",
                           "request_id", r->id,
                           "method", r->method,
-                          "path", evhttp_request_get_uri(r->ev),
+                          "path", path,
                           "status", r->status,
                           "ms", (double)ns / 1e6,
                           "remote", r->remote,
                           "worker", r->w ? r->w->index : -1);
-    if (!f)
+    if (!f) {
+        /* out of memory: still say that the request happened */
+        log_msg(LOG_WARN, "request %s: status %d (the access log entry could not be built)",
+                r->id, r->status);
         return;
+    }
+    if (covered < ulen) {
+        json_object_set_new(f, "path_bytes", json_integer((json_int_t)ulen));
+        json_object_set_new(f, "path_truncated", json_true());
+    }
     if (r->route)
         json_object_set_new(f, "route", json_string(r->route->pattern));
     if (r->authed) {

@@ -1,5 +1,5 @@
 /* Unit tests: the guard's request framing (what evhttp is given for what a
- * client sent). */
+ * client sent) and the escaping of request bytes for the log. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -386,6 +386,25 @@ static void test_body_bytes_can_be_skipped_without_copying(void **state)
     assert_int_equal(p.phase, GUARD_IDLE);
 }
 
+static void test_escape_keeps_utf8_and_encodes_the_rest(void **state)
+{
+    (void)state;
+    char out[256];
+    const char in[] = "/a?q=\xff\xfe%41\x01\x1b[2J&n=\xe4\xb8\xad&o=\xc0\xaf&c=\xc2\x9b"
+                      "&s=\xed\xa0\x80&b=\xe2\x80\xae&t=\x7f";
+    size_t n = sizeof in - 1;
+    assert_int_equal(guard_escape(in, n, out, sizeof out), n);
+    assert_string_equal(out, "/a?q=%FF%FE%41%01%1B[2J&n=\xe4\xb8\xad&o=%C0%AF&c=%C2%9B"
+                             "&s=%ED%A0%80&b=%E2%80%AE&t=%7F");
+    /* a truncated sequence at the end, and a cut that keeps escapes whole */
+    assert_int_equal(guard_escape("ab\xe4\xb8", 4, out, sizeof out), 4);
+    assert_string_equal(out, "ab%E4%B8");
+    assert_int_equal(guard_escape("a\xff", 2, out, 4), 1);
+    assert_string_equal(out, "a");
+    assert_int_equal(guard_escape("", 0, out, 1), 0);
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_head_over_32_kib_is_refused),
         cmocka_unit_test(test_unknown_method_keeps_its_target_for_routing),
         cmocka_unit_test(test_body_bytes_can_be_skipped_without_copying),
+        cmocka_unit_test(test_escape_keeps_utf8_and_encodes_the_rest),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
