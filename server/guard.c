@@ -41,6 +41,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -57,6 +58,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MARKER "X-WB-Guard"
 #define CHUNK_LINE_MAX 1024          /* a chunk-size line, extensions included */
@@ -65,6 +67,8 @@
 #define BODY_MIN_RATE 8192           /* bytes per second a body must average */
 #define LOOKAHEAD (64 * 1024)        /* bytes read ahead of what evhttp has taken */
 #define BUSY_POLL_MS 500
+#define LINGER_MS 5000               /* draining a refused client's bytes after the answer */
+#define LINGER_MAX 64                /* sockets lingering at once, per worker */
 
 /* The marker carries this random word, so a marker that somehow did not
  * come from this process's guard is ignored even if it got through. */
@@ -483,6 +487,7 @@ static int refuse_at_head(struct guard_frame *f, const struct head *h, const cha
         return -1;
     evbuffer_drain(in, evbuffer_get_length(in));
     guard_frame_discard(f);
+    f->refused = true;
     return 0;
 }
 
@@ -520,6 +525,7 @@ static int decide_head(struct guard_frame *f, const char *p, size_t n, struct ev
             return -1;
         evbuffer_drain(in, evbuffer_get_length(in));
         guard_frame_discard(f);
+        f->refused = true;
         return 0;
     }
     f->limit = limit;
@@ -668,6 +674,7 @@ static int refuse_held(struct guard_frame *f, const char *verdict, struct evbuff
         return -1;
     evbuffer_drain(in, evbuffer_get_length(in));
     guard_frame_discard(f);
+    f->refused = true;
     return 0;
 }
 
@@ -956,11 +963,23 @@ struct guard {
     size_t wm;                        /* the read high-water mark set */
 };
 
+/* A socket closed by evhttp after refusing a request, kept open on a dup
+ * of its descriptor to read and drop what the client still sends. */
+struct lingering {
+    TAILQ_ENTRY(lingering) link;
+    struct guard_host *host;
+    struct event *ev;
+    int fd;
+    long long until_ms;
+};
+
 struct guard_host {
     struct event_base *base;
     const struct config *cfg;
     struct evbuffer *tmp, *out;       /* scratch, empty between calls */
     TAILQ_HEAD(, guard) all;
+    TAILQ_HEAD(, lingering) lingering;
+    int nlingering;
 };
 
 static long long now_ms(void)
@@ -1025,10 +1044,67 @@ static void release(struct guard *g, bool drop_ref)
     free(g);
 }
 
+static void linger_end(struct lingering *l)
+{
+    struct guard_host *h = l->host;
+    event_free(l->ev);
+    close(l->fd);
+    TAILQ_REMOVE(&h->lingering, l, link);
+    h->nlingering--;
+    free(l);
+}
+
+static void on_linger(evutil_socket_t fd, short what, void *arg)
+{
+    struct lingering *l = arg;
+    bool done = now_ms() >= l->until_ms;
+    if (!done && (what & EV_READ)) {
+        char buf[16384];
+        ssize_t n = recv((int)fd, buf, sizeof buf, 0);
+        done = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    }
+    if (done)
+        linger_end(l);
+}
+
+/* A lingering close (what web servers do after answering early): evhttp
+ * closes the socket right after a refusal's answer, and bytes of the
+ * refused body still arriving would make the kernel answer with a reset,
+ * which can destroy the answer before the client reads it (Windows
+ * clients discard it).  A dup keeps the socket open: evhttp's shutdown
+ * still sends the FIN after the answer, and what the client sends is
+ * read and dropped until it closes or LINGER_MS pass. */
+static void linger(struct guard_host *h, int fd)
+{
+    if (fd < 0 || h->nlingering >= LINGER_MAX)
+        return;
+    int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dupfd < 0)
+        return;
+    struct lingering *l = calloc(1, sizeof *l);
+    struct timeval tick = { 0, 250 * 1000 };
+    if (!l || !(l->ev = event_new(h->base, dupfd, EV_READ | EV_PERSIST, on_linger, l)) ||
+        event_add(l->ev, &tick) != 0) {
+        if (l && l->ev)
+            event_free(l->ev);
+        free(l);
+        close(dupfd);
+        return;
+    }
+    l->host = h;
+    l->fd = dupfd;
+    l->until_ms = now_ms() + LINGER_MS;
+    TAILQ_INSERT_TAIL(&h->lingering, l, link);
+    h->nlingering++;
+}
+
 static void on_closed(struct evhttp_connection *con, void *arg)
 {
     (void)con;
-    release(arg, false);
+    struct guard *g = arg;
+    if (g->frame.refused && !g->closing)
+        linger(g->host, (int)bufferevent_getfd(g->bev));
+    release(g, false);
 }
 
 /* evhttp is working on an earlier request: its reading is off (a
@@ -1265,6 +1341,7 @@ struct guard_host *guard_host_new(struct event_base *base, struct evhttp *http,
     h->base = base;
     h->cfg = cfg;
     TAILQ_INIT(&h->all);
+    TAILQ_INIT(&h->lingering);
     h->tmp = evbuffer_new();
     h->out = evbuffer_new();
     if (!h->tmp || !h->out) {
@@ -1282,6 +1359,9 @@ void guard_host_free(struct guard_host *h)
     struct guard *g;
     while ((g = TAILQ_FIRST(&h->all)) != NULL)
         release(g, !g->hooked);
+    struct lingering *l;
+    while ((l = TAILQ_FIRST(&h->lingering)) != NULL)
+        linger_end(l);
     if (h->tmp)
         evbuffer_free(h->tmp);
     if (h->out)

@@ -115,7 +115,7 @@ struct guard_frame {        /* the fields are the frame's own */
     struct evbuffer *hold, *body;   /* a chunked request being decoded */
     size_t scan, line, skipped, held, trailer;
     uint64_t left, seen, limit, declared, given;
-    bool unauth, chunked;
+    bool unauth, chunked, refused;
     unsigned long seq;
 };
 

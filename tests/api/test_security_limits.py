@@ -190,6 +190,33 @@ def test_chunked_login_body_is_413_as_soon_as_it_passes_4_kib(ctx):
         s.close()
 
 
+def test_client_still_sending_a_refused_body_reads_the_413_then_a_clean_close(ctx):
+    """Clients without Expect (browsers) send the body at once.  After refusing it the
+    server keeps reading and dropping it for a while (a lingering close), so the
+    client's sends succeed and the answer is followed by a FIN, not a reset that
+    could destroy it before the client reads it."""
+    s = _connect(ctx.server.port)
+    try:
+        s.sendall(_head("POST", LOGIN, {"Content-Type": "application/json",
+                                         "Content-Length": str(4 * MiB)}) + b" " * (256 * KiB))
+        time.sleep(0.5)                         # answered and closed by now
+        try:
+            s.sendall(b" " * (256 * KiB))
+        except (BrokenPipeError, ConnectionResetError) as e:
+            raise AssertionError("the refused client's next send failed (%r): the server "
+                                 "reset the connection instead of draining it" % e)
+        r, f = _answer(s)
+        expect_error(r, 413, "payload_too_large")
+        s.settimeout(8)
+        try:
+            rest = f.read()
+        except ConnectionResetError:
+            raise AssertionError("the connection was reset after the answer, not closed")
+        expect_eq(rest, b"", "bytes after the answer")
+    finally:
+        s.close()
+
+
 def test_import_without_a_valid_token_is_refused_at_once(ctx):
     """The import route takes 16 MiB, but only from a request whose bearer token
     verifies; without one it is refused from its headers (401: authentication comes
