@@ -115,21 +115,33 @@ static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
     evconnlistener_enable(l);
 }
 
+/* The worker whose thread this is (the listener's error callback gets
+ * evhttp's argument, not ours: see below). */
+static _Thread_local struct worker *this_worker;
+
+/* arg is the listener's user data, which evhttp_bind_listener set to the
+ * evhttp: it is not the worker.  (Reading it as one took a wrong event
+ * base, the pause was never undone, and the first shortage of
+ * descriptors stopped the worker accepting for good.) */
 static void on_listener_error(struct evconnlistener *l, void *arg)
 {
-    struct worker *w = arg;
+    (void)arg;
     int e = EVUTIL_SOCKET_ERROR();
     if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-        log_msg(LOG_WARN, "worker %d: accept: %s; pausing 100 ms", w->index, strerror(e));
+        log_msg(LOG_WARN, "worker %d: accept: %s; pausing 100 ms",
+                this_worker ? this_worker->index : -1, strerror(e));
         evconnlistener_disable(l);
         struct timeval tv = { 0, 100 * 1000 };
-        event_base_once(w->base, -1, EV_TIMEOUT, on_resume_accept, l, &tv);
+        if (event_base_once(evconnlistener_get_base(l), -1, EV_TIMEOUT, on_resume_accept, l,
+                            &tv) != 0)
+            evconnlistener_enable(l);   /* no timer: better spin than stop */
     }
 }
 
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    this_worker = w;
     event_base_dispatch(w->base);
     /* Close what this thread owns on this thread (MariaDB's client keeps
      * per-thread state that mysql_thread_end releases). */

@@ -9,13 +9,16 @@ arrives on the wire and when (http.client would send the body we want refused)."
 import json
 import os
 import re
+import resource
 import secrets
 import select
+import signal
 import socket
+import subprocess
 import threading
 import time
 
-from lib import Headers, Response, expect_eq, expect_error, expect_json, expect_status
+from lib import Headers, Response, ServerHandle, expect_eq, expect_error, expect_json, expect_status
 
 LOGIN = "/v1/auth/login"
 IMPORT = "/v1/households/import"
@@ -428,6 +431,45 @@ def test_connections_over_the_cap_get_503_and_are_closed(ctx):
         for s, _ in held:
             s.close()
     expect_eq(srv.stop(), 0, "exit code of the capped server")
+
+
+def test_running_out_of_descriptors_pauses_accepting_then_resumes(ctx):
+    """With fewer descriptors than clients the listener pauses (EMFILE) and must
+    resume: 90 idle clients against a server allowed 64 descriptors, then, once they
+    are gone, a request is served at once.  (The pause used to read evhttp's argument
+    as the worker, was never undone, and the worker stopped accepting for good.)"""
+    env = ctx.server_env({"WB_WORKERS": "2"})
+    log = os.path.join(ctx.dir, "server-nofile.log")
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    with open(log, "ab") as logf:
+        proc = subprocess.Popen([ctx.bin_path("wastebankd")], env=env, cwd=ctx.repo,
+                                stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
+                                preexec_fn=limit)
+    srv = ServerHandle(proc, int(env["WB_LISTEN"].rsplit(":", 1)[1]), log, env, "nofile")
+    socks = []
+    try:
+        srv.wait_ready()
+        for _ in range(90):
+            socks.append(_connect(srv.port, timeout=5))
+        time.sleep(1.0)
+        for s in socks:
+            s.close()
+        ctx.wait_until(lambda: srv.call("GET", "/healthz", timeout=2).status == 200,
+                       timeout=10, message="served again once the clients were gone")
+        with open(log, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        assert "RLIMIT_NOFILE is 64" in text, "no warning about the descriptor limit"
+        assert "Too many open files; pausing 100 ms" in text, "the listener never paused"
+        expect_eq(srv.stop(signal.SIGTERM), 0, "exit code of the server with 64 descriptors")
+    finally:
+        for s in socks:
+            s.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 # ----------------------------------------------------------------------------- memory
