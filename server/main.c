@@ -1,6 +1,7 @@
 /* main.c - wastebankd: configuration, the listening socket, the workers,
  * and an orderly stop on SIGTERM/SIGINT. */
 #include "server/config.h"
+#include "server/guard.h"
 #include "server/clock.h"
 #include "server/log.h"
 #include "server/metrics.h"
@@ -37,13 +38,22 @@ static void usage(FILE *f)
                "file (KEY=VALUE lines); see README.md.\n");
 }
 
-static void raise_nofile(void)
+static void raise_nofile(int max_connections)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         (void)setrlimit(RLIMIT_NOFILE, &rl);
+        (void)getrlimit(RLIMIT_NOFILE, &rl);
     }
+    /* past the descriptor limit the listener pauses (worker.c) instead
+     * of the cap answering 503: say so while it can be fixed */
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)max_connections + 256)
+        log_msg(LOG_WARN, "RLIMIT_NOFILE is %llu: below WB_MAX_CONNECTIONS (%d) + 256, "
+                "accepting will pause before the connection cap answers",
+                (unsigned long long)rl.rlim_cur, max_connections);
 }
 
 /* Bind and listen; returns the fd or -1 with err filled.  With reuseport
@@ -136,7 +146,11 @@ int main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
-    raise_nofile();
+    raise_nofile(cfg.max_connections);
+    if (guard_init() != 0) {
+        fprintf(stderr, "wastebankd: cannot initialise the connection guard\n");
+        return 1;
+    }
 
     /* First a plain socket: a port another process holds - even another
      * wastebankd's reuseport group - is refused here, not shared. */

@@ -5,6 +5,7 @@
 #include "server/metrics.h"
 #include "server/clock.h"
 #include "server/log.h"
+#include "server/guard.h"
 #include "db/db.h"
 #include "db/stats.h"
 
@@ -59,18 +60,37 @@ static void on_complete(struct evhttp_request *ev, void *arg)
     worker_reply_flushed(arg);
 }
 
+/* The request target is the client's bytes: an invalid UTF-8 byte made
+ * json_pack fail and the request went unlogged.  It is logged escaped
+ * (guard_escape: percent-encoding, so it reads as the same URL), at most
+ * LOG_TARGET_MAX bytes of it, with its full length when cut. */
+#define LOG_TARGET_MAX 4096
+
 static void access_log(struct req *r, uint64_t ns)
 {
+    const char *uri = evhttp_request_get_uri(r->ev);
+    size_t ulen = uri ? strlen(uri) : 0;
+    char path[3 * LOG_TARGET_MAX + 1];
+    size_t covered = guard_escape(uri ? uri : "", ulen < LOG_TARGET_MAX ? ulen : LOG_TARGET_MAX,
+                                  path, sizeof path);
     json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s, s:i}",
                           "request_id", r->id,
                           "method", r->method,
-                          "path", evhttp_request_get_uri(r->ev),
+                          "path", path,
                           "status", r->status,
                           "ms", (double)ns / 1e6,
                           "remote", r->remote,
                           "worker", r->w ? r->w->index : -1);
-    if (!f)
+    if (!f) {
+        /* out of memory: still say that the request happened */
+        log_msg(LOG_WARN, "request %s: status %d (the access log entry could not be built)",
+                r->id, r->status);
         return;
+    }
+    if (covered < ulen) {
+        json_object_set_new(f, "path_bytes", json_integer((json_int_t)ulen));
+        json_object_set_new(f, "path_truncated", json_true());
+    }
     if (r->route)
         json_object_set_new(f, "route", json_string(r->route->pattern));
     if (r->authed) {
@@ -101,7 +121,13 @@ static void send_now(struct req *r, int status, const char *ctype, struct evbuff
         evhttp_add_header(h, "Content-Type", ctype);
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    if (r->w->stopping)
+    /* A request the guard refused had its body dropped: the connection
+     * cannot carry another request.  The guard's rewritten head says
+     * Connection: close already; this keeps the rule in one place here
+     * too, whatever evhttp makes of the client's version. */
+    struct guard_note g;
+    guard_note_of(evhttp_request_get_input_headers(r->ev), &g);
+    if (r->w->stopping || g.verdict != GUARD_PASS)
         evhttp_add_header(h, "Connection", "close");
     uint64_t ns = clock_mono_ns() - r->t0;
     metrics_observe(r->route_index, status, ns);

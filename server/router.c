@@ -1,7 +1,11 @@
 /* router.c - the request path, in a fixed order:
- *   request id -> route (404/405) -> auth and roles (401/403)
+ *   request id -> the guard's refusals of framing (400, 503)
+ *   -> route (404/405) -> auth and roles (401/403)
  *   -> body limit, content type, JSON parse (413/415/400) -> handler.
- * Each refusal replies and returns before any handler code runs. */
+ * Each refusal replies and returns before any handler code runs.  The
+ * guard (guard.h) has already enforced body limits and deadlines on the
+ * bytes; what it refused reaches us without a body and with its marker,
+ * and is answered here at the step where the refusal belongs. */
 #include "server/router.h"
 #include "server/request.h"
 #include "server/worker.h"
@@ -10,6 +14,7 @@
 #include "server/token.h"
 #include "server/clock.h"
 #include "server/log.h"
+#include "server/guard.h"
 #include "db/db.h"
 #include "db/cache.h"
 #include "db/revoke.h"
@@ -302,6 +307,21 @@ static bool read_body_or_reply(struct req *r)
     struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
     size_t len = evbuffer_get_length(in);
     size_t max = r->route->max_body ? r->route->max_body : DEFAULT_MAX_BODY;
+    struct guard_note g;
+    guard_note_of(evhttp_request_get_input_headers(r->ev), &g);
+    if (g.verdict == GUARD_TOO_LARGE) {
+        r->log_note = g.name;
+        const char *who = g.unauthenticated ? " without a valid bearer token" : "";
+        if (g.declared)
+            reply_error(r, 413, "payload_too_large", NULL,
+                        "the body is %llu bytes; this route takes at most %llu%s", g.declared,
+                        g.limit, who);
+        else
+            reply_error(r, 413, "payload_too_large", NULL,
+                        "the chunked body went past %llu bytes, the most this route takes%s",
+                        g.limit, who);
+        return false;
+    }
     if (len > max) {
         reply_error(r, 413, "payload_too_large", NULL,
                     "the body is %zu bytes; this route takes at most %zu", len, max);
@@ -396,6 +416,38 @@ void req_finish_async(struct req *r)
     req_free(r);
 }
 
+/* What the guard refused before any route applies: answer it.  A method
+ * evhttp does not know reaches us as GET (the guard rewrote it) and is
+ * routed as OTHER, which no route serves: 404, or 405 with Allow. */
+static bool parse_uri_or_reply(struct req *r, const char **path);
+
+static bool guard_or_reply(struct req *r)
+{
+    struct guard_note g;
+    guard_note_of(evhttp_request_get_input_headers(r->ev), &g);
+    if (g.verdict == GUARD_PASS || g.verdict == GUARD_TOO_LARGE)
+        return true;
+    r->log_note = g.name;
+    switch (g.verdict) {
+    case GUARD_FULL:
+        reply_header(r, "Retry-After", "1");
+        reply_error(r, 503, "unavailable", NULL,
+                    "the server has too many open connections; try again shortly");
+        break;
+    case GUARD_BAD_METHOD: {
+        const char *path;
+        snprintf(r->method, sizeof r->method, "OTHER");
+        if (parse_uri_or_reply(r, &path) && route_or_reply(r, path))
+            reply_error(r, 405, "method_not_allowed", NULL, "this method is not served");
+        break;
+    }
+    default:
+        reply_error(r, 400, "invalid_request", NULL, "%s", g.why ? g.why : "malformed request");
+        break;
+    }
+    return false;
+}
+
 static bool parse_uri_or_reply(struct req *r, const char **path)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
@@ -438,7 +490,7 @@ void router_handle(struct evhttp_request *ev, void *arg)
     set_remote(r);
 
     const char *path;
-    if (parse_uri_or_reply(r, &path) && route_or_reply(r, path) &&
+    if (guard_or_reply(r) && parse_uri_or_reply(r, &path) && route_or_reply(r, path) &&
         (r->route->roles == ROLES_PUBLIC || authenticate_or_reply(r)) &&
         read_body_or_reply(r)) {
         r->route->handler(r);

@@ -7,6 +7,7 @@
 #include "server/router.h"
 #include "server/request.h"
 #include "server/log.h"
+#include "server/guard.h"
 #include "db/db.h"
 #include "db/cache.h"
 #include "db/catalog.h"
@@ -118,26 +119,40 @@ static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
     evconnlistener_enable(l);
 }
 
+/* The worker whose thread this is (the listener's error callback gets
+ * evhttp's argument, not ours: see below). */
+static _Thread_local struct worker *this_worker;
+
+/* arg is the listener's user data, which evhttp_bind_listener set to the
+ * evhttp: it is not the worker.  (Reading it as one took a wrong event
+ * base, the pause was never undone, and the first shortage of
+ * descriptors stopped the worker accepting for good.) */
 static void on_listener_error(struct evconnlistener *l, void *arg)
 {
-    struct worker *w = arg;
+    (void)arg;
     int e = EVUTIL_SOCKET_ERROR();
     if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-        log_msg(LOG_WARN, "worker %d: accept: %s; pausing 100 ms", w->index, strerror(e));
+        log_msg(LOG_WARN, "worker %d: accept: %s; pausing 100 ms",
+                this_worker ? this_worker->index : -1, strerror(e));
         evconnlistener_disable(l);
         struct timeval tv = { 0, 100 * 1000 };
-        event_base_once(w->base, -1, EV_TIMEOUT, on_resume_accept, l, &tv);
+        if (event_base_once(evconnlistener_get_base(l), -1, EV_TIMEOUT, on_resume_accept, l,
+                            &tv) != 0)
+            evconnlistener_enable(l);   /* no timer: better spin than stop */
     }
 }
 
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    this_worker = w;
     event_base_dispatch(w->base);
     /* Close what this thread owns on this thread (MariaDB's client keeps
      * per-thread state that mysql_thread_end releases). */
     evhttp_free(w->http);
     w->http = NULL;
+    guard_host_free(w->guard);
+    w->guard = NULL;
     dblink_close(&w->link);
     cache_free(w->cache);
     w->cache = NULL;
@@ -158,13 +173,20 @@ int worker_start(struct worker *w)
         log_msg(LOG_ERROR, "worker %d: cannot create the event loop", w->index);
         return -1;
     }
-    /* evhttp answers some errors in HTML before we see the request; keep
-     * its limits above ours so our JSON answers win (docs/architecture.md). */
-    /* 1 MiB of headroom: a body a little over the largest route's limit
-     * still reaches the router and gets our JSON 413; only one far over it
-     * meets evhttp's own (HTML) refusal, which 2.1 cannot change. */
-    evhttp_set_max_body_size(w->http, LARGEST_MAX_BODY + 1024 * 1024);
-    evhttp_set_max_headers_size(w->http, 32 * 1024);
+    /* Every connection's bytes pass the guard first (guard.h): it refuses
+     * a body over its route's limit from its Content-Length or as soon as
+     * a chunked one passes it, before anything is buffered, and answers
+     * in JSON through the router.  evhttp's own limits (HTML answers)
+     * stay at or above the guard's so they never fire: the body at the
+     * largest route's, the headers at the guard's 32 KiB plus room for
+     * the marker line the guard adds. */
+    w->guard = guard_host_new(w->base, w->http, w->cfg);
+    if (!w->guard) {
+        log_msg(LOG_ERROR, "worker %d: cannot create the connection guard", w->index);
+        return -1;
+    }
+    evhttp_set_max_body_size(w->http, LARGEST_MAX_BODY);
+    evhttp_set_max_headers_size(w->http, GUARD_HEAD_MAX + 1024);
     evhttp_set_timeout(w->http, 30);
     evhttp_set_default_content_type(w->http, "application/json; charset=utf-8");
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
@@ -223,6 +245,7 @@ void worker_free(struct worker *w)
 {
     if (w->http)
         evhttp_free(w->http);
+    guard_host_free(w->guard);
     dblink_close(&w->link);
     cache_free(w->cache);
     if (w->drain_ev)

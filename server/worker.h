@@ -12,6 +12,7 @@
 
 struct config;
 struct server;
+struct guard_host;
 struct db;
 struct cache;
 
@@ -23,6 +24,7 @@ struct worker {
     struct event_base *base;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
+    struct guard_host *guard;     /* frames its connections' bytes (guard.h) */
     struct event *stop_ev;        /* activated by main on shutdown */
     struct event *drain_ev;       /* timer while draining */
     struct event *tick_ev;        /* once a second housekeeping */
