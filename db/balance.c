@@ -53,7 +53,10 @@ int balance_cached(struct cache *c, long long household_id, long long *balance, 
 int balance_read(struct db *d, struct cache *c, long long household_id, long long *balance)
 {
     long long seq;
-    int rc = balance_cached(c, household_id, balance, &seq);
+    /* while a publish of this process has not reached Redis, an entry
+     * there may be older than the ledger: read the ledger (and refill
+     * nothing) */
+    int rc = cache_writes_behind() ? -1 : balance_cached(c, household_id, balance, &seq);
     if (rc == 1)
         return 0;
     struct db_rows *r = db_query(d, SQL_BALANCE, "i", household_id);

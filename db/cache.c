@@ -18,6 +18,10 @@
 #define WRITE_BACKOFF_MAX_MS 8000
 #define PENDING_MAX 4096
 
+/* The write breaker's state (see cache_eval), process-wide. */
+static _Atomic long long writes_next_try_ms;
+static _Atomic int write_backoff_ms = WRITE_BACKOFF_MIN_MS;
+
 struct pending_set {
     char *key, *value;
     long long version;
@@ -148,8 +152,13 @@ struct cache *cache_new(const char *url, char *err, size_t errlen)
     return c;
 }
 
+/* Durable writes of this process still waiting for replay, over every
+ * connection (db/cache.h, cache_writes_behind). */
+static _Atomic long long pending_total;
+
 static void pending_drop_oldest(struct cache *c)
 {
+    atomic_fetch_sub(&pending_total, 1);
     struct pending_set *p = &c->pending[c->phead];
     free(p->key);
     free(p->value);
@@ -225,9 +234,17 @@ static bool connect_now(struct cache *c)
     size_t n = strcspn(rid + 7, "\r\n");
     if (n >= sizeof c->run_id)
         n = sizeof c->run_id - 1;
+    bool restarted = c->run_id[0] && (strncmp(c->run_id, rid + 7, n) != 0 || c->run_id[n]);
     memcpy(c->run_id, rid + 7, n);
     c->run_id[n] = '\0';
     freeReplyObject(info);
+    /* A Redis that restarted is not one holding writes: what tripped the
+     * write breaker was its going away, so writes go again at once (and
+     * the replay below brings it up to date). */
+    if (restarted) {
+        atomic_store(&writes_next_try_ms, 0);
+        atomic_store(&write_backoff_ms, WRITE_BACKOFF_MIN_MS);
+    }
     if (c->dbnum) {
         redisReply *r = redisCommand(ctx, "SELECT %d", c->dbnum);
         bool ok = r && r->type == REDIS_REPLY_STATUS;
@@ -332,8 +349,6 @@ static bool timed_out(const redisContext *ctx)
  * process talks to the one Redis, so one that found writes held spares
  * the other workers the wait.  Races between workers only move the
  * window by a little. */
-static _Atomic long long writes_next_try_ms;
-static _Atomic int write_backoff_ms = WRITE_BACKOFF_MIN_MS;
 
 static void write_trip(void)
 {
@@ -471,7 +486,13 @@ int cache_put(struct cache *c, const char *key, long long version, const char *p
         return 1;
     }
     c->pcount++;
+    atomic_fetch_add(&pending_total, 1);
     return 1;
+}
+
+bool cache_writes_behind(void)
+{
+    return atomic_load(&pending_total) > 0 || now_ms() < atomic_load(&writes_next_try_ms);
 }
 
 int cache_pending(const struct cache *c)

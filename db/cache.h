@@ -108,6 +108,13 @@ int cache_get_batch(struct cache *c, int n, const char *const *keys, long long *
  * written to this very incarnation of the server. */
 const char *cache_run_id(const struct cache *c);
 
+/* True while this process knows Redis is missing some of its writes: a
+ * durable write waits for replay on some connection, or the write breaker
+ * holds writes back.  Reads of entries those writes keep current (a
+ * balance) must then go to MariaDB: Redis may still answer them, with a
+ * value the missed write would have replaced. */
+bool cache_writes_behind(void);
+
 /* Number of queued writes (tests, metrics). */
 int cache_pending(const struct cache *c);
 

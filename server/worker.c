@@ -24,6 +24,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #define PURGE_EVERY_S 3600
 
@@ -54,15 +57,46 @@ void worker_reply_flushed(struct worker *w)
     w->unflushed--;
 }
 
+/* Connections the kernel has queued on this worker's listening socket
+ * but nobody accepted yet (for a listening socket, Linux reports its
+ * accept queue as tcpi_unacked); 0 when it cannot tell. */
+static unsigned int accept_queue(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+        return 0;
+    return ti.tcpi_unacked;
+}
+
+/* Stop accepting: close this worker's listening socket.  Each worker has
+ * its own socket of a SO_REUSEPORT group, and closing one resets the
+ * connections still in its accept queue, so it is closed only once that
+ * queue is empty (or the last call is over): a client that connected
+ * before the stop is served, with Connection: close. */
+static void close_listener(struct worker *w, bool force)
+{
+    if (!w->bound || (!force && accept_queue(w->listen_fd) > 0))
+        return;
+    evhttp_del_accept_socket(w->http, w->bound);   /* closes our socket */
+    w->bound = NULL;
+    w->listen_fd = -1;
+}
+
+#define LAST_CALL_MS 1000
+
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct worker *w = arg;
-    if ((w->inflight <= 0 && w->unflushed <= 0) || now_ms() > w->stop_deadline_ms) {
+    long long now = now_ms();
+    close_listener(w, now > w->stop_ms + LAST_CALL_MS);
+    if ((!w->bound && w->inflight <= 0 && w->unflushed <= 0) || now > w->stop_deadline_ms) {
         if (w->inflight > 0)
             log_msg(LOG_WARN, "worker %d: %d requests still open at the deadline", w->index,
                     w->inflight);
+        close_listener(w, true);
         event_base_loopexit(w->base, NULL);
     }
 }
@@ -75,16 +109,15 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     if (w->stopping)
         return;
     w->stopping = true;
-    if (w->bound) {
-        evhttp_del_accept_socket(w->http, w->bound);   /* closes our dup */
-        w->bound = NULL;
-        w->listen_fd = -1;
-    }
-    w->stop_deadline_ms = now_ms() + (long long)w->cfg->shutdown_grace * 1000;
+    w->stop_ms = now_ms();
+    close_listener(w, false);
+    w->stop_deadline_ms = w->stop_ms + (long long)w->cfg->shutdown_grace * 1000;
     struct timeval tv = { 0, 20 * 1000 };
     w->drain_ev = event_new(w->base, -1, EV_PERSIST, on_drain_tick, w);
-    if (!w->drain_ev || event_add(w->drain_ev, &tv) != 0)
+    if (!w->drain_ev || event_add(w->drain_ev, &tv) != 0) {
+        close_listener(w, true);
         event_base_loopexit(w->base, NULL);
+    }
 }
 
 /* Once a second: on worker 0, learn the revocation epoch other instances

@@ -36,6 +36,7 @@ struct worker {
     int inflight;                 /* requests received, not yet answered */
     int unflushed;                /* answers sent, not yet written out */
     bool stopping;
+    long long stop_ms;            /* when the stop was asked */
     long long stop_deadline_ms;
 };
 
