@@ -14,7 +14,14 @@ uint64_t clock_mono_ns(void)
 
 time_t clock_now(void)
 {
-    return time(NULL);
+    /* Not time(NULL): glibc answers it from the kernel's coarse clock,
+     * which can still say the last second a few milliseconds into the
+     * next one.  A rate made effective "now" by one request must be in
+     * force for a drop-off the next request records. */
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return time(NULL);
+    return ts.tv_sec;
 }
 
 int clock_set_zone(const char *zone)
