@@ -482,7 +482,7 @@ def test_security_batch_does_not_stall_its_worker(ctx):
     t = threading.Thread(target=send)
     t.start()
     probes = []
-    while t.is_alive() and len(probes) < 400:
+    while t.is_alive() and len(probes) < 5000:
         t0 = time.monotonic()
         expect_status(srv.call("GET", "/healthz"), 200)
         probes.append(time.monotonic() - t0)
@@ -491,9 +491,11 @@ def test_security_batch_does_not_stall_its_worker(ctx):
     statuses = [x["status"] for x in done["body"]["results"]]
     expect_eq(statuses, ["created"] * 500, "every item")
     worst = max(probes) if probes else 0
-    assert done["took"] > 0.5 and len(probes) >= 3, \
+    assert done["took"] > 0.2 and len(probes) >= 3, \
         "the batch took %.2f s (%d probes): too short to show a stall" % (done["took"], len(probes))
-    assert worst < 0.25, ("a /healthz waited %.0f ms during a %.2f s batch (%d probes)"
-                          % (worst * 1000, done["took"], len(probes)))
+    # a worker held by the batch makes one probe wait for most of it
+    limit = max(0.06, 0.3 * done["took"])
+    assert worst < limit, ("a /healthz waited %.0f ms during a %.2f s batch (%d probes)"
+                           % (worst * 1000, done["took"], len(probes)))
     srv.stop()
     expect_ledger_check_ok(ctx)
