@@ -124,6 +124,8 @@ static int dropoff_once(struct db *d, struct client *c)
         in[i].reach = "/";
         in[i].recorded_at = (long long)time(NULL);
         clock_local_day((time_t)in[i].recorded_at, in[i].local_day, sizeof in[i].local_day);
+        memcpy(in[i].arrival_day, in[i].local_day, sizeof in[i].arrival_day);
+        in[i].arrival_cap_days = 7;
         in[i].actor = actor;
         in[i].nlines = 1;
         dropoff_line_set(&in[i].lines[0], cat, 100 + randombytes_uniform(4900));
