@@ -22,11 +22,13 @@
 #include "db/db.h"
 #include "db/households.h"
 #include "db/ledger.h"
+#include "db/engine.h"
+#include "db/stats.h"
 #include "db/regions.h"
 #include "db/sites.h"
 #include "qr/card.h"
 
-#include <event2/event.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,26 +160,25 @@ static int parse_dropoff(struct req *r, struct db *d, json_t *body, const struct
     return 0;
 }
 
+/* What prepare() says of one drop-off. */
+enum prep {
+    PREP_OK,                    /* ready for the ledger (maybe carrying a refusal) */
+    PREP_REFUSED,               /* refused at once: f says why */
+    PREP_STORE_ERROR,           /* the catalogue or reach could not be read */
+};
+
 /* A drop-off ready for the ledger, with the strings it points at. */
 struct prepared {
     struct dropoff_in in;
     char scope[32], actor[32];
-    /* a single request, credited by the pool as a job of one */
-    struct req *r;
-    const struct dropoff_in *inp;   /* &in */
-    struct ledger_job job;
-    struct ledger_answer ans;
-    int rc;
-    struct prepared *next;      /* credited, to be answered this turn */
+    struct ledger_op op;
 };
 
-/* Check one drop-off (single or batch item) and fill p.  0, or -1000
- * with f filled for a refusal before the transaction, or -2 for a store
- * error.  The card is only decoded here; whether it is current, and
- * inside the attendant's reach, is checked under the household's lock,
- * after a replay had its chance. */
-static int prepare(struct req *r, struct db *d, json_t *body, const struct field *spec,
-                   bool offline, const char *key, struct prepared *p, struct refusal *f)
+/* Check one drop-off (single or batch item) and fill p.  The card is only
+ * decoded here; whether it is current, and inside the attendant's reach,
+ * is checked under the household's lock, after a replay had its chance. */
+static enum prep prepare(struct req *r, struct db *d, json_t *body, const struct field *spec,
+                         bool offline, const char *key, struct prepared *p, struct refusal *f)
 {
     struct dropoff_in *in = &p->in;
     snprintf(p->scope, sizeof p->scope, "site:%lld", r->who.site_id);
@@ -187,82 +188,22 @@ static int prepare(struct req *r, struct db *d, json_t *body, const struct field
     in->actor = p->actor;
     int rc = parse_dropoff(r, d, body, spec, offline, in, f);
     if (rc != 0)
-        return rc == -2 ? -2 : -1000;
+        return rc == -2 ? PREP_STORE_ERROR : PREP_REFUSED;
     if (request_fingerprint(r, body, in->fp) != 0 || !(in->reach = reach_path(r, d)))
-        return -2;
+        return PREP_STORE_ERROR;
     if (!card_decode(r->w->cfg->qr_secret, input_str(body, "code"), &in->household_id,
                      &in->card_gen))
         in->household_id = 0;
-    return 0;
+    ledger_dropoff_op(&p->op, in);
+    return PREP_OK;
 }
 
-/* A single drop-off is credited by the ledger threads
- * (server/ledger_pool.c), together with whatever else is queued then.
- * The credited ones come back to their worker; at the end of its turn the
- * worker publishes their balances in one round trip to Redis, then
- * answers each (publish first: a read after the answer sees the new
- * balance). */
-struct credited {
-    struct prepared *head, *tail;
-    struct event *ev;
-};
-
-static _Thread_local struct credited credited;
-
-static void answer_credited(evutil_socket_t fd, short what, void *arg)
+/* A new back-dated drop-off is counted, so that farming shows. */
+static void count_backdated(const struct prepared *p)
 {
-    (void)fd;
-    (void)what;
-    struct worker *w = arg;
-    while (credited.head) {
-        struct prepared *ps[LEDGER_GROUP_MAX];
-        struct ledger_answer ans[LEDGER_GROUP_MAX];
-        int rc[LEDGER_GROUP_MAX], n = 0;
-        while (credited.head && n < LEDGER_GROUP_MAX) {
-            ps[n] = credited.head;
-            ans[n] = ps[n]->ans;
-            rc[n] = ps[n]->rc;
-            credited.head = ps[n]->next;
-            n++;
-        }
-        if (!credited.head)
-            credited.tail = NULL;
-        publish_answers(w, ans, rc, n);
-        for (int i = 0; i < n; i++) {
-            struct req *r = ps[i]->r;
-            reply_ledger_kind(r, rc[i], ps[i]->job.errkind, &ans[i]);
-            free(ps[i]);
-            req_finish_async(r);
-        }
-    }
-}
-
-static void on_credited(struct ledger_job *job)
-{
-    struct prepared *p = (struct prepared *)((char *)job - offsetof(struct prepared, job));
-    struct worker *w = p->r->w;
-    if (!credited.ev && !(credited.ev = event_new(w->base, -1, 0, answer_credited, w))) {
-        struct req *r = p->r;       /* no event: answer this one now */
-        publish_answers(w, &p->ans, &p->rc, 1);
-        reply_ledger_kind(r, p->rc, job->errkind, &p->ans);
-        free(p);
-        req_finish_async(r);
-        return;
-    }
-    p->next = NULL;
-    if (credited.tail)
-        credited.tail->next = p;
-    else
-        credited.head = p;
-    credited.tail = p;
-    event_active(credited.ev, EV_TIMEOUT, 0);
-}
-
-void dropoffs_thread_end(void)
-{
-    if (credited.ev)
-        event_free(credited.ev);
-    credited.ev = NULL;
+    if (p->in.backdated && p->op.rc == LEDGER_OK && p->op.ans.status == 201 &&
+        !p->op.ans.replayed)
+        atomic_fetch_add(&wb_stats.dropoffs_backdated, 1);
 }
 
 static bool attendant_site_or_reply(struct req *r)
@@ -271,6 +212,25 @@ static bool attendant_site_or_reply(struct req *r)
         return true;
     reply_error(r, 403, "forbidden", NULL, "this attendant is bound to no site");
     return false;
+}
+
+/* A single drop-off: a job of one for the ledger pool, grouped there
+ * with whatever else is queued. */
+struct single {
+    struct req *r;
+    struct prepared p;
+    struct ledger_op *ops[1];
+    struct ledger_job job;
+};
+
+static void on_credited(struct ledger_job *job)
+{
+    struct single *x = (struct single *)((char *)job - offsetof(struct single, job));
+    struct req *r = x->r;
+    count_backdated(&x->p);
+    reply_op(r, &x->p.op);
+    free(x);
+    req_finish_async(r);
 }
 
 void h_dropoffs_create(struct req *r)
@@ -283,26 +243,29 @@ void h_dropoffs_create(struct req *r)
     struct db *d = db_or_reply(r);
     if (!d)
         return;
-    struct prepared *p = calloc(1, sizeof *p);
-    if (!p) {
+    struct single *x = calloc(1, sizeof *x);
+    if (!x) {
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
     struct refusal f;
-    int rc = prepare(r, d, r->body, dropoff_fields, false, key, p, &f);
-    if (rc == 0) {
-        p->r = r;
-        p->inp = &p->in;
-        p->job = (struct ledger_job){ .in = &p->inp, .n = 1, .ans = &p->ans, .rc = &p->rc,
-                                      .done = on_credited };
-        r->async = true;
-        if (ledger_pool_submit(r->w->srv->ledger, r->w->base, &p->job) == 0)
-            return;         /* answered when credited */
-        r->async = false;
-        rc = -2;
+    enum prep rc = prepare(r, d, r->body, dropoff_fields, false, key, &x->p, &f);
+    if (rc == PREP_OK) {
+        x->r = r;
+        x->ops[0] = &x->p.op;
+        x->job = (struct ledger_job){ .ops = x->ops, .n = 1, .done = on_credited };
+        if (money_submit(r, &x->job) == 0) {
+            r->async = true;        /* answered when credited */
+            return;
+        }
+        ledger_answer_release(&x->p.op.ans);
+        free(x);
+        reply_store_error(r, DB_CONN);
+        return;
     }
-    free(p);
-    if (rc == -1000)
+    ledger_answer_release(&x->p.op.ans);
+    free(x);
+    if (rc == PREP_REFUSED)
         reply_error(r, f.status, f.code, f.field[0] ? f.field : NULL, "%s", f.message);
     else
         reply_db_error(r, d);
@@ -326,27 +289,18 @@ struct batch {
     size_t n, at;               /* items; the first not yet sent */
     struct prepared *items;
     struct refusal *refusals;
-    struct ledger_answer *answers;
-    int *prc;                   /* prepare(): 0, -1000 refused, -2 store error */
-    int *lrc;                   /* the ledger's LEDGER_* for the prepared */
-    int *errkind;               /* enum db_errkind for LEDGER_ERR */
-    /* the group in flight */
-    const struct dropoff_in *ins[LEDGER_GROUP_MAX];
-    size_t idx[LEDGER_GROUP_MAX];
-    struct ledger_answer ga[LEDGER_GROUP_MAX];
-    int grc[LEDGER_GROUP_MAX];
-    int k;
+    enum prep *prc;
+    struct ledger_op *group[LEDGER_GROUP_MAX];   /* the group in flight */
     struct ledger_job job;
 };
 
 static void batch_free(struct batch *b)
 {
+    for (size_t i = 0; i < b->n; i++)
+        ledger_answer_release(&b->items[i].op.ans);
     free(b->items);
     free(b->refusals);
-    free(b->answers);
     free(b->prc);
-    free(b->lrc);
-    free(b->errkind);
     free(b);
 }
 
@@ -355,21 +309,22 @@ static json_t *batch_result(struct req *r, struct batch *b, size_t i)
 {
     json_t *it = json_array_get(b->list, i);
     const char *ref = json_string_value(json_object_get(it, "client_ref"));
-    struct ledger_answer *ans = &b->answers[i];
+    struct ledger_op *op = &b->items[i].op;
+    struct ledger_answer *ans = &op->ans;
     json_t *res = json_pack("{s:s}", "client_ref", ref);
     if (!res)
         return NULL;
     const char *err_code = NULL, *err_msg = NULL, *err_field = NULL;
-    if (b->prc[i] == -1000) {
+    if (b->prc[i] == PREP_REFUSED) {
         err_code = b->refusals[i].code;
         err_msg = b->refusals[i].message;
         err_field = b->refusals[i].field;
-    } else if (b->prc[i] == -2 || b->lrc[i] == LEDGER_ERR) {
+    } else if (b->prc[i] == PREP_STORE_ERROR || op->rc == LEDGER_ERR) {
         err_code = "unavailable";
-        err_msg = b->errkind[i] == DB_RETRY
+        err_msg = op->errkind == DB_RETRY
                       ? "the store is busy with this household; send it again"
                       : "the store is unavailable; nothing was written, send it again";
-    } else if (b->lrc[i] == LEDGER_UNKNOWN) {
+    } else if (op->rc == LEDGER_UNKNOWN) {
         if (ans->household_id)
             balance_forget_for(r, ans->household_id);
         err_code = "outcome_unknown";
@@ -384,8 +339,7 @@ static json_t *batch_result(struct req *r, struct batch *b, size_t i)
         json_object_set_new(res, "error", item_error(err_code, err_msg, err_field));
         return res;
     }
-    if (ans->moved)
-        publish_answer(r, ans);
+    count_backdated(&b->items[i]);
     json_t *body = ans->body;
     ans->body = NULL;
     if (ans->status == 201) {
@@ -413,8 +367,6 @@ static void batch_finish(struct batch *b, bool async)
             results = NULL;
         }
     }
-    for (size_t i = 0; i < b->n; i++)
-        ledger_answer_release(&b->answers[i]);
     if (results)
         reply_json(r, 200, json_pack("{s:o}", "results", results));
     else
@@ -431,21 +383,18 @@ static void on_batch_group(struct ledger_job *job);
 static bool batch_next(struct batch *b)
 {
     while (b->at < b->n) {
-        b->k = 0;
-        for (; b->at < b->n && b->k < LEDGER_GROUP_MAX; b->at++)
-            if (b->prc[b->at] == 0) {
-                b->idx[b->k] = b->at;
-                b->ins[b->k++] = &b->items[b->at].in;
-            }
-        if (b->k == 0)
+        int k = 0;
+        for (; b->at < b->n && k < LEDGER_GROUP_MAX; b->at++)
+            if (b->prc[b->at] == PREP_OK)
+                b->group[k++] = &b->items[b->at].op;
+        if (k == 0)
             break;
-        b->job = (struct ledger_job){ .in = b->ins, .n = b->k, .ans = b->ga, .rc = b->grc,
-                                      .done = on_batch_group };
-        if (ledger_pool_submit(b->r->w->srv->ledger, b->r->w->base, &b->job) == 0)
+        b->job = (struct ledger_job){ .ops = b->group, .n = k, .done = on_batch_group };
+        if (money_submit(b->r, &b->job) == 0)
             return true;
-        for (int j = 0; j < b->k; j++) {     /* the pool is closing */
-            b->lrc[b->idx[j]] = LEDGER_ERR;
-            b->errkind[b->idx[j]] = DB_CONN;
+        for (int j = 0; j < k; j++) {       /* the pool is closing */
+            b->group[j]->rc = LEDGER_ERR;
+            b->group[j]->errkind = DB_CONN;
         }
     }
     return false;
@@ -454,12 +403,6 @@ static bool batch_next(struct batch *b)
 static void on_batch_group(struct ledger_job *job)
 {
     struct batch *b = (struct batch *)((char *)job - offsetof(struct batch, job));
-    publish_answers(b->r->w, b->ga, b->grc, b->k);
-    for (int j = 0; j < b->k; j++) {
-        b->answers[b->idx[j]] = b->ga[j];
-        b->lrc[b->idx[j]] = b->grc[j];
-        b->errkind[b->idx[j]] = job->errkind;
-    }
     if (!batch_next(b))
         batch_finish(b, true);
 }
@@ -495,14 +438,15 @@ void h_dropoffs_batch(struct req *r)
     if (b) {
         b->items = calloc(n, sizeof *b->items);
         b->refusals = calloc(n, sizeof *b->refusals);
-        b->answers = calloc(n, sizeof *b->answers);
         b->prc = calloc(n, sizeof *b->prc);
-        b->lrc = calloc(n, sizeof *b->lrc);
-        b->errkind = calloc(n, sizeof *b->errkind);
     }
-    if (!b || !b->items || !b->refusals || !b->answers || !b->prc || !b->lrc || !b->errkind) {
-        if (b)
-            batch_free(b);
+    if (!b || !b->items || !b->refusals || !b->prc) {
+        if (b) {
+            free(b->items);
+            free(b->refusals);
+            free(b->prc);
+            free(b);
+        }
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
@@ -602,6 +546,25 @@ void h_dropoffs_list(struct req *r)
     dropoffs_list(r, 0);
 }
 
+/* A reversal, run by the ledger pool. */
+struct reversal {
+    struct req *r;
+    char actor[32];
+    struct audit_actor who;
+    struct reverse_in in;
+    struct ledger_op op, *ops[1];
+    struct ledger_job job;
+};
+
+static void on_reversed(struct ledger_job *job)
+{
+    struct reversal *x = (struct reversal *)((char *)job - offsetof(struct reversal, job));
+    struct req *r = x->r;
+    reply_op(r, &x->op);
+    free(x);
+    req_finish_async(r);
+}
+
 void h_dropoffs_reverse(struct req *r)
 {
     if (!input_check_or_reply(r, reverse_fields))
@@ -611,11 +574,22 @@ void h_dropoffs_reverse(struct req *r)
     if (!o)
         return;
     json_decref(o);
-    char actor[32];
-    snprintf(actor, sizeof actor, "s:%lld", r->who.staff_id);
-    struct audit_actor who = { actor, role_name(r->who.role), r->remote, r->id };
-    struct reverse_in in = { r->param[0], input_str(r->body, "reason"), actor, &who };
-    struct ledger_answer ans;
-    int rc = ledger_reverse(d, &in, &ans);
-    reply_ledger(r, d, rc, &ans);
+    struct reversal *x = calloc(1, sizeof *x);
+    if (!x) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    x->r = r;
+    snprintf(x->actor, sizeof x->actor, "s:%lld", r->who.staff_id);
+    x->who = (struct audit_actor){ x->actor, role_name(r->who.role), r->remote, r->id };
+    x->in = (struct reverse_in){ r->param[0], input_str(r->body, "reason"), x->actor, &x->who };
+    ledger_reverse_op(&x->op, &x->in);
+    x->ops[0] = &x->op;
+    x->job = (struct ledger_job){ .ops = x->ops, .n = 1, .done = on_reversed };
+    if (money_submit(r, &x->job) != 0) {
+        free(x);
+        reply_store_error(r, DB_CONN);
+        return;
+    }
+    r->async = true;
 }

@@ -51,8 +51,6 @@ void h_residents_me(struct req *r);
 /* api/dropoffs.c */
 void h_dropoffs_create(struct req *r);
 void h_dropoffs_batch(struct req *r);
-/* Free what the drop-off path keeps on this worker thread (at its exit). */
-void dropoffs_thread_end(void);
 void h_dropoffs_get(struct req *r);
 void h_dropoffs_list(struct req *r);
 void h_dropoffs_reverse(struct req *r);

@@ -7,6 +7,8 @@
 #include "db/db.h"
 #include "db/idem.h"
 #include "db/ledger.h"
+#include "db/engine.h"
+#include "server/ledger_pool.h"
 
 #include <string.h>
 
@@ -107,4 +109,40 @@ void publish_answers(struct worker *w, struct ledger_answer *ans, const int *rc,
 void balance_forget_for(struct req *r, long long household_id)
 {
     balance_forget(r->w->cache, household_id);
+}
+
+int money_submit(struct req *r, struct ledger_job *job)
+{
+    return ledger_pool_submit(r->w->srv->ledger, r->w->inbox, job);
+}
+
+void money_deliver(struct ledger_job **jobs, int n, void *arg)
+{
+    struct worker *w = arg;
+    long long ids[64], seqs[64], bals[64];
+    int k = 0;
+    /* publish first: a read after the answer sees the new balance */
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < jobs[j]->n; i++) {
+            struct ledger_op *op = jobs[j]->ops[i];
+            if (op->rc != LEDGER_OK || !op->ans.moved)
+                continue;
+            if (k == 64) {
+                balance_publish_many(w->cache, k, ids, seqs, bals);
+                k = 0;
+            }
+            ids[k] = op->ans.household_id;
+            seqs[k] = op->ans.seq;
+            bals[k++] = op->ans.balance;
+            op->ans.moved = false;
+        }
+    if (k > 0)
+        balance_publish_many(w->cache, k, ids, seqs, bals);
+    for (int j = 0; j < n; j++)
+        jobs[j]->done(jobs[j]);
+}
+
+void reply_op(struct req *r, struct ledger_op *op)
+{
+    reply_ledger_kind(r, op->rc, op->errkind, &op->ans);
 }

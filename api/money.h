@@ -39,6 +39,22 @@ void publish_answers(struct worker *w, struct ledger_answer *ans, const int *rc,
 /* Drop a household's cached balance (after an unknown outcome). */
 void balance_forget_for(struct req *r, long long household_id);
 
+/* ---- the ledger pool (server/ledger_pool.h) ---- */
+struct ledger_job;
+struct ledger_op;
+
+/* Queue job from request r (its done answers r later: set r->async only
+ * after this returned 0).  0 or -1. */
+int money_submit(struct req *r, struct ledger_job *job);
+
+/* A worker's inbox delivers here (arg: the worker): the balances every
+ * finished job moved are published in one round trip to Redis, then each
+ * job's done answers its request. */
+void money_deliver(struct ledger_job **jobs, int n, void *arg);
+
+/* Answer an operation the engine ran: reply_ledger_kind with its rc. */
+void reply_op(struct req *r, struct ledger_op *op);
+
 /* Give an error body this request's id (stored answers carry none). */
 void stamp_request_id(struct req *r, json_t *body);
 

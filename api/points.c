@@ -21,8 +21,11 @@
 #include "db/db.h"
 #include "db/households.h"
 #include "db/ledger.h"
+#include "db/engine.h"
+#include "server/ledger_pool.h"
 #include "db/regions.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,6 +324,25 @@ void h_residents_balance(struct req *r)
                                  "balance", (json_int_t)bal));
 }
 
+/* An adjustment, run by the ledger pool. */
+struct adjusting {
+    struct req *r;
+    char scope[32], actor[32];
+    struct audit_actor who;
+    struct adjust_in in;
+    struct ledger_op op, *ops[1];
+    struct ledger_job job;
+};
+
+static void on_adjusted(struct ledger_job *job)
+{
+    struct adjusting *x = (struct adjusting *)((char *)job - offsetof(struct adjusting, job));
+    struct req *r = x->r;
+    reply_op(r, &x->op);
+    free(x);
+    req_finish_async(r);
+}
+
 void h_households_adjust(struct req *r)
 {
     const char *key = idem_key_or_reply(r);
@@ -336,32 +358,45 @@ void h_households_adjust(struct req *r)
     struct household h;
     if (!d || !household_in_reach_or_reply(r, d, r->param[0], &h))
         return;
-    char scope[32], actor[32];
-    snprintf(scope, sizeof scope, "staff:%lld", r->who.staff_id);
-    snprintf(actor, sizeof actor, "s:%lld", r->who.staff_id);
-    struct audit_actor who = { actor, role_name(r->who.role), r->remote, r->id };
-    struct adjust_in in = { .scope = scope, .key = key, .household_id = h.id,
-                            .staff_id = r->who.staff_id, .points = points,
-                            .action_limit = r->who.role == ROLE_ADMIN
-                                                ? 0
-                                                : r->w->cfg->adjust_limit,
-                            .daily_limit = r->who.role == ROLE_ADMIN
-                                               ? 0
-                                               : r->w->cfg->adjust_daily_limit,
-                            .reason = input_str(r->body, "reason"), .actor = actor, .who = &who };
+    struct adjusting *x = calloc(1, sizeof *x);
+    if (!x) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    x->r = r;
+    snprintf(x->scope, sizeof x->scope, "staff:%lld", r->who.staff_id);
+    snprintf(x->actor, sizeof x->actor, "s:%lld", r->who.staff_id);
+    x->who = (struct audit_actor){ x->actor, role_name(r->who.role), r->remote, r->id };
+    x->in = (struct adjust_in){ .scope = x->scope, .key = key, .household_id = h.id,
+                                .staff_id = r->who.staff_id, .points = points,
+                                .action_limit = r->who.role == ROLE_ADMIN
+                                                    ? 0
+                                                    : r->w->cfg->adjust_limit,
+                                .daily_limit = r->who.role == ROLE_ADMIN
+                                                   ? 0
+                                                   : r->w->cfg->adjust_daily_limit,
+                                .reason = input_str(r->body, "reason"), .actor = x->actor,
+                                .who = &x->who };
     /* the household is part of the request: the same key for another
      * household is another request */
     json_t *fpbody = json_deep_copy(r->body);
     json_object_set_new(fpbody, "household_id", json_integer(h.id));
-    int frc = request_fingerprint(r, fpbody, in.fp);
+    int frc = request_fingerprint(r, fpbody, x->in.fp);
     json_decref(fpbody);
     if (frc != 0) {
+        free(x);
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    struct ledger_answer ans;
-    int rc = ledger_adjust(d, &in, &ans);
-    reply_ledger(r, d, rc, &ans);
+    ledger_adjust_op(&x->op, &x->in);
+    x->ops[0] = &x->op;
+    x->job = (struct ledger_job){ .ops = x->ops, .n = 1, .done = on_adjusted };
+    if (money_submit(r, &x->job) != 0) {
+        free(x);
+        reply_store_error(r, DB_CONN);
+        return;
+    }
+    r->async = true;
 }
 
 void h_reports_ledger_check(struct req *r)

@@ -28,6 +28,8 @@
 #include "db/csvout.h"
 #include "db/db.h"
 #include "db/ledger.h"
+#include "db/engine.h"
+#include "server/ledger_pool.h"
 #include "db/paycode.h"
 #include "db/redeem.h"
 #include "db/regions.h"
@@ -35,6 +37,7 @@
 #include "qr/card.h"
 #include "qr/qrimage.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +187,38 @@ static bool consent_ok_or_reply(struct req *r)
     return true;
 }
 
+/* A redemption on its way through the ledger pool, with the strings its
+ * input points at (the rest point into the request's body). */
+struct redeeming {
+    struct req *r;
+    char scope[32], actor[32], nonce[17];
+    const char *pay;            /* the pay code, to consume after a 201 */
+    struct redeem_in in;
+    struct ledger_op op, *ops[1];
+    struct ledger_job job;
+};
+
+static void on_redeemed(struct ledger_job *job)
+{
+    struct redeeming *x = (struct redeeming *)((char *)job - offsetof(struct redeeming, job));
+    struct req *r = x->r;
+    struct ledger_answer *ans = &x->op.ans;
+    if (x->op.rc == LEDGER_OK && (ans->pin_failed || ans->code_failed))
+        clerk_failed(r, ans->pin_failed ? "pin" : "pay_code");
+    if (x->op.rc == LEDGER_OK && ans->status == 423) {
+        char ra[24];
+        snprintf(ra, sizeof ra, "%lld",
+                 (long long)json_integer_value(json_object_get(json_object_get(ans->body, "error"),
+                                                               "retry_after")));
+        reply_header(r, "Retry-After", ra);
+    }
+    if (x->op.rc == LEDGER_OK && ans->status == 201 && !ans->replayed && x->pay)
+        paycode_consume(r->w->cache, x->pay, ans->household_id);
+    reply_op(r, &x->op);
+    free(x);
+    req_finish_async(r);
+}
+
 void h_redemptions_create(struct req *r)
 {
     if (!r->who.shop_id) {
@@ -196,17 +231,18 @@ void h_redemptions_create(struct req *r)
     struct db *d = db_or_reply(r);
     if (!d)
         return;
-    struct redeem_in *in = calloc(1, sizeof *in);
-    if (!in) {
+    struct redeeming *x = calloc(1, sizeof *x);
+    if (!x) {
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    char scope[32], actor[32];
-    snprintf(scope, sizeof scope, "shop:%lld", r->who.shop_id);
-    snprintf(actor, sizeof actor, "s:%lld", r->who.staff_id);
-    in->scope = scope;
+    struct redeem_in *in = &x->in;
+    x->r = r;
+    snprintf(x->scope, sizeof x->scope, "shop:%lld", r->who.shop_id);
+    snprintf(x->actor, sizeof x->actor, "s:%lld", r->who.staff_id);
+    in->scope = x->scope;
     in->key = key;
-    in->actor = actor;
+    in->actor = x->actor;
     in->shop_id = r->who.shop_id;
     in->clerk_id = r->who.staff_id;
     in->pin_key = r->w->srv->pin_key;
@@ -222,74 +258,84 @@ void h_redemptions_create(struct req *r)
         in->nlines++;
     }
     input_int(r->body, "points", &in->points);
-
-    struct ledger_answer ans;
-    int rc;
-    char nonce[17];
     const char *pay = input_str(r->body, "pay_code");
     if (request_fingerprint(r, r->body, in->fp) != 0 || !(in->reach = reach_path(r, d))) {
-        free(in);
+        free(x);
         reply_db_error(r, d);
         return;
     }
-    /* Replays come first: a stored answer is found by the transaction
-     * (its duplicate key, or before a PIN failure is counted), and here
-     * before a missing pay code is refused. */
+    /* Refusals decided here - the clerk over its budget, a pay code Redis
+     * does not know - still yield to a stored answer for the key: the
+     * engine gives replays inside the transaction, these come first. */
     bool over_budget = !clerk_budget_ok(r);
-    int got = pay && !over_budget ? paycode_lookup(r->w->cache, pay, &in->household_id, nonce) : 1;
+    int got = pay && !over_budget ? paycode_lookup(r->w->cache, pay, &in->household_id, x->nonce) : 1;
     if (over_budget || got <= 0) {
-        /* about to refuse: a stored answer for this key wins */
-        rc = ledger_replay(d, scope, key, in->fp, &ans);
+        struct ledger_answer ans;
+        int rc = ledger_replay(d, x->scope, key, in->fp, &ans);
         if (rc != 0) {
-            free(in);
+            free(x);
             reply_ledger(r, d, rc == 1 ? LEDGER_OK : LEDGER_ERR, &ans);
             return;
         }
     }
     if (over_budget) {
-        free(in);
+        free(x);
         reply_clerk_over_budget(r);
         return;
     }
     if (pay) {
         if (got < 0) {
-            free(in);
+            free(x);
             reply_error(r, 503, "unavailable", NULL,
                         "pay codes are unavailable right now; use the card and PIN");
             return;
         }
         if (got == 0) {
-            free(in);
+            free(x);
             clerk_failed(r, "pay_code");
             reply_error(r, 404, "unknown_pay_code", "pay_code",
                         "this pay code is unknown, used or expired");
             return;
         }
         in->pay_code = pay;
-        in->pay_nonce = nonce;
+        in->pay_nonce = x->nonce;
+        x->pay = pay;
     } else {
         in->pin = input_str(r->body, "pin");
         if (!card_decode(r->w->cfg->qr_secret, input_str(r->body, "code"), &in->household_id,
                          &in->card_gen))
             in->household_id = 0;
     }
-    rc = ledger_redeem(d, in, &ans);
-    if (rc == LEDGER_OK && (ans.pin_failed || ans.code_failed))
-        clerk_failed(r, ans.pin_failed ? "pin" : "pay_code");
-    if (rc == LEDGER_OK && ans.status == 423) {
-        char ra[24];
-        snprintf(ra, sizeof ra, "%lld",
-                 (long long)json_integer_value(json_object_get(json_object_get(ans.body, "error"),
-                                                               "retry_after")));
-        reply_header(r, "Retry-After", ra);
+    ledger_redeem_op(&x->op, in);
+    x->ops[0] = &x->op;
+    x->job = (struct ledger_job){ .ops = x->ops, .n = 1, .done = on_redeemed };
+    if (money_submit(r, &x->job) != 0) {
+        free(x);
+        reply_store_error(r, DB_CONN);
+        return;
     }
-    if (rc == LEDGER_OK && ans.status == 201 && pay)
-        paycode_consume(r->w->cache, pay, ans.household_id);
-    free(in);
-    reply_ledger(r, d, rc, &ans);
+    r->async = true;            /* answered when the ledger has run it */
 }
 
 /* ---- voiding ---- */
+
+struct voiding {
+    struct req *r;
+    char actor[32];
+    struct audit_actor who;
+    struct void_in in;
+    struct ledger_op op, *ops[1];
+    struct ledger_job job;
+};
+
+static void on_voided(struct ledger_job *job)
+{
+    struct voiding *x = (struct voiding *)((char *)job - offsetof(struct voiding, job));
+    struct req *r = x->r;
+    reply_op(r, &x->op);
+    free(x);
+    req_finish_async(r);
+}
 
 void h_redemptions_void(struct req *r)
 {
@@ -298,25 +344,37 @@ void h_redemptions_void(struct req *r)
     struct db *d = db_or_reply(r);
     if (!d)
         return;
-    char actor[32];
-    snprintf(actor, sizeof actor, "s:%lld", r->who.staff_id);
-    struct audit_actor who = { actor, role_name(r->who.role), r->remote, r->id };
-    struct void_in in = {
+    struct voiding *x = calloc(1, sizeof *x);
+    if (!x) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    x->r = r;
+    snprintf(x->actor, sizeof x->actor, "s:%lld", r->who.staff_id);
+    x->who = (struct audit_actor){ x->actor, role_name(r->who.role), r->remote, r->id };
+    x->in = (struct void_in){
         .redemption_id = r->param[0],
         .reason = input_str(r->body, "reason"),
-        .actor = actor,
+        .actor = x->actor,
         .clerk_id = r->who.role == ROLE_CLERK ? r->who.staff_id : 0,
         .shop_id = r->who.shop_id,
-        .who = &who,
+        .who = &x->who,
         .now = (long long)clock_now(),
     };
-    if (!(in.reach = reach_path(r, d))) {
+    if (!(x->in.reach = reach_path(r, d))) {
+        free(x);
         reply_db_error(r, d);
         return;
     }
-    struct ledger_answer ans;
-    int rc = ledger_void(d, &in, &ans);
-    reply_ledger(r, d, rc, &ans);
+    ledger_void_op(&x->op, &x->in);
+    x->ops[0] = &x->op;
+    x->job = (struct ledger_job){ .ops = x->ops, .n = 1, .done = on_voided };
+    if (money_submit(r, &x->job) != 0) {
+        free(x);
+        reply_store_error(r, DB_CONN);
+        return;
+    }
+    r->async = true;
 }
 
 /* ---- reading ---- */

@@ -20,4 +20,12 @@ struct audit_actor {
 int audit_write(struct db *d, const struct audit_actor *who, const char *action,
                 const char *object_kind, long long object_id, json_t *detail);
 
+/* The same INSERT as a statement of a batch (a ledger group's writes):
+ * object_id, or when id_ref is not NULL the session variable naming a
+ * new object.  0 or -1. */
+struct db_batch;
+int audit_add(struct db_batch *b, const struct audit_actor *who, const char *action,
+              const char *object_kind, long long object_id, const char *id_ref,
+              json_t *detail);
+
 #endif

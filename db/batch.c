@@ -294,3 +294,53 @@ void db_batch_free(struct db_batch *b)
     b->sql = NULL;
     b->res = NULL;
 }
+
+/* ---- multi-row statements ---- */
+
+void db_rows_builder_init(struct db_rows_builder *r, const struct db_rows_spec *spec)
+{
+    memset(r, 0, sizeof *r);
+    r->spec = spec;
+}
+
+struct db_param *db_rows_builder_add(struct db_rows_builder *r)
+{
+    if (r->nrows == r->cap) {
+        int cap = r->cap ? 2 * r->cap : 16;
+        struct db_param *p = realloc(r->p, (size_t)cap * (size_t)r->spec->width * sizeof *p);
+        if (!p)
+            return NULL;
+        r->p = p;
+        r->cap = cap;
+    }
+    return &r->p[r->nrows++ * r->spec->width];
+}
+
+int db_rows_builder_flush(struct db_rows_builder *r, struct db_batch *b)
+{
+    if (r->nrows == 0)
+        return -2;
+    const struct db_rows_spec *sp = r->spec;
+    size_t len = strlen(sp->head) + (size_t)r->nrows * (strlen(sp->tuple) + 1) +
+                 strlen(sp->tail) + 1;
+    char *sql = malloc(len);
+    if (!sql) {
+        db_error_set(b->d, CR_OUT_OF_MEMORY, "out of memory");
+        b->broken = true;
+        return -1;
+    }
+    size_t o = (size_t)snprintf(sql, len, "%s", sp->head);
+    for (int i = 0; i < r->nrows; i++)
+        o += (size_t)snprintf(sql + o, len - o, "%s%s", i ? "," : "", sp->tuple);
+    snprintf(sql + o, len - o, "%s", sp->tail);
+    int rc = db_batch_add_params(b, sql, r->p, r->nrows * sp->width);
+    free(sql);
+    return rc;
+}
+
+void db_rows_builder_release(struct db_rows_builder *r)
+{
+    free(r->p);
+    r->p = NULL;
+    r->nrows = r->cap = 0;
+}

@@ -75,4 +75,35 @@ uint64_t db_batch_insert_id(const struct db_batch *b, int i);
 
 void db_batch_free(struct db_batch *b);
 
+/* ---- multi-row statements ----
+ * Rows gathered over a group of operations and sent as one statement:
+ * "<head>(?,..),(?,..)<tail>".  The spec is static; the parameters of
+ * each row are filled in by the caller (their strings must live until
+ * the flush, which escapes them into the batch). */
+struct db_rows_spec {
+    const char *head;        /* "INSERT INTO t (a, b) VALUES " */
+    const char *tuple;       /* "(?,?)" */
+    const char *tail;        /* "" or " ON DUPLICATE KEY UPDATE ..." */
+    int width;               /* parameters a row */
+};
+
+struct db_rows_builder {
+    const struct db_rows_spec *spec;
+    int nrows;
+    struct db_param *p;
+    int cap;                 /* rows p has room for */
+};
+
+void db_rows_builder_init(struct db_rows_builder *r, const struct db_rows_spec *spec);
+
+/* Room for one more row: its spec->width parameters, or NULL when out of
+ * memory. */
+struct db_param *db_rows_builder_add(struct db_rows_builder *r);
+
+/* Append the gathered rows to b as one statement (none: nothing).  Returns
+ * the statement's index, -2 when there were no rows, or -1. */
+int db_rows_builder_flush(struct db_rows_builder *r, struct db_batch *b);
+
+void db_rows_builder_release(struct db_rows_builder *r);
+
 #endif

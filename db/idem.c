@@ -11,8 +11,6 @@ static const char SQL_LOOKUP[] =
 static const char SQL_STORE[] =
     "INSERT INTO idempotency (scope, idem_key, fingerprint, status, response) "
     "VALUES (?, ?, ?, ?, ?)";
-static const char SQL_EXISTS[] =
-    "SELECT COUNT(*) FROM idempotency WHERE scope = ? AND idem_key = ?";
 static const char SQL_PURGE[] =
     "DELETE FROM idempotency WHERE created_at < NOW(6) - INTERVAL 35 DAY LIMIT 10000";
 
@@ -72,10 +70,3 @@ long long idem_purge(struct db *d)
     return db_exec(d, SQL_PURGE, "");
 }
 
-int idem_exists(struct db *d, const char *scope, const char *key)
-{
-    long long n = 0;
-    if (db_query_int(d, &n, SQL_EXISTS, "ss", scope, key) < 0)
-        return -1;
-    return n > 0;
-}

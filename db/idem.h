@@ -36,9 +36,6 @@ struct idem_record {
 int idem_lookup(struct db *d, const char *scope, const char *key,
                 const unsigned char fp[IDEM_FP_BYTES], struct idem_record *rec);
 
-/* Is there a record for (scope, key)?  1 yes, 0 no, -1 error. */
-int idem_exists(struct db *d, const char *scope, const char *key);
-
 /* Store inside the caller's transaction; -1 with DB_DUP when a twin
  * stored the same key first. */
 int idem_store(struct db *d, const char *scope, const char *key,

@@ -3,6 +3,8 @@
 #include "db/audit.h"
 #include "db/db.h"
 #include "db/idem.h"
+#include "db/engine.h"
+#include "db/ledger.h"
 #include "db/stats.h"
 
 #include <errno.h>
@@ -346,19 +348,23 @@ static int check_row(char **f, int nf, const int *colpos, long line, const struc
     return 0;
 }
 
+/* The import, as an operation of the ledger engine (db/engine.h): it
+ * locks nothing (it only creates households), and the engine gives it
+ * the rule every movement has - a stored answer for its key first, its
+ * own answer stored with the commit, a twin's answered from the record. */
 struct insert_job {
     struct rows *rs;
     const struct audit_actor *who;
     struct db_param *params;
-    const char *scope, *key;
-    const unsigned char *fp;
-    bool twin;
 };
 
-static int insert_tx(struct db *d, void *arg)
+static int import_decide(struct engine_tx *tx, struct ledger_op *op)
 {
-    struct insert_job *j = arg;
+    struct insert_job *j = op->in;
+    struct db *d = engine_db(tx);
     size_t i = 0, n = j->rs->n;
+    /* thousands of rows: prepared multi-row INSERTs, run here in the
+     * transaction rather than as text in the group's batch */
     while (i < n) {
         size_t batch = n - i >= BIG ? BIG : n - i >= SMALL ? SMALL : 1;
         const char *sql = batch == BIG ? sql_big : batch == SMALL ? sql_small : SQL_ONE;
@@ -375,39 +381,41 @@ static int insert_tx(struct db *d, void *arg)
             return -1;
         i += batch;
     }
-    char detail[64];
-    snprintf(detail, sizeof detail, "{\"created\":%zu}", n);
-    json_t *dj = json_loads(detail, 0, NULL);
-    int rc = audit_write(d, j->who, "household.import", "household", 0, dj);
-    json_decref(dj);
-    if (rc != 0 || !j->key)
-        return rc;
-    rc = idem_store(d, j->scope, j->key, j->fp, 200, detail);
-    if (rc != 0 && db_errkind(d) == DB_DUP) {
-        j->twin = true;       /* the same key won elsewhere: replay it */
-        return 1;
-    }
-    return rc;
+    json_t *detail = json_pack("{s:I}", "created", (json_int_t)n);
+    int rc = audit_add(engine_write_batch(tx), j->who, "household.import", "household", 0, NULL,
+                       detail);
+    json_decref(detail);
+    if (rc != 0)
+        return -1;
+    op->ans.status = 200;
+    op->ans.body = json_pack("{s:I}", "created", (json_int_t)n);
+    return op->ans.body ? 0 : -1;
 }
 
-/* Answer from a stored import: 1 replayed/conflict, 0 none, -1 error. */
-static int import_replay(struct db *d, const char *scope, const char *key,
-                         const unsigned char *fp, struct import_result *res)
+static const struct ledger_op_kind import_kind = { "import", NULL, NULL, import_decide };
+
+/* Run the import's operation and read its answer into res: 0 done (or
+ * replayed, or a conflict), 1 when the refusal decided before stands, -1
+ * store error, -2 the commit's outcome is unknown. */
+static int run_import(struct db *d, struct ledger_op *op, struct import_result *res)
 {
-    struct idem_record rec = { 0 };
-    int rc = idem_lookup(d, scope, key, fp, &rec);
-    if (rc <= 0)
-        return rc;
-    if (!rec.same) {
+    struct ledger_op *one = op;
+    ledger_engine_run(d, &one, 1);
+    int rc = op->rc == LEDGER_UNKNOWN ? -2 : op->rc == LEDGER_OK ? 0 : -1;
+    if (rc == 0 && op->ans.conflict) {
         res->conflict = true;
-    } else {
-        json_t *o = json_loads(rec.response, 0, NULL);
-        res->created = (long)json_integer_value(json_object_get(o, "created"));
+    } else if (rc == 0 && op->ans.replayed) {
+        res->created = (long)json_integer_value(json_object_get(op->ans.body, "created"));
         res->replayed = true;
-        json_decref(o);
+        res->nerrors = 0;
+        res->total_errors = 0;
+    } else if (rc == 0 && op->preset) {
+        rc = 1;
+    } else if (rc == 0) {
+        res->created = (long)json_integer_value(json_object_get(op->ans.body, "created"));
     }
-    free(rec.response);
-    return 1;
+    ledger_answer_release(&op->ans);
+    return rc;
 }
 
 int import_households(struct db *d, const char *data, size_t len, bool gb18030,
@@ -419,11 +427,9 @@ int import_households(struct db *d, const char *data, size_t len, bool gb18030,
     pthread_once(&sql_once, build_sql);
     if (!sql_big || !sql_small)
         return -1;
-    if (key) {
-        int found = import_replay(d, scope, key, fp, res);
-        if (found != 0)
-            return found < 0 ? -1 : 0;
-    }
+    struct ledger_op op = { .kind = &import_kind, .scope = scope, .key = key };
+    if (key)
+        memcpy(op.fp, fp, sizeof op.fp);
     char *converted = NULL;
     if (gb18030) {
         long bad = 0;
@@ -519,27 +525,23 @@ int import_households(struct db *d, const char *data, size_t len, bool gb18030,
         if (check_row(f, nf, colpos, start, &m, &rs, res) != 0)
             goto out;
     }
-    if (res->total_errors) {
-        rc = 1;
-        goto out;
-    }
-    if (rs.n == 0) {
+    if (!res->total_errors && rs.n == 0)
         add_error(res, 2, "row", "the file has no households");
+    struct insert_job j = { &rs, who, NULL };
+    if (!res->total_errors && !(j.params = calloc(BIG * 5, sizeof(struct db_param))))
+        goto out;
+    op.in = &j;
+    if (res->total_errors) {
+        /* the rows refused still yield to a stored answer for the key */
         rc = 1;
-        goto out;
+        if (key) {
+            ledger_op_refuse(&op, 400, "invalid_request", NULL, "the file has problems");
+            rc = run_import(d, &op, res);
+        }
+    } else {
+        rc = run_import(d, &op, res);
     }
-    struct insert_job j = { &rs, who, calloc(BIG * 5, sizeof(struct db_param)), scope, key, fp,
-                            false };
-    if (!j.params)
-        goto out;
-    rc = db_tx(d, insert_tx, &j);
     free(j.params);
-    if (rc == 0)
-        res->created = (long)rs.n;
-    else if (rc == 1 && j.twin)
-        rc = import_replay(d, scope, key, fp, res) == 1 ? 0 : -1;
-    else
-        rc = rc == -2 ? -2 : -1;
 out:
     free(buf);
     free(m.codes);

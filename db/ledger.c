@@ -1,5 +1,6 @@
 /* ledger.c - see ledger.h. */
 #include "db/ledger.h"
+#include "db/engine.h"
 #include "db/audit.h"
 #include "db/db.h"
 #include "db/households.h"
@@ -12,13 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char SQL_LEDGER[] =
-    "INSERT INTO ledger (household_id, seq, delta, balance_after, kind, ref_id, actor, memo) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-static const char SQL_HEAD[] =
-    "UPDATE households SET balance = ?, seq = ?, debt = ? WHERE id = ?";
-
-const char LEDGER_RECOVERY_MEMO[] = "recovers the shortfall of a reversal";
 static const char SQL_ADJUST[] =
     "INSERT INTO adjustments (household_id, staff_id, points, reason) VALUES (?, ?, ?, ?)";
 static const char SQL_STAFF_LOCK[] = "SELECT id FROM staff WHERE id = ? FOR UPDATE";
@@ -40,6 +34,8 @@ static const char SQL_ARRIVAL_UNDO[] =
     "UPDATE arrival_totals t JOIN (SELECT category_id, SUM(points) AS p FROM dropoff_lines "
     "WHERE dropoff_id = ? GROUP BY category_id) x ON x.category_id = t.category_id "
     "SET t.points = GREATEST(0, t.points - x.p) WHERE t.household_id = ? AND t.arrival_day = ?";
+
+const char LEDGER_RECOVERY_MEMO[] = "recovers the shortfall of a reversal";
 static const char SQL_LOAD[] =
     "SELECT d.id, d.household_id, d.site_id, d.attendant_id, d.points, d.grams, d.items, "
     "d.capped, d.recorded_at, d.local_day, d.note, d.status, d.clawed_back, d.shortfall, "
@@ -82,86 +78,16 @@ long long ledger_recovery(const struct household_head *h, long long credit)
     return credit < h->debt ? credit : h->debt;
 }
 
-static int append_row(struct db *d, struct household_head *h, long long delta,
-                      const char *kind, long long ref_id, const char *actor, const char *memo)
+/* ---- replays ---- */
+
+int ledger_replay(struct db *d, const char *scope, const char *key,
+                  const unsigned char fp[IDEM_FP_BYTES], struct ledger_answer *ans)
 {
-    long long next = h->seq + 1, bal = h->balance + delta;
-    if (db_exec(d, SQL_LEDGER, "iiiisiss", h->id, next, delta, bal, kind, ref_id, actor,
-                memo) < 0)
-        return -1;
-    h->seq = next;
-    h->balance = bal;
-    return 0;
-}
-
-int ledger_append_head(struct db *d, struct household_head *h, long long delta,
-                       const char *kind, long long ref_id, const char *actor, const char *memo,
-                       long long *recovered)
-{
-    long long rec = ledger_recovery(h, delta);
-    if (recovered)
-        *recovered = rec;
-    if (append_row(d, h, delta, kind, ref_id, actor, memo) != 0)
-        return -1;
-    if (rec > 0) {
-        if (append_row(d, h, -rec, "recovery", h->seq, actor, LEDGER_RECOVERY_MEMO) != 0)
-            return -1;
-        h->debt -= rec;
-    }
-    return db_exec(d, SQL_HEAD, "iiii", h->balance, h->seq, h->debt, h->id) < 0 ? -1 : 0;
-}
-
-/* ---- keyed transactions ---- */
-
-struct run_ctx {
-    int (*fn)(struct db *d, void *arg, struct ledger_answer *ans);
-    void *arg;
-    struct ledger_answer *ans;
-    const char *scope, *key;
-    const unsigned char *fp;
-    bool twin;
-};
-
-static int run_tx(struct db *d, void *arg)
-{
-    struct run_ctx *c = arg;
-    struct ledger_answer *ans = c->ans;
-    /* a retried attempt starts from nothing */
-    ledger_answer_release(ans);
-    ans->status = 0;
-    ans->moved = false;
-    ans->no_store = false;
-    ans->commit_unstored = false;
-    ans->pin_failed = ans->code_failed = false;
-    if (c->fn(d, c->arg, ans) != 0)
-        return -1;
-    if (!ans->body)
-        return -1;
-    if (ans->no_store)
-        return ans->commit_unstored ? 0 : 2;   /* a refusal is not kept */
-    if (!c->key)
-        return 0;
-    char *text = json_dumps(ans->body, JSON_COMPACT);
-    if (!text)
-        return -1;
-    int rc = idem_store(d, c->scope, c->key, c->fp, ans->status, text);
-    free(text);
-    if (rc != 0 && db_errkind(d) == DB_DUP) {
-        c->twin = true;       /* a concurrent request with this key won */
-        return 1;
-    }
-    return rc;
-}
-
-/* Answer from a stored record: replay, or conflict for another request. */
-static int from_record(struct db *d, const char *scope, const char *key,
-                       const unsigned char *fp, struct ledger_answer *ans)
-{
+    memset(ans, 0, sizeof *ans);
     struct idem_record rec = { 0 };
     int rc = idem_lookup(d, scope, key, fp, &rec);
     if (rc <= 0)
         return rc;
-    ledger_answer_release(ans);
     if (!rec.same) {
         ans->conflict = true;
         ans->status = 409;
@@ -176,57 +102,49 @@ static int from_record(struct db *d, const char *scope, const char *key,
     return ans->conflict || ans->body ? 1 : -1;
 }
 
-int ledger_replay(struct db *d, const char *scope, const char *key,
-                  const unsigned char fp[IDEM_FP_BYTES], struct ledger_answer *ans)
+/* One operation run alone through the engine, for callers that wait for
+ * it (wbctl, the bench): its answer and rc. */
+static int run_one(struct db *d, struct ledger_op *op, struct ledger_answer *ans)
 {
-    memset(ans, 0, sizeof *ans);
-    return from_record(d, scope, key, fp, ans);
-}
-
-int ledger_run(struct db *d, const char *scope, const char *key,
-               const unsigned char fp[IDEM_FP_BYTES],
-               int (*fn)(struct db *d, void *arg, struct ledger_answer *ans), void *arg,
-               struct ledger_answer *ans)
-{
-    /* No look-up first: the hot path is a new key, and a replay is found
-     * anyway - by the duplicate key when the transaction stores its answer,
-     * or below when it refuses without storing. */
-    memset(ans, 0, sizeof *ans);
-    struct run_ctx c = { fn, arg, ans, scope, key, fp, false };
-    int rc = db_tx(d, run_tx, &c);
-    if (rc == 0) {
-        if (ans->moved)
-            atomic_fetch_add(&wb_stats.ledger_writes, 1);
-        return LEDGER_OK;
-    }
-    if (rc == 2 && ans->no_store) {
-        ans->moved = false;
-        /* a refusal that is not stored must not hide a stored answer:
-         * replays come before every other check of the request */
-        if (key) {
-            struct ledger_answer stored = { 0 };
-            int found = from_record(d, scope, key, fp, &stored);
-            if (found < 0) {
-                ledger_answer_release(ans);
-                return LEDGER_ERR;
-            }
-            if (found == 1) {
-                ledger_answer_release(ans);
-                *ans = stored;
-            }
-        }
-        return LEDGER_OK;
-    }
-    ledger_answer_release(ans);
-    ans->moved = false;
-    if (rc == 1 && c.twin) {
-        rc = from_record(d, scope, key, fp, ans);
-        return rc == 1 ? LEDGER_OK : LEDGER_ERR;
-    }
-    return rc == -2 ? LEDGER_UNKNOWN : LEDGER_ERR;
+    struct ledger_op *one = op;
+    ledger_engine_run(d, &one, 1);
+    *ans = op->ans;
+    return op->rc;
 }
 
 /* ---- adjustments ---- */
+
+/* What each staff member of the group has adjusted in the last 24 hours,
+ * read under its row's lock (taken after the households': the global
+ * order) and carried from one adjustment of the group to the next. */
+struct adjust_group {
+    struct { long long staff_id, used; int stmt; bool read; } staff[LEDGER_GROUP_MAX];
+    int n;
+};
+
+static struct adjust_group *adjust_group(struct engine_tx *tx)
+{
+    return engine_kind_state(tx, &ledger_adjust_kind, sizeof(struct adjust_group));
+}
+
+static int adjust_read(struct engine_tx *tx, struct ledger_op *op)
+{
+    const struct adjust_in *in = op->in;
+    struct adjust_group *g = adjust_group(tx);
+    if (!g)
+        return -1;
+    if (in->daily_limit <= 0)
+        return 0;
+    for (int k = 0; k < g->n; k++)
+        if (g->staff[k].staff_id == in->staff_id)
+            return 0;
+    int k = g->n++;
+    g->staff[k].staff_id = in->staff_id;
+    if (engine_read(tx, SQL_STAFF_LOCK, "i", in->staff_id) < 0 ||
+        (g->staff[k].stmt = engine_read(tx, SQL_ADJUSTED_TODAY, "i", in->staff_id)) < 0)
+        return -1;
+    return 0;
+}
 
 /* A limit refusal: 403, not stored, naming the points. */
 static void refuse_limit(struct ledger_answer *ans, const char *message)
@@ -236,9 +154,10 @@ static void refuse_limit(struct ledger_answer *ans, const char *message)
     ans->no_store = true;
 }
 
-static int adjust_fn(struct db *d, void *arg, struct ledger_answer *ans)
+static int adjust_decide(struct engine_tx *tx, struct ledger_op *op)
 {
-    const struct adjust_in *in = arg;
+    const struct adjust_in *in = op->in;
+    struct ledger_answer *ans = &op->ans;
     long long mag = in->points < 0 ? -in->points : in->points;
     char msg[160];
     if (in->action_limit > 0 && mag > in->action_limit) {
@@ -247,140 +166,234 @@ static int adjust_fn(struct db *d, void *arg, struct ledger_answer *ans)
         refuse_limit(ans, msg);
         return 0;
     }
-    struct household_head h;
-    int rc = household_lock(d, in->household_id, &h);
-    if (rc < 0)
-        return -1;
-    if (rc == 0) {
+    struct household_head *h = engine_household(tx, in->household_id);
+    if (!h) {
         ledger_refuse(ans, 404, "not_found", "no such household");
         ans->no_store = true;
         return 0;
     }
-    ans->household_id = h.id;
+    ans->household_id = h->id;
+    struct adjust_group *g = adjust_group(tx);
+    if (!g)
+        return -1;
+    long long *used = NULL;
+    for (int k = 0; k < g->n; k++)
+        if (g->staff[k].staff_id == in->staff_id) {
+            if (!g->staff[k].read) {
+                struct db_rows *r = engine_read_rows(tx, g->staff[k].stmt);
+                if (!r || !db_rows_next(r))
+                    return -1;
+                g->staff[k].used = db_rows_int(r, 0);
+                g->staff[k].read = true;
+            }
+            used = &g->staff[k].used;
+        }
     if (in->daily_limit > 0) {
-        long long locked, done = 0;
-        if (db_query_int(d, &locked, SQL_STAFF_LOCK, "i", in->staff_id) != 1 ||
-            db_query_int(d, &done, SQL_ADJUSTED_TODAY, "i", in->staff_id) != 1)
+        if (!used)
             return -1;
-        if (done + mag > in->daily_limit) {
+        if (*used + mag > in->daily_limit) {
             snprintf(msg, sizeof msg,
                      "this would pass your limit of %lld points adjusted in 24 hours "
-                     "(%lld used); ask an admin", in->daily_limit, done);
+                     "(%lld used); ask an admin", in->daily_limit, *used);
             refuse_limit(ans, msg);
             return 0;
         }
     }
-    if (h.balance + in->points < 0) {
+    if (h->balance + in->points < 0) {
         ledger_refuse(ans, 409, "insufficient_points",
                       "the balance cannot go below zero; nothing changed");
         json_object_set_new(json_object_get(ans->body, "error"), "balance",
-                            json_integer(h.balance));
+                            json_integer(h->balance));
         return 0;
     }
-    if (db_exec(d, SQL_ADJUST, "iiis", h.id, in->staff_id, in->points, in->reason) < 0)
+    struct db_param p[] = {
+        { 'i', h->id, NULL, 0 }, { 'i', in->staff_id, NULL, 0 },
+        { 'i', in->points, NULL, 0 }, { 's', 0, in->reason, 0 },
+    };
+    if (engine_insert_object(tx, op, SQL_ADJUST, p, 4) != 0)
         return -1;
-    long long id = (long long)db_insert_id(d);
+    const char *ref = engine_ref(op);
     long long recovered = 0;
-    if (ledger_append_head(d, &h, in->points, "adjustment", id, in->actor, in->reason,
-                           &recovered) != 0)
+    if (engine_move(tx, h, in->points, "adjustment", 0, ref, in->actor, in->reason,
+                    &recovered) != 0)
         return -1;
-    json_t *detail = json_pack("{s:I, s:I, s:s}", "household_id", (json_int_t)h.id, "points",
+    if (used)
+        *used += mag;
+    json_t *detail = json_pack("{s:I, s:I, s:s}", "household_id", (json_int_t)h->id, "points",
                                (json_int_t)in->points, "reason", in->reason);
-    rc = audit_write(d, in->who, "household.adjust", "adjustment", id, detail);
+    int rc = audit_add(engine_write_batch(tx), in->who, "household.adjust", "adjustment", 0,
+                       ref, detail);
     json_decref(detail);
     if (rc != 0)
         return -1;
     ans->moved = true;
-    ans->balance = h.balance;
-    ans->seq = h.seq;
+    ans->balance = h->balance;
+    ans->seq = h->seq;
     ans->status = 201;
-    ans->body = json_pack("{s:I, s:I, s:I, s:I, s:s, s:I, s:b}", "id", (json_int_t)id,
-                          "household_id", (json_int_t)h.id, "points", (json_int_t)in->points,
-                          "balance", (json_int_t)h.balance, "reason", in->reason,
-                          "approved_by", (json_int_t)in->staff_id, "replayed", 0);
+    ans->body = json_pack("{s:I, s:I, s:I, s:s, s:I, s:b}", "household_id", (json_int_t)h->id,
+                          "points", (json_int_t)in->points, "balance", (json_int_t)h->balance,
+                          "reason", in->reason, "approved_by", (json_int_t)in->staff_id,
+                          "replayed", 0);
     if (ans->body && recovered > 0)
         json_object_set_new(ans->body, "recovered", json_integer(recovered));
     return ans->body ? 0 : -1;
 }
 
+const struct ledger_op_kind ledger_adjust_kind = { "adjustment", NULL, adjust_read, adjust_decide };
+
+void ledger_adjust_op(struct ledger_op *op, const struct adjust_in *in)
+{
+    memset(op, 0, sizeof *op);
+    op->kind = &ledger_adjust_kind;
+    op->in = (void *)(uintptr_t)in;
+    op->scope = in->scope;
+    op->key = in->key;
+    memcpy(op->fp, in->fp, sizeof op->fp);
+    op->household_id = in->household_id;
+}
+
 int ledger_adjust(struct db *d, const struct adjust_in *in, struct ledger_answer *ans)
 {
-    return ledger_run(d, in->scope, in->key, in->fp, adjust_fn, (void *)(uintptr_t)in, ans);
+    struct ledger_op op;
+    ledger_adjust_op(&op, in);
+    return run_one(d, &op, ans);
 }
 
 /* ---- reversals ---- */
 
-static int reverse_fn(struct db *d, void *arg, struct ledger_answer *ans)
+/* The drop-offs reversed so far in this group: a second reversal of one
+ * is the 409 the first leaves. */
+struct reverse_group {
+    struct {
+        long long id, points;
+        int stmt;
+        bool parsed, reversed;
+        char day[11], arrival[11];
+    } locks[LEDGER_GROUP_MAX];
+    int nlocks;
+    long long done[LEDGER_GROUP_MAX];
+    int ndone;
+};
+
+static struct reverse_group *reverse_group(struct engine_tx *tx)
 {
-    const struct reverse_in *in = arg;
+    return engine_kind_state(tx, &ledger_reverse_kind, sizeof(struct reverse_group));
+}
+
+/* The drop-off's household never changes: find it before the lock. */
+static int reverse_resolve(struct db *d, struct ledger_op *op)
+{
+    const struct reverse_in *in = op->in;
     long long hid = 0;
     int rc = db_query_int(d, &hid, SQL_DROPOFF_OWNER, "i", in->dropoff_id);
     if (rc < 0)
         return -1;
-    if (rc == 0) {
-        ledger_refuse(ans, 404, "not_found", "no such drop-off");
-        return 0;
+    if (rc == 0)
+        ledger_op_refuse(op, 404, "not_found", NULL, "no such drop-off");
+    op->household_id = hid;
+    return 0;
+}
+
+static int reverse_read(struct engine_tx *tx, struct ledger_op *op)
+{
+    const struct reverse_in *in = op->in;
+    struct reverse_group *g = reverse_group(tx);
+    if (!g)
+        return -1;
+    for (int k = 0; k < g->nlocks; k++)
+        if (g->locks[k].id == in->dropoff_id)
+            return 0;
+    int k = g->nlocks++;
+    g->locks[k].id = in->dropoff_id;
+    g->locks[k].stmt = engine_read(tx, SQL_DROPOFF_LOCK, "i", in->dropoff_id);
+    return g->locks[k].stmt < 0 ? -1 : 0;
+}
+
+static int reverse_decide(struct engine_tx *tx, struct ledger_op *op)
+{
+    const struct reverse_in *in = op->in;
+    struct ledger_answer *ans = &op->ans;
+    struct reverse_group *g = reverse_group(tx);
+    struct household_head *h = engine_household(tx, op->household_id);
+    if (!g || !h)
+        return -1;
+    ans->household_id = h->id;
+    int k = 0;
+    while (k < g->nlocks && g->locks[k].id != in->dropoff_id)
+        k++;
+    if (k == g->nlocks)
+        return -1;
+    if (!g->locks[k].parsed) {
+        struct db_rows *r = engine_read_rows(tx, g->locks[k].stmt);
+        if (!r || !db_rows_next(r))
+            return -1;
+        g->locks[k].reversed = strcmp(db_rows_str(r, 0, NULL), "reversed") == 0;
+        g->locks[k].points = db_rows_int(r, 1);
+        snprintf(g->locks[k].day, sizeof g->locks[k].day, "%s", db_rows_str(r, 2, NULL));
+        snprintf(g->locks[k].arrival, sizeof g->locks[k].arrival, "%s", db_rows_str(r, 3, NULL));
+        g->locks[k].parsed = true;
     }
-    /* the locking read returns the household's current balance and seq,
-     * whatever the snapshot the look-up above opened */
-    struct household_head h;
-    if (household_lock(d, hid, &h) != 1)
-        return -1;
-    ans->household_id = h.id;
-    struct db_rows *r = db_query(d, SQL_DROPOFF_LOCK, "i", in->dropoff_id);
-    if (!r)
-        return -1;
-    if (!db_rows_next(r)) {
-        db_rows_free(r);
-        return -1;
-    }
-    bool reversed = strcmp(db_rows_str(r, 0, NULL), "reversed") == 0;
-    long long points = db_rows_int(r, 1);
-    char day[11], arrival[11];
-    snprintf(day, sizeof day, "%s", db_rows_str(r, 2, NULL));
-    snprintf(arrival, sizeof arrival, "%s", db_rows_str(r, 3, NULL));
-    db_rows_free(r);
+    bool reversed = g->locks[k].reversed;
+    for (int j = 0; j < g->ndone; j++)
+        reversed |= g->done[j] == in->dropoff_id;
+    long long points = g->locks[k].points;
+    const char *day = g->locks[k].day, *arrival = g->locks[k].arrival;
     if (reversed) {
         ledger_refuse(ans, 409, "already_reversed", "this drop-off was reversed already");
         return 0;
     }
+    g->done[g->ndone++] = in->dropoff_id;
     /* what the balance cannot give back stays owed: the household's debt,
      * recovered from the next points that come to it */
-    long long clawed = points < h.balance ? points : h.balance;
-    h.debt += points - clawed;
+    long long clawed = points < h->balance ? points : h->balance;
+    h->debt += points - clawed;
     if (clawed > 0) {
-        if (ledger_append_head(d, &h, -clawed, "reversal", in->dropoff_id, in->actor,
-                               in->reason, NULL) != 0)
+        if (engine_move(tx, h, -clawed, "reversal", in->dropoff_id, NULL, in->actor, in->reason,
+                        NULL) != 0)
             return -1;
         ans->moved = true;
-    } else if (points > 0 && db_exec(d, SQL_HEAD, "iiii", h.balance, h.seq, h.debt, h.id) < 0) {
-        return -1;
+    } else if (points > 0) {
+        engine_touch(tx, h);
     }
-    if (db_exec(d, SQL_DROPOFF_REVERSE, "ssiii", in->actor, in->reason, clawed, points - clawed,
-                in->dropoff_id) < 0 ||
-        db_exec(d, SQL_DAILY_UNDO, "iis", in->dropoff_id, h.id, day) < 0 ||
-        (arrival[0] && db_exec(d, SQL_ARRIVAL_UNDO, "iis", in->dropoff_id, h.id, arrival) < 0))
+    if (engine_write(tx, SQL_DROPOFF_REVERSE, "ssiii", in->actor, in->reason, clawed,
+                     points - clawed, in->dropoff_id) < 0 ||
+        engine_write(tx, SQL_DAILY_UNDO, "iis", in->dropoff_id, h->id, day) < 0 ||
+        (arrival[0] && engine_write(tx, SQL_ARRIVAL_UNDO, "iis", in->dropoff_id, h->id, arrival) < 0))
         return -1;
     json_t *detail = json_pack("{s:I, s:I, s:s}", "clawed_back", (json_int_t)clawed,
                                "shortfall", (json_int_t)(points - clawed), "reason", in->reason);
-    rc = audit_write(d, in->who, "dropoff.reverse", "dropoff", in->dropoff_id, detail);
+    int rc = audit_add(engine_write_batch(tx), in->who, "dropoff.reverse", "dropoff",
+                       in->dropoff_id, NULL, detail);
     json_decref(detail);
     if (rc != 0)
         return -1;
-    ans->balance = h.balance;
-    ans->seq = h.seq;
+    ans->balance = h->balance;
+    ans->seq = h->seq;
     ans->status = 200;
     ans->body = json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "id",
                           (json_int_t)in->dropoff_id, "status", "reversed", "household_id",
-                          (json_int_t)h.id, "points", (json_int_t)points, "clawed_back",
+                          (json_int_t)h->id, "points", (json_int_t)points, "clawed_back",
                           (json_int_t)clawed, "shortfall", (json_int_t)(points - clawed),
-                          "balance", (json_int_t)h.balance, "debt", (json_int_t)h.debt);
+                          "balance", (json_int_t)h->balance, "debt", (json_int_t)h->debt);
     return ans->body ? 0 : -1;
+}
+
+const struct ledger_op_kind ledger_reverse_kind = {
+    "reversal", reverse_resolve, reverse_read, reverse_decide,
+};
+
+void ledger_reverse_op(struct ledger_op *op, const struct reverse_in *in)
+{
+    memset(op, 0, sizeof *op);
+    op->kind = &ledger_reverse_kind;
+    op->in = (void *)(uintptr_t)in;
 }
 
 int ledger_reverse(struct db *d, const struct reverse_in *in, struct ledger_answer *ans)
 {
-    return ledger_run(d, NULL, NULL, NULL, reverse_fn, (void *)(uintptr_t)in, ans);
+    struct ledger_op op;
+    ledger_reverse_op(&op, in);
+    return run_one(d, &op, ans);
 }
 
 /* ---- reading drop-offs ---- */

@@ -1,20 +1,12 @@
-/* ledger.h - every movement of points, one transaction shape
- * (design.md, "Consistency: where a point lives"):
- *
- *   1. SELECT ... FROM households WHERE id = ? FOR UPDATE, first;
- *   2. the rules, against rows read under that lock (status, daily caps
- *      from daily_totals, balance, stock);
- *   3. the business rows (drop-off and lines, adjustment, ...);
- *   4. a ledger row with the household's next seq and balance_after;
- *   5. UPDATE households SET balance, seq; the idempotency record; COMMIT.
- *
- * The whole transaction is retried on deadlock or lock-wait timeout
- * (db_tx).  An outcome decided inside it - success, or a refusal such as
- * household_inactive or insufficient_points - is the answer: its status and
- * JSON body are stored under the idempotency key in the same transaction
- * and replayed for the same key and request.  The answer's JSON is the
- * ledger's own record of what was acknowledged, which is why it is
- * rendered here and not by the HTTP layer.
+/* ledger.h - the movements of points: their inputs, their answers, and
+ * the kinds of operation the ledger engine runs (db/engine.h, which holds
+ * the one transaction shape of design.md, "Consistency: where a point
+ * lives").  An outcome decided in the transaction - success, or a refusal
+ * such as household_inactive or insufficient_points - is the answer: its
+ * status and JSON body are stored under the idempotency key in the same
+ * transaction and replayed for the same key and request.  The answer's
+ * JSON is the ledger's own record of what was acknowledged, which is why
+ * it is rendered here and not by the HTTP layer.
  *
  * After LEDGER_OK with answer.moved, the caller publishes the new balance
  * to Redis (db/balance.h). */
@@ -109,6 +101,15 @@ struct dropoff_in {
     struct dropoff_line lines[DROPOFF_MAX_LINES];
 };
 
+struct ledger_op;
+struct ledger_op_kind;
+
+/* The kinds of operation (db/engine.h) and how to make one from its
+ * input (borrowed until the engine has run it). */
+extern const struct ledger_op_kind ledger_dropoff_kind, ledger_adjust_kind,
+    ledger_reverse_kind;
+void ledger_dropoff_op(struct ledger_op *op, const struct dropoff_in *in);
+
 /* Credit a drop-off.  201 with {id, household_id, site_id, points,
  * balance, items[], capped, backdated, recorded_at, replayed, and
  * recovered when part of the points settled an open shortfall}; 409
@@ -116,14 +117,9 @@ struct dropoff_in {
  * card) and 404 not_found (outside reach), which are not stored.  The card
  * and reach are checked under the household's lock, so the transaction
  * is the whole of the drop-off's SQL. */
-int ledger_dropoff(struct db *d, const struct dropoff_in *in, struct ledger_answer *ans);
-
-/* Credit n drop-offs (at most LEDGER_GROUP_MAX) together: each is decided
- * exactly as ledger_dropoff would, and gets its own answer and rc
- * (LEDGER_*), but they share one transaction and one round trip for the
- * writes.  A drop-off whose key a twin stored meanwhile is answered from
- * the record; when the group fails for another reason, each is run alone.
- * Returns the number of answers filled (n). */
+/* Credit n drop-offs (at most LEDGER_GROUP_MAX) as one group of the
+ * engine, waiting for it (wbctl, the bench; the server goes through its
+ * ledger pool): each gets its own answer and rc (LEDGER_*).  Returns n. */
 #define LEDGER_GROUP_MAX 64
 int ledger_dropoffs(struct db *d, const struct dropoff_in *const *in, int n,
                     struct ledger_answer *ans, int *rc);
@@ -147,6 +143,7 @@ struct adjust_in {
  * the limit of one action or the staff member's daily limit - the
  * staff row is locked after the household's, so one member's adjustments
  * are counted one at a time. */
+void ledger_adjust_op(struct ledger_op *op, const struct adjust_in *in);
 int ledger_adjust(struct db *d, const struct adjust_in *in, struct ledger_answer *ans);
 
 struct reverse_in {
@@ -160,6 +157,7 @@ struct reverse_in {
  * back min(points, balance).  200 {id, status, household_id, points,
  * clawed_back, shortfall, balance}; 409 already_reversed; 404 when there
  * is no such drop-off.  Not keyed: a second call is the 409. */
+void ledger_reverse_op(struct ledger_op *op, const struct reverse_in *in);
 int ledger_reverse(struct db *d, const struct reverse_in *in, struct ledger_answer *ans);
 
 /* A stored drop-off as JSON (with lines, status, reversal), or NULL with
@@ -169,16 +167,7 @@ int ledger_reverse(struct db *d, const struct reverse_in *in, struct ledger_answ
 json_t *dropoff_load(struct db *d, long long id, int *found, char *site_path,
                      char *household_path);
 
-/* Shared by every money operation: append a ledger row to a household
- * locked by household_lock() and update its balance, seq and debt, in
- * memory too.  A credit (delta > 0) first settles the household's open
- * shortfall: a second row of kind "recovery" takes back what the debt
- * needs, its ref_id the seq of the credit row.  *recovered (may be NULL)
- * gets that amount.  0 or -1. */
 struct household_head;
-int ledger_append_head(struct db *d, struct household_head *h, long long delta,
-                       const char *kind, long long ref_id, const char *actor, const char *memo,
-                       long long *recovered);
 
 /* How much of a credit goes to the household's open shortfall: the one
  * rule every credit follows (min of the credit and the debt). */
@@ -193,18 +182,10 @@ void ledger_refuse(struct ledger_answer *ans, int status, const char *code,
                    const char *message);
 
 /* The stored answer for key, when there is one: 1 (ans is a replay, or a
- * conflict when the request differs), 0 none, -1 error.  Lets a caller
- * answer a replay before resolving anything else of the request. */
+ * conflict when the request differs), 0 none, -1 error.  For a refusal
+ * decided before any operation exists (a clerk over its budget), so that
+ * a stored answer still comes first. */
 int ledger_replay(struct db *d, const char *scope, const char *key,
                   const unsigned char fp[IDEM_FP_BYTES], struct ledger_answer *ans);
-
-/* Run fn as a keyed money transaction: replay or conflict for a known key,
- * else BEGIN, fn, store the answer under the key, COMMIT (retried on
- * deadlock), replaying a concurrent twin's answer when it stored the key
- * first.  key NULL: no idempotency.  fn returns 0 (answer filled) or -1. */
-int ledger_run(struct db *d, const char *scope, const char *key,
-               const unsigned char fp[IDEM_FP_BYTES],
-               int (*fn)(struct db *d, void *arg, struct ledger_answer *ans), void *arg,
-               struct ledger_answer *ans);
 
 #endif

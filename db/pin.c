@@ -64,74 +64,90 @@ void pin_hash(const unsigned char key[PIN_KEY_BYTES], long long household_id,
     sodium_memzero(&st, sizeof st);
 }
 
-int pin_attempt_locked(struct db *d, long long household_id, enum pin_channel ch,
-                       const char *pin, const unsigned char key[PIN_KEY_BYTES], long long now,
-                       int lock_seconds, struct pin_result *res)
+const char *pin_state_sql(enum pin_channel ch)
+{
+    return SQL_STATE[ch];
+}
+
+const char *pin_counters_sql(enum pin_channel ch)
+{
+    return SQL_COUNTERS[ch];
+}
+
+void pin_state_read(struct db_rows *r, struct pin_state *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!r || !db_rows_next(r))
+        return;                 /* no such household: no PIN */
+    size_t hlen = 0;
+    const char *h = db_rows_str(r, 0, &hlen);
+    out->set = !db_rows_null(r, 0) && hlen == PIN_HASH_BYTES;
+    if (out->set)
+        memcpy(out->hash, h, PIN_HASH_BYTES);
+    out->failures = db_rows_int(r, 1);
+    out->locked_until = db_rows_int(r, 2);
+    out->lock_count = db_rows_int(r, 3);
+}
+
+bool pin_decide(const struct pin_state *st, long long household_id, const char *pin,
+                const unsigned char key[PIN_KEY_BYTES], long long now, int lock_seconds,
+                struct pin_state *next, struct pin_result *res)
 {
     memset(res, 0, sizeof *res);
-    struct db_rows *r = db_query(d, SQL_STATE[ch], "i", household_id);
-    if (!r)
-        return -1;
-    if (!db_rows_next(r)) {
-        db_rows_free(r);
+    *next = *st;
+    if (!st->set) {
         res->outcome = PIN_NOT_SET;
-        return 0;
+        return false;
     }
-    size_t hlen = 0;
-    unsigned char stored[PIN_HASH_BYTES];
-    bool set = !db_rows_null(r, 0);
-    const char *h = db_rows_str(r, 0, &hlen);
-    if (set && hlen == PIN_HASH_BYTES)
-        memcpy(stored, h, PIN_HASH_BYTES);
-    else
-        set = false;
-    long long failures = db_rows_int(r, 1);
-    long long locked_until = db_rows_int(r, 2);
-    long long lock_count = db_rows_int(r, 3);
-    db_rows_free(r);
-
-    if (!set) {
-        res->outcome = PIN_NOT_SET;
-        return 0;
-    }
-    if (locked_until > now) {
+    if (st->locked_until > now) {
         res->outcome = PIN_LOCKED;
-        res->retry_after = locked_until - now;
-        return 0;
+        res->retry_after = st->locked_until - now;
+        return false;
     }
-    /* Count the attempt before looking at the PIN: a crash or a refused
+    /* The attempt counts before the PIN is looked at: a crash or a refused
      * request after this point still leaves it counted (the caller
-     * commits). */
-    long long old_failures = failures, old_lock_count = lock_count;
-    failures++;
+     * commits the new counters). */
+    next->failures++;
     unsigned char given[PIN_HASH_BYTES];
     pin_hash(key, household_id, pin, given);
-    bool right = sodium_memcmp(given, stored, PIN_HASH_BYTES) == 0;
+    bool right = sodium_memcmp(given, st->hash, PIN_HASH_BYTES) == 0;
     if (right) {
-        failures = 0;
-        lock_count = 0;
+        next->failures = 0;
+        next->lock_count = 0;
         res->outcome = PIN_OK;
-    } else if (failures >= PIN_MAX_FAILURES) {
+    } else if (next->failures >= PIN_MAX_FAILURES) {
         long long secs = lock_seconds;
-        for (long long i = 0; i < lock_count && secs < MAX_LOCK_SECONDS; i++)
+        for (long long i = 0; i < st->lock_count && secs < MAX_LOCK_SECONDS; i++)
             secs *= 2;
         if (secs > MAX_LOCK_SECONDS)
             secs = MAX_LOCK_SECONDS;
-        locked_until = now + secs;
-        lock_count++;
-        failures = 0;
+        next->locked_until = now + secs;
+        next->lock_count++;
+        next->failures = 0;
         res->outcome = PIN_LOCKED;
         res->retry_after = secs;
     } else {
         res->outcome = PIN_WRONG;
-        res->attempts_left = (int)(PIN_MAX_FAILURES - failures);
+        res->attempts_left = (int)(PIN_MAX_FAILURES - next->failures);
     }
     /* a right PIN with nothing to clear writes nothing */
-    if (right && old_failures == 0 && old_lock_count == 0)
-        return 0;
-    if (db_exec(d, SQL_COUNTERS[ch], "iiii", failures, locked_until, lock_count, household_id) < 0)
+    return !(right && st->failures == 0 && st->lock_count == 0);
+}
+
+int pin_attempt_locked(struct db *d, long long household_id, enum pin_channel ch,
+                       const char *pin, const unsigned char key[PIN_KEY_BYTES], long long now,
+                       int lock_seconds, struct pin_result *res)
+{
+    struct db_rows *r = db_query(d, SQL_STATE[ch], "i", household_id);
+    if (!r)
         return -1;
-    return 0;
+    struct pin_state st, next;
+    pin_state_read(r, &st);
+    db_rows_free(r);
+    if (!pin_decide(&st, household_id, pin, key, now, lock_seconds, &next, res))
+        return 0;
+    return db_exec(d, SQL_COUNTERS[ch], "iiii", next.failures, next.locked_until,
+                   next.lock_count, household_id) < 0 ? -1 : 0;
 }
 
 int pin_store(struct db *d, long long household_id, const char *pin,

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 
 struct db;
+struct db_rows;
 
 #define PIN_MAX_FAILURES 5
 #define PIN_KEY_BYTES 32
@@ -52,6 +53,28 @@ enum pin_channel {
     PIN_AT_SHOP,      /* redemptions */
     PIN_AT_SIGNIN,    /* resident sign-in and PIN change */
 };
+
+/* A channel's PIN state as stored on the household row. */
+struct pin_state {
+    bool set;                 /* a PIN is stored */
+    unsigned char hash[PIN_HASH_BYTES];
+    long long failures, locked_until, lock_count;
+};
+
+/* The rule, in memory: check pin against st at time now and say what
+ * the counters become (*next) and whether they changed (the return
+ * value: true when they must be written).  Pure: no store. */
+bool pin_decide(const struct pin_state *st, long long household_id, const char *pin,
+                const unsigned char key[PIN_KEY_BYTES], long long now, int lock_seconds,
+                struct pin_state *next, struct pin_result *res);
+
+/* The channel's state read and written as statements of a batch: the
+ * SELECT (columns: hash, failures, locked_until, lock_count), its reader,
+ * and the UPDATE's SQL (parameters failures, locked_until, lock_count,
+ * household id). */
+const char *pin_state_sql(enum pin_channel ch);
+void pin_state_read(struct db_rows *r, struct pin_state *out);
+const char *pin_counters_sql(enum pin_channel ch);
 
 /* Inside a transaction that holds the household row lock: check pin and
  * write the new counters of that channel.  Returns 0 (res filled) or -1

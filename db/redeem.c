@@ -1,14 +1,16 @@
-/* redeem.c - see redeem.h. */
+/* redeem.c - see redeem.h: the redemption and the void, as operations
+ * of the ledger engine (db/engine.h). */
 #include "db/redeem.h"
 #include "db/audit.h"
 #include "db/db.h"
+#include "db/engine.h"
 #include "db/households.h"
 #include "db/mask.h"
 #include "db/pin.h"
 #include "db/regions.h"
 #include "server/clock.h"
 
-#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +18,11 @@
 static const char SQL_REDEMPTION[] =
     "INSERT INTO redemptions (shop_id, household_id, clerk_id, idem_key, points, memo, consent) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)";
-static const char SQL_LINE[] =
-    "INSERT INTO redemption_lines (redemption_id, line_no, item_id, name, qty, points_each, "
-    "points) VALUES (?, ?, ?, ?, ?, ?, ?)";
-static const char SQL_STOCK_TAKE[] =
-    "UPDATE shop_items SET stock = stock - ? WHERE id = ? AND stock IS NOT NULL";
-static const char SQL_STOCK_RETURN[] =
-    "UPDATE shop_items SET stock = stock + ? WHERE id = ? AND stock IS NOT NULL";
-static const char SQL_PAYCODE_USE[] =
-    "INSERT INTO pay_code_uses (code, nonce, household_id, redemption_id) VALUES (?, ?, ?, ?)";
+static const char SQL_PAYCODE_USED[] =
+    "SELECT COUNT(*) FROM pay_code_uses WHERE code = ? AND nonce = ?";
 static const char SQL_OWNER[] = "SELECT household_id FROM redemptions WHERE id = ?";
+static const char SQL_ITEMS_OF[] =
+    "SELECT DISTINCT item_id FROM redemption_lines WHERE redemption_id = ? ORDER BY item_id";
 static const char SQL_LOCK_REDEMPTION[] =
     "SELECT r.status, r.points, r.clerk_id, r.shop_id, UNIX_TIMESTAMP(r.created_at), g.path "
     "FROM redemptions r JOIN shops s ON s.id = r.shop_id JOIN regions g ON g.id = s.region_id "
@@ -45,37 +42,16 @@ static const char SQL_LOAD_LINES[] =
     "SELECT item_id, name, qty, points_each, points FROM redemption_lines "
     "WHERE redemption_id = ? ORDER BY line_no";
 
-/* SELECT ... FOR UPDATE of 1..20 items in id order, built once. */
-static char *sql_lock_items[REDEEM_MAX_LINES + 1];
-static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
-
-static void build_sql(void)
-{
-    for (int n = 1; n <= REDEEM_MAX_LINES; n++) {
-        size_t len = 200 + (size_t)n * 3;
-        char *s = malloc(len);
-        if (!s)
-            return;
-        size_t o = (size_t)snprintf(s, len, "SELECT id, shop_id, name, points, stock IS NULL, "
-                                            "COALESCE(stock, 0), active FROM shop_items WHERE id IN (");
-        for (int i = 0; i < n; i++)
-            o += (size_t)snprintf(s + o, len - o, "%s?", i ? "," : "");
-        snprintf(s + o, len - o, ") ORDER BY id FOR UPDATE");
-        sql_lock_items[n] = s;
-    }
-}
-
-struct item {
-    long long id, shop_id, points, stock, qty;
-    bool unlimited, active;
-    char name[401];
+static const struct db_rows_spec line_rows = {
+    "INSERT INTO redemption_lines (redemption_id, line_no, item_id, name, qty, points_each, "
+    "points) VALUES ", "(?,?,?,?,?,?,?)", "", 7
 };
-
-static int cmp_item(const void *a, const void *b)
-{
-    long long x = ((const struct item *)a)->id, y = ((const struct item *)b)->id;
-    return x < y ? -1 : x > y;
-}
+/* A pay code's use is a UNIQUE row written by the redemption's own
+ * commit: whatever Redis says, a code spends once. */
+static const struct db_rows_spec paycode_rows = {
+    "INSERT INTO pay_code_uses (code, nonce, household_id, redemption_id) VALUES ",
+    "(?,?,?,?)", "", 4
+};
 
 static void refuse_field(struct ledger_answer *ans, int status, const char *code,
                          const char *field, const char *message)
@@ -85,76 +61,113 @@ static void refuse_field(struct ledger_answer *ans, int status, const char *code
         json_object_set_new(json_object_get(ans->body, "error"), "field", json_string(field));
 }
 
-/* Lock the request's items (after the household, in id order) and check
- * them.  Returns the count of distinct items (>= 0), -1 on a store error,
- * -2 when a refusal was put in ans. */
-static int lock_items(struct db *d, const struct redeem_in *in, struct item *items,
-                      struct ledger_answer *ans)
+/* ---- redemptions ---- */
+
+/* Carried over the group: each household's shop PIN state (one more
+ * wrong PIN in the next redemption of the group counts on top), and the
+ * pay codes spent so far. */
+struct redeem_group {
+    struct {
+        long long hid;
+        int stmt;
+        bool parsed;
+        struct pin_state st;
+    } pins[LEDGER_GROUP_MAX];
+    int npins;
+    struct { const char *code, *nonce; int stmt; bool spent; } codes[LEDGER_GROUP_MAX];
+    int ncodes;
+};
+
+static struct redeem_group *redeem_group(struct engine_tx *tx)
 {
-    int n = 0;
-    for (int i = 0; i < in->nlines; i++) {
-        int k = 0;
-        while (k < n && items[k].id != in->lines[i].item_id)
-            k++;
-        if (k == n) {
-            memset(&items[n], 0, sizeof items[n]);
-            items[n++].id = in->lines[i].item_id;
-        }
-        items[k].qty += in->lines[i].qty;
-    }
-    qsort(items, (size_t)n, sizeof *items, cmp_item);
-    struct db_param p[REDEEM_MAX_LINES];
-    for (int i = 0; i < n; i++)
-        p[i] = (struct db_param){ 'i', items[i].id, NULL, 0 };
-    struct db_rows *r = db_query_params(d, sql_lock_items[n], p, n);
-    if (!r)
-        return -1;
-    while (db_rows_next(r)) {
-        long long id = db_rows_int(r, 0);
-        for (int i = 0; i < n; i++) {
-            if (items[i].id != id)
-                continue;
-            items[i].shop_id = db_rows_int(r, 1);
-            snprintf(items[i].name, sizeof items[i].name, "%s", db_rows_str(r, 2, NULL));
-            items[i].points = db_rows_int(r, 3);
-            items[i].unlimited = db_rows_int(r, 4) != 0;
-            items[i].stock = db_rows_int(r, 5);
-            items[i].active = db_rows_int(r, 6) != 0;
-        }
-    }
-    db_rows_free(r);
-    for (int i = 0; i < n; i++) {
-        if (items[i].shop_id != in->shop_id) {
-            /* another shop's item (or none): not this shop's to sell */
-            refuse_field(ans, 404, "not_found", "items", "no such item in this shop");
-            ans->no_store = true;
-            return -2;
-        }
-    }
-    for (int i = 0; i < n; i++)
-        if (!items[i].active) {
-            refuse_field(ans, 409, "item_inactive", "items", "an item is no longer offered");
-            return -2;
-        }
-    for (int i = 0; i < n; i++)
-        if (!items[i].unlimited && items[i].stock < items[i].qty) {
-            refuse_field(ans, 409, "out_of_stock", "items", "an item is out of stock");
-            json_object_set_new(json_object_get(ans->body, "error"), "item_id",
-                                json_integer(items[i].id));
-            return -2;
-        }
-    return n;
+    return engine_kind_state(tx, &ledger_redeem_kind, sizeof(struct redeem_group));
 }
 
-static int redeem_fn(struct db *d, void *arg, struct ledger_answer *ans)
+static int redeem_read(struct engine_tx *tx, struct ledger_op *op)
 {
-    const struct redeem_in *in = arg;
-    struct household_head h;
-    int rc = in->household_id ? household_lock(d, in->household_id, &h) : 0;
-    if (rc < 0)
+    const struct redeem_in *in = op->in;
+    struct redeem_group *g = redeem_group(tx);
+    if (!g)
+        return -1;
+    if (!in->household_id)
+        return 0;
+    if (in->pin) {
+        for (int k = 0; k < g->npins; k++)
+            if (g->pins[k].hid == in->household_id)
+                return 0;
+        int k = g->npins++;
+        g->pins[k].hid = in->household_id;
+        g->pins[k].stmt = engine_read(tx, pin_state_sql(PIN_AT_SHOP), "i", in->household_id);
+        return g->pins[k].stmt < 0 ? -1 : 0;
+    }
+    for (int k = 0; k < g->ncodes; k++)
+        if (strcmp(g->codes[k].code, in->pay_code) == 0 && strcmp(g->codes[k].nonce, in->pay_nonce) == 0)
+            return 0;
+    int k = g->ncodes++;
+    g->codes[k].code = in->pay_code;
+    g->codes[k].nonce = in->pay_nonce;
+    g->codes[k].stmt = engine_read(tx, SQL_PAYCODE_USED, "ss", in->pay_code, in->pay_nonce);
+    return g->codes[k].stmt < 0 ? -1 : 0;
+}
+
+/* The shop PIN check on the group's state of the household: the new
+ * counters are written with the group, and committed whatever the
+ * answer.  0 (res filled) or -1. */
+static int check_pin(struct engine_tx *tx, struct redeem_group *g, const struct redeem_in *in,
+                     struct pin_result *res)
+{
+    int k = 0;
+    while (k < g->npins && g->pins[k].hid != in->household_id)
+        k++;
+    if (k == g->npins)
+        return -1;
+    if (!g->pins[k].parsed) {
+        pin_state_read(engine_read_rows(tx, g->pins[k].stmt), &g->pins[k].st);
+        g->pins[k].parsed = true;
+    }
+    struct pin_state next;
+    if (pin_decide(&g->pins[k].st, in->household_id, in->pin, in->pin_key, in->now,
+                   in->pin_lock_seconds, &next, res) &&
+        engine_write(tx, pin_counters_sql(PIN_AT_SHOP), "iiii", next.failures, next.locked_until,
+                     next.lock_count, in->household_id) < 0)
+        return -1;
+    g->pins[k].st = next;
+    return 0;
+}
+
+/* The pay code spent already (by an earlier commit, or earlier in this
+ * group)?  1 yes, 0 no, -1 error.  mark: it is being spent now. */
+static int code_spent(struct engine_tx *tx, struct redeem_group *g, const struct redeem_in *in,
+                      bool mark)
+{
+    for (int k = 0; k < g->ncodes; k++) {
+        if (strcmp(g->codes[k].code, in->pay_code) != 0 || strcmp(g->codes[k].nonce, in->pay_nonce) != 0)
+            continue;
+        if (!g->codes[k].spent) {
+            struct db_rows *r = engine_read_rows(tx, g->codes[k].stmt);
+            if (!r || !db_rows_next(r))
+                return -1;
+            g->codes[k].spent = db_rows_int(r, 0) > 0;
+            g->codes[k].stmt = -1;          /* taken in */
+        }
+        bool spent = g->codes[k].spent;
+        if (mark)
+            g->codes[k].spent = true;
+        return spent;
+    }
+    return -1;
+}
+
+static int redeem_decide(struct engine_tx *tx, struct ledger_op *op)
+{
+    const struct redeem_in *in = op->in;
+    struct ledger_answer *ans = &op->ans;
+    struct redeem_group *g = redeem_group(tx);
+    if (!g)
         return -1;
     bool by_card = in->pin != NULL;
-    if (rc == 0 || (by_card && h.card_gen != in->card_gen)) {
+    struct household_head *h = in->household_id ? engine_household(tx, in->household_id) : NULL;
+    if (!h || (by_card && h->card_gen != in->card_gen)) {
         if (by_card) {
             refuse_field(ans, 404, "unknown_code", "code", "this card is not valid");
         } else {
@@ -165,11 +178,11 @@ static int redeem_fn(struct db *d, void *arg, struct ledger_answer *ans)
         ans->no_store = true;
         return 0;
     }
-    ans->household_id = h.id;
+    ans->household_id = h->id;
     /* the shop's county funds the points: other counties do not exist
      * here, and a pay code from one stays unspent */
     char path[256];
-    if (region_path_cached(d, h.region_id, path, sizeof path) != 0)
+    if (region_path_cached(engine_db(tx), h->region_id, path, sizeof path) != 0)
         return -1;
     if (!region_path_within(in->reach, path)) {
         refuse_field(ans, 404, "not_found", by_card ? "code" : "pay_code",
@@ -177,23 +190,12 @@ static int redeem_fn(struct db *d, void *arg, struct ledger_answer *ans)
         ans->no_store = true;
         return 0;
     }
+    /* a stored answer for the key was given by the engine before this:
+     * a reused key never gets its PIN tried (the PIN is not part of the
+     * fingerprint) */
     if (by_card) {
-        /* A key that already holds an answer is answered from it - replay
-         * or conflict - before the PIN is looked at: the PIN is not part of
-         * the request's fingerprint, so evaluating it here would let a
-         * reused key test PINs without them counting.  Checked under the
-         * household lock, so a concurrent twin has committed by now. */
-        int stored = in->key ? idem_exists(d, in->scope, in->key) : 0;
-        if (stored < 0)
-            return -1;
-        if (stored) {
-            ledger_refuse(ans, 409, "idempotency_replay", "answered from the stored record");
-            ans->no_store = true;
-            return 0;
-        }
         struct pin_result pr;
-        if (pin_attempt_locked(d, h.id, PIN_AT_SHOP, in->pin, in->pin_key, in->now, in->pin_lock_seconds,
-                               &pr) != 0)
+        if (check_pin(tx, g, in, &pr) != 0)
             return -1;
         if (pr.outcome != PIN_OK) {
             switch (pr.outcome) {
@@ -214,72 +216,63 @@ static int redeem_fn(struct db *d, void *arg, struct ledger_answer *ans)
                 ledger_refuse(ans, 403, "pin_not_set", "this household has no PIN yet");
                 break;
             }
-            /* refused, not stored, but the attempt counts: commit */
+            /* refused and not stored; the counters commit with the group */
             ans->no_store = true;
-            ans->commit_unstored = true;
             return 0;
         }
     }
-    if (strcmp(h.status, "active") != 0) {
+    if (strcmp(h->status, "active") != 0) {
         char msg[80];
-        snprintf(msg, sizeof msg, "the household is %s", h.status);
+        snprintf(msg, sizeof msg, "the household is %s", h->status);
         ledger_refuse(ans, 409, "household_inactive", msg);
         return 0;
     }
-    struct item items[REDEEM_MAX_LINES];
-    int nitems = 0;
+    /* items: this shop's, offered, in stock (stock carried over the group) */
+    struct want { struct engine_item *it; long long qty; } want[REDEEM_MAX_LINES];
+    int nwant = 0;
     long long cost = in->points;
     if (in->nlines > 0) {
-        nitems = lock_items(d, in, items, ans);
-        if (nitems == -1)
-            return -1;
-        if (nitems == -2)
-            return 0;
         cost = 0;
-        for (int i = 0; i < nitems; i++)
-            cost += items[i].points * items[i].qty;
+        for (int i = 0; i < in->nlines; i++) {
+            struct engine_item *it = engine_item(tx, in->lines[i].item_id);
+            if (!it || !it->found || it->shop_id != in->shop_id) {
+                refuse_field(ans, 404, "not_found", "items", "no such item in this shop");
+                ans->no_store = true;
+                return 0;
+            }
+            int k = 0;
+            while (k < nwant && want[k].it != it)
+                k++;
+            if (k == nwant)
+                want[nwant++] = (struct want){ it, 0 };
+            want[k].qty += in->lines[i].qty;
+            cost += it->points * in->lines[i].qty;
+        }
+        for (int k = 0; k < nwant; k++)
+            if (!want[k].it->active) {
+                refuse_field(ans, 409, "item_inactive", "items", "an item is no longer offered");
+                return 0;
+            }
+        for (int k = 0; k < nwant; k++)
+            if (!want[k].it->unlimited && want[k].it->stock < want[k].qty) {
+                refuse_field(ans, 409, "out_of_stock", "items", "an item is out of stock");
+                json_object_set_new(json_object_get(ans->body, "error"), "item_id",
+                                    json_integer(want[k].it->id));
+                return 0;
+            }
     }
-    if (h.balance < cost) {
+    if (h->balance < cost) {
         ledger_refuse(ans, 409, "insufficient_points", "not enough points; nothing changed");
         json_object_set_new(json_object_get(ans->body, "error"), "balance",
-                            json_integer(h.balance));
+                            json_integer(h->balance));
         return 0;
     }
-    if (db_exec(d, SQL_REDEMPTION, "iiisiss", in->shop_id, h.id, in->clerk_id, in->key, cost,
-                in->memo, by_card ? "pin" : "pay_code") < 0)
-        return -1;
-    long long id = (long long)db_insert_id(d);
-    json_t *lines = json_array();
-    for (int i = 0; i < in->nlines; i++) {
-        const struct item *it = NULL;
-        for (int k = 0; k < nitems; k++)
-            if (items[k].id == in->lines[i].item_id)
-                it = &items[k];
-        if (!it)
-            continue;
-        long long pts = it->points * in->lines[i].qty;
-        if (db_exec(d, SQL_LINE, "iiisiii", id, (long long)i + 1, it->id, it->name,
-                    in->lines[i].qty, it->points, pts) < 0) {
-            json_decref(lines);
-            return -1;
-        }
-        json_array_append_new(lines, json_pack("{s:I, s:s, s:I, s:I, s:I}", "item_id",
-                                               (json_int_t)it->id, "name", it->name, "qty",
-                                               (json_int_t)in->lines[i].qty, "points_each",
-                                               (json_int_t)it->points, "points",
-                                               (json_int_t)pts));
-    }
-    for (int k = 0; k < nitems; k++)
-        if (!items[k].unlimited && db_exec(d, SQL_STOCK_TAKE, "ii", items[k].qty, items[k].id) < 0) {
-            json_decref(lines);
-            return -1;
-        }
     if (!by_card) {
-        if (db_exec(d, SQL_PAYCODE_USE, "ssii", in->pay_code, in->pay_nonce, h.id, id) < 0) {
-            json_decref(lines);
-            if (db_errkind(d) != DB_DUP)
-                return -1;
-            /* spent by a concurrent redemption that committed first */
+        int spent = code_spent(tx, g, in, true);
+        if (spent < 0)
+            return -1;
+        if (spent) {
+            /* spent by a redemption that committed first */
             refuse_field(ans, 404, "unknown_pay_code", "pay_code",
                          "this pay code is unknown, used or expired");
             ans->code_failed = true;
@@ -287,76 +280,199 @@ static int redeem_fn(struct db *d, void *arg, struct ledger_answer *ans)
             return 0;
         }
     }
+    struct db_param p[] = {
+        { 'i', in->shop_id, NULL, 0 }, { 'i', h->id, NULL, 0 }, { 'i', in->clerk_id, NULL, 0 },
+        { 's', 0, in->key, 0 }, { 'i', cost, NULL, 0 }, { 's', 0, in->memo, 0 },
+        { 's', 0, by_card ? "pin" : "pay_code", 0 },
+    };
+    if (engine_insert_object(tx, op, SQL_REDEMPTION, p, 7) != 0)
+        return -1;
+    const char *ref = engine_ref(op);
+    json_t *lines = json_array();
+    for (int i = 0; i < in->nlines; i++) {
+        struct engine_item *it = engine_item(tx, in->lines[i].item_id);
+        long long pts = it->points * in->lines[i].qty;
+        struct db_param *q = engine_row(tx, &line_rows);
+        if (!q) {
+            json_decref(lines);
+            return -1;
+        }
+        q[0] = (struct db_param){ 'r', 0, ref, 0 };
+        q[1] = (struct db_param){ 'i', i + 1, NULL, 0 };
+        q[2] = (struct db_param){ 'i', it->id, NULL, 0 };
+        q[3] = (struct db_param){ 's', 0, it->name, 0 };
+        q[4] = (struct db_param){ 'i', in->lines[i].qty, NULL, 0 };
+        q[5] = (struct db_param){ 'i', it->points, NULL, 0 };
+        q[6] = (struct db_param){ 'i', pts, NULL, 0 };
+        json_array_append_new(lines, json_pack("{s:I, s:s, s:I, s:I, s:I}", "item_id",
+                                               (json_int_t)it->id, "name", it->name, "qty",
+                                               (json_int_t)in->lines[i].qty, "points_each",
+                                               (json_int_t)it->points, "points",
+                                               (json_int_t)pts));
+    }
+    for (int k = 0; k < nwant; k++)
+        engine_item_stock(tx, want[k].it, -want[k].qty);
+    if (!by_card) {
+        struct db_param *q = engine_row(tx, &paycode_rows);
+        if (!q) {
+            json_decref(lines);
+            return -1;
+        }
+        q[0] = (struct db_param){ 's', 0, in->pay_code, 0 };
+        q[1] = (struct db_param){ 's', 0, in->pay_nonce, 0 };
+        q[2] = (struct db_param){ 'i', h->id, NULL, 0 };
+        q[3] = (struct db_param){ 'r', 0, ref, 0 };
+    }
     if (cost > 0) {
-        if (ledger_append_head(d, &h, -cost, "redemption", id, in->actor, in->memo, NULL) != 0) {
+        if (engine_move(tx, h, -cost, "redemption", 0, ref, in->actor, in->memo, NULL) != 0) {
             json_decref(lines);
             return -1;
         }
         ans->moved = true;
     }
-    ans->balance = h.balance;
-    ans->seq = h.seq;
+    ans->balance = h->balance;
+    ans->seq = h->seq;
     char masked[401];
-    mask_name(h.head_name, masked, sizeof masked);
+    mask_name(h->head_name, masked, sizeof masked);
     ans->status = 201;
-    ans->body = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:s, s:s, s:b}", "id", (json_int_t)id,
-                          "household_id", (json_int_t)h.id, "shop_id", (json_int_t)in->shop_id,
-                          "points", (json_int_t)cost, "balance", (json_int_t)h.balance, "items",
-                          lines, "consent", by_card ? "pin" : "pay_code", "head_name_masked",
-                          masked, "replayed", 0);
+    ans->body = json_pack("{s:I, s:I, s:I, s:I, s:o, s:s, s:s, s:b}", "household_id",
+                          (json_int_t)h->id, "shop_id", (json_int_t)in->shop_id, "points",
+                          (json_int_t)cost, "balance", (json_int_t)h->balance, "items", lines,
+                          "consent", by_card ? "pin" : "pay_code", "head_name_masked", masked,
+                          "replayed", 0);
     if (ans->body)
         json_object_set_new(ans->body, "memo", in->memo ? json_string(in->memo) : json_null());
     return ans->body ? 0 : -1;
 }
 
-int ledger_redeem(struct db *d, const struct redeem_in *in, struct ledger_answer *ans)
+const struct ledger_op_kind ledger_redeem_kind = { "redemption", NULL, redeem_read, redeem_decide };
+
+void ledger_redeem_op(struct ledger_op *op, const struct redeem_in *in)
 {
-    pthread_once(&sql_once, build_sql);
-    for (int n = 1; n <= REDEEM_MAX_LINES; n++)
-        if (!sql_lock_items[n])
-            return LEDGER_ERR;
-    return ledger_run(d, in->scope, in->key, in->fp, redeem_fn, (void *)(uintptr_t)in, ans);
+    memset(op, 0, sizeof *op);
+    op->kind = &ledger_redeem_kind;
+    op->in = (void *)(uintptr_t)in;
+    op->scope = in->scope;
+    op->key = in->key;
+    memcpy(op->fp, in->fp, sizeof op->fp);
+    op->household_id = in->household_id;
+    for (int i = 0; i < in->nlines && op->nitems < ENGINE_ITEMS_MAX; i++)
+        op->item_ids[op->nitems++] = in->lines[i].item_id;
 }
 
-static int void_fn(struct db *d, void *arg, struct ledger_answer *ans)
+int ledger_redeem(struct db *d, const struct redeem_in *in, struct ledger_answer *ans)
 {
-    const struct void_in *in = arg;
+    struct ledger_op op, *one = &op;
+    ledger_redeem_op(&op, in);
+    ledger_engine_run(d, &one, 1);
+    *ans = op.ans;
+    return op.rc;
+}
+
+/* ---- voids ---- */
+
+struct void_group {
+    struct {
+        long long id, points, clerk, shop, created;
+        int lock_stmt, lines_stmt;
+        bool parsed, voided;
+        char shop_path[256];
+    } locks[LEDGER_GROUP_MAX];
+    int nlocks;
+    long long done[LEDGER_GROUP_MAX];
+    int ndone;
+};
+
+static struct void_group *void_group(struct engine_tx *tx)
+{
+    return engine_kind_state(tx, &ledger_void_kind, sizeof(struct void_group));
+}
+
+/* The redemption's household and items never change: find them before
+ * the locks (the items' stock comes back). */
+static int void_resolve(struct db *d, struct ledger_op *op)
+{
+    const struct void_in *in = op->in;
     long long hid = 0;
     int rc = db_query_int(d, &hid, SQL_OWNER, "i", in->redemption_id);
     if (rc < 0)
         return -1;
-    struct household_head h;
-    if (rc == 1 && (rc = household_lock(d, hid, &h)) < 0)
-        return -1;
-    struct db_rows *r = rc == 1 ? db_query(d, SQL_LOCK_REDEMPTION, "i", in->redemption_id) : NULL;
-    if (rc == 1 && !r)
-        return -1;
-    bool found = r && db_rows_next(r);
-    bool voided = false, in_reach = false;
-    long long points = 0, clerk = 0, shop = 0, created = 0;
-    if (found) {
-        voided = strcmp(db_rows_str(r, 0, NULL), "voided") == 0;
-        points = db_rows_int(r, 1);
-        clerk = db_rows_int(r, 2);
-        shop = db_rows_int(r, 3);
-        created = db_rows_int(r, 4);
-        in_reach = in->clerk_id ? shop == in->shop_id
-                                : region_path_within(in->reach, db_rows_str(r, 5, NULL));
+    if (rc == 0) {
+        ledger_op_refuse(op, 404, "not_found", NULL, "no such redemption");
+        return 0;
     }
-    if (r)
-        db_rows_free(r);
-    if (found && in_reach) {
-        char hpath[256];
-        if (region_path_cached(d, h.region_id, hpath, sizeof hpath) != 0)
+    op->household_id = hid;
+    struct db_rows *r = db_query(d, SQL_ITEMS_OF, "i", in->redemption_id);
+    if (!r)
+        return -1;
+    op->nitems = 0;
+    while (db_rows_next(r) && op->nitems < ENGINE_ITEMS_MAX)
+        op->item_ids[op->nitems++] = db_rows_int(r, 0);
+    db_rows_free(r);
+    return 0;
+}
+
+static int void_read(struct engine_tx *tx, struct ledger_op *op)
+{
+    const struct void_in *in = op->in;
+    struct void_group *g = void_group(tx);
+    if (!g)
+        return -1;
+    for (int k = 0; k < g->nlocks; k++)
+        if (g->locks[k].id == in->redemption_id)
+            return 0;
+    int k = g->nlocks++;
+    g->locks[k].id = in->redemption_id;
+    g->locks[k].lock_stmt = engine_read(tx, SQL_LOCK_REDEMPTION, "i", in->redemption_id);
+    g->locks[k].lines_stmt = engine_read(tx, SQL_VOID_LINES, "i", in->redemption_id);
+    return g->locks[k].lock_stmt < 0 || g->locks[k].lines_stmt < 0 ? -1 : 0;
+}
+
+static int void_decide(struct engine_tx *tx, struct ledger_op *op)
+{
+    const struct void_in *in = op->in;
+    struct ledger_answer *ans = &op->ans;
+    struct void_group *g = void_group(tx);
+    struct household_head *h = engine_household(tx, op->household_id);
+    if (!g || !h)
+        return -1;
+    int k = 0;
+    while (k < g->nlocks && g->locks[k].id != in->redemption_id)
+        k++;
+    if (k == g->nlocks)
+        return -1;
+    if (!g->locks[k].parsed) {
+        struct db_rows *r = engine_read_rows(tx, g->locks[k].lock_stmt);
+        if (!r || !db_rows_next(r))
             return -1;
-        in_reach = region_path_within(in->reach, hpath);
+        g->locks[k].voided = strcmp(db_rows_str(r, 0, NULL), "voided") == 0;
+        g->locks[k].points = db_rows_int(r, 1);
+        g->locks[k].clerk = db_rows_int(r, 2);
+        g->locks[k].shop = db_rows_int(r, 3);
+        g->locks[k].created = db_rows_int(r, 4);
+        snprintf(g->locks[k].shop_path, sizeof g->locks[k].shop_path, "%s",
+                 db_rows_str(r, 5, NULL));
+        g->locks[k].parsed = true;
     }
-    if (!found || !in_reach) {
+    /* a second void of the same redemption in the group finds it done */
+    bool voided = g->locks[k].voided;
+    for (int j = 0; j < g->ndone; j++)
+        voided |= g->done[j] == in->redemption_id;
+    long long points = g->locks[k].points, clerk = g->locks[k].clerk;
+    long long created = g->locks[k].created;
+    bool in_reach = in->clerk_id ? g->locks[k].shop == in->shop_id
+                                 : region_path_within(in->reach, g->locks[k].shop_path);
+    /* points come back only to a household the caller reaches */
+    char hpath[256];
+    if (region_path_cached(engine_db(tx), h->region_id, hpath, sizeof hpath) != 0)
+        return -1;
+    in_reach = in_reach && region_path_within(in->reach, hpath);
+    if (!in_reach) {
         ledger_refuse(ans, 404, "not_found", "no such redemption");
         ans->no_store = true;
         return 0;
     }
-    ans->household_id = h.id;
+    ans->household_id = h->id;
     if (voided) {
         ledger_refuse(ans, 409, "already_voided", "this redemption was voided already");
         return 0;
@@ -369,49 +485,57 @@ static int void_fn(struct db *d, void *arg, struct ledger_answer *ans)
         ans->no_store = true;
         return 0;
     }
-    /* stock back, items in id order (after the household) */
-    r = db_query(d, SQL_VOID_LINES, "i", in->redemption_id);
-    if (!r)
-        return -1;
-    long long ids[REDEEM_MAX_LINES], qtys[REDEEM_MAX_LINES];
-    int n = 0;
-    while (db_rows_next(r) && n < REDEEM_MAX_LINES) {
-        ids[n] = db_rows_int(r, 0);
-        qtys[n++] = db_rows_int(r, 1);
+    g->done[g->ndone++] = in->redemption_id;
+    /* stock back */
+    struct db_rows *lines = engine_read_rows(tx, g->locks[k].lines_stmt);
+    while (lines && db_rows_next(lines)) {
+        struct engine_item *it = engine_item(tx, db_rows_int(lines, 0));
+        if (it && it->found)
+            engine_item_stock(tx, it, db_rows_int(lines, 1));
     }
-    db_rows_free(r);
-    for (int i = 0; i < n; i++)
-        if (db_exec(d, SQL_STOCK_RETURN, "ii", qtys[i], ids[i]) < 0)
-            return -1;
     /* the points come back, and settle an open shortfall first */
     long long recovered = 0;
     if (points > 0) {
-        if (ledger_append_head(d, &h, points, "void", in->redemption_id, in->actor, in->reason,
-                               &recovered) != 0)
+        if (engine_move(tx, h, points, "void", in->redemption_id, NULL, in->actor, in->reason,
+                        &recovered) != 0)
             return -1;
         ans->moved = true;
     }
-    if (db_exec(d, SQL_VOID, "ssi", in->actor, in->reason, in->redemption_id) < 0)
+    if (engine_write(tx, SQL_VOID, "ssi", in->actor, in->reason, in->redemption_id) < 0)
         return -1;
     json_t *detail = json_pack("{s:I, s:s}", "points", (json_int_t)points, "reason", in->reason);
-    rc = audit_write(d, in->who, "redemption.void", "redemption", in->redemption_id, detail);
+    int rc = audit_add(engine_write_batch(tx), in->who, "redemption.void", "redemption",
+                       in->redemption_id, NULL, detail);
     json_decref(detail);
     if (rc != 0)
         return -1;
-    ans->balance = h.balance;
-    ans->seq = h.seq;
+    ans->balance = h->balance;
+    ans->seq = h->seq;
     ans->status = 200;
     ans->body = json_pack("{s:I, s:s, s:I, s:I, s:I}", "id", (json_int_t)in->redemption_id,
-                          "status", "voided", "household_id", (json_int_t)h.id, "points",
-                          (json_int_t)points, "balance", (json_int_t)h.balance);
+                          "status", "voided", "household_id", (json_int_t)h->id, "points",
+                          (json_int_t)points, "balance", (json_int_t)h->balance);
     if (ans->body && recovered > 0)
         json_object_set_new(ans->body, "recovered", json_integer(recovered));
     return ans->body ? 0 : -1;
 }
 
+const struct ledger_op_kind ledger_void_kind = { "void", void_resolve, void_read, void_decide };
+
+void ledger_void_op(struct ledger_op *op, const struct void_in *in)
+{
+    memset(op, 0, sizeof *op);
+    op->kind = &ledger_void_kind;
+    op->in = (void *)(uintptr_t)in;
+}
+
 int ledger_void(struct db *d, const struct void_in *in, struct ledger_answer *ans)
 {
-    return ledger_run(d, NULL, NULL, NULL, void_fn, (void *)(uintptr_t)in, ans);
+    struct ledger_op op, *one = &op;
+    ledger_void_op(&op, in);
+    ledger_engine_run(d, &one, 1);
+    *ans = op.ans;
+    return op.rc;
 }
 
 json_t *redemption_load(struct db *d, long long id, int *found, long long *shop_id,

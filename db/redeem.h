@@ -55,6 +55,15 @@ struct redeem_in {
  * ans->code_failed tell the caller to charge the clerk's failure budget. */
 int ledger_redeem(struct db *d, const struct redeem_in *in, struct ledger_answer *ans);
 
+/* The redemption and the void as operations of the ledger engine
+ * (db/engine.h); in is borrowed until the engine has run them. */
+struct ledger_op;
+struct ledger_op_kind;
+struct void_in;
+extern const struct ledger_op_kind ledger_redeem_kind, ledger_void_kind;
+void ledger_redeem_op(struct ledger_op *op, const struct redeem_in *in);
+void ledger_void_op(struct ledger_op *op, const struct void_in *in);
+
 struct void_in {
     long long redemption_id;
     const char *reason;

@@ -15,9 +15,10 @@ struct wb_store_stats {
     atomic_ulong redis_reconnects;
     atomic_ulong ledger_writes;    /* committed ledger rows */
     atomic_ulong tx_retries;       /* transactions retried on deadlock */
-    atomic_ulong dropoff_groups;   /* drop-off transactions (each one group) */
-    atomic_ulong dropoffs_grouped; /* drop-offs decided in them */
+    atomic_ulong dropoff_groups;   /* ledger transactions (each one group) */
+    atomic_ulong dropoffs_grouped; /* movements decided in them */
     atomic_ulong dropoffs_backdated; /* credited with a recorded_at well before arrival */
+    atomic_ulong group_reruns;     /* ledger groups rolled back and run again */
 };
 
 extern struct wb_store_stats wb_stats;

@@ -12,6 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define DELIVER_MAX 256           /* jobs handed to deliver at once */
+
+struct ledger_inbox {
+    pthread_mutex_t mu;
+    struct ledger_job *head, *tail;
+    struct event *ev;
+    void (*deliver)(struct ledger_job **jobs, int n, void *arg);
+    void *arg;
+};
+
 struct ledger_thread {
     pthread_t thread;
     struct ledger_pool *pool;
@@ -30,51 +40,102 @@ struct ledger_pool {
     struct ledger_thread *threads;
 };
 
-static void on_job_done(evutil_socket_t fd, short what, void *arg)
+/* ---- inboxes ---- */
+
+static void on_inbox(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct ledger_job *job = arg;
-    event_free(job->ev);
-    job->ev = NULL;
-    job->done(job);
+    struct ledger_inbox *in = arg;
+    for (;;) {
+        struct ledger_job *jobs[DELIVER_MAX];
+        int n = 0;
+        pthread_mutex_lock(&in->mu);
+        while (in->head && n < DELIVER_MAX) {
+            jobs[n++] = in->head;
+            in->head = in->head->next;
+        }
+        if (!in->head)
+            in->tail = NULL;
+        pthread_mutex_unlock(&in->mu);
+        if (n == 0)
+            return;
+        in->deliver(jobs, n, in->arg);
+    }
 }
 
-/* Credit the drop-offs of jobs as one group and hand each job back to
- * its worker. */
-static void credit(struct ledger_thread *t, struct ledger_job **jobs, int njobs)
+struct ledger_inbox *ledger_inbox_new(struct event_base *base,
+                                      void (*deliver)(struct ledger_job **jobs, int n, void *arg),
+                                      void *arg)
 {
-    const struct dropoff_in *ins[LEDGER_GROUP_MAX];
-    struct ledger_answer ans[LEDGER_GROUP_MAX];
-    int rc[LEDGER_GROUP_MAX], n = 0;
+    struct ledger_inbox *in = calloc(1, sizeof *in);
+    if (!in)
+        return NULL;
+    in->deliver = deliver;
+    in->arg = arg;
+    in->ev = event_new(base, -1, 0, on_inbox, in);
+    if (!in->ev || pthread_mutex_init(&in->mu, NULL) != 0) {
+        if (in->ev)
+            event_free(in->ev);
+        free(in);
+        return NULL;
+    }
+    return in;
+}
+
+void ledger_inbox_free(struct ledger_inbox *in)
+{
+    if (!in)
+        return;
+    event_free(in->ev);
+    pthread_mutex_destroy(&in->mu);
+    free(in);
+}
+
+/* Hand a finished job back: one event wakes its worker for all that wait. */
+static void post(struct ledger_job *job)
+{
+    struct ledger_inbox *in = job->inbox;
+    job->next = NULL;
+    pthread_mutex_lock(&in->mu);
+    bool wake = !in->head;
+    if (in->tail)
+        in->tail->next = job;
+    else
+        in->head = job;
+    in->tail = job;
+    pthread_mutex_unlock(&in->mu);
+    if (wake)
+        event_active(in->ev, EV_TIMEOUT, 0);
+}
+
+/* ---- the threads ---- */
+
+/* Run the operations of jobs as one group and hand each job back. */
+static void run_group(struct ledger_thread *t, struct ledger_job **jobs, int njobs)
+{
+    struct ledger_op *ops[LEDGER_GROUP_MAX];
+    int n = 0;
     for (int j = 0; j < njobs; j++)
         for (int i = 0; i < jobs[j]->n; i++)
-            ins[n++] = jobs[j]->in[i];
+            ops[n++] = jobs[j]->ops[i];
     struct db *d = dblink_get(&t->link);
-    if (d)
-        ledger_dropoffs(d, ins, n, ans, rc);
-    int kind = d ? (int)db_errkind(d) : (int)DB_CONN;
-    bool failed = false;
-    for (int i = 0; i < n; i++)
-        failed |= !d || rc[i] == LEDGER_ERR;
-    if (failed && kind != DB_CONN && kind != DB_RETRY)
-        log_msg(LOG_ERROR, "%s: database error %d: %s", t->name, db_errno(d), db_error(d));
-    for (int j = 0, k = 0; j < njobs; j++) {
-        struct ledger_job *job = jobs[j];
-        job->errkind = DB_OK;
-        for (int i = 0; i < job->n; i++, k++) {
-            if (d) {
-                job->ans[i] = ans[k];
-                job->rc[i] = rc[k];
-            } else {
-                memset(&job->ans[i], 0, sizeof job->ans[i]);
-                job->rc[i] = LEDGER_ERR;
-            }
-            if (job->rc[i] == LEDGER_ERR)
-                job->errkind = kind;
+    if (d) {
+        ledger_engine_run(d, ops, n);
+    } else {
+        for (int i = 0; i < n; i++) {
+            ops[i]->rc = LEDGER_ERR;
+            ops[i]->errkind = DB_CONN;
         }
-        event_active(job->ev, EV_TIMEOUT, 0);
     }
+    for (int i = 0; d && i < n; i++)
+        if (ops[i]->rc == LEDGER_ERR && ops[i]->errkind != DB_CONN &&
+            ops[i]->errkind != DB_RETRY) {
+            log_msg(LOG_ERROR, "%s: database error %d: %s", t->name, db_errno(d), db_error(d));
+            break;
+        }
+    for (int j = 0; j < njobs; j++)
+        post(jobs[j]);
 }
 
 static void *thread_main(void *arg)
@@ -90,16 +151,16 @@ static void *thread_main(void *arg)
             continue;
         }
         struct ledger_job *jobs[LEDGER_GROUP_MAX];
-        int n = 0, inputs = 0;
-        while (p->head && inputs + p->head->n <= LEDGER_GROUP_MAX) {
-            inputs += p->head->n;
+        int n = 0, ops = 0;
+        while (p->head && ops + p->head->n <= LEDGER_GROUP_MAX) {
+            ops += p->head->n;
             jobs[n++] = p->head;
             p->head = p->head->next;
         }
         if (!p->head)
             p->tail = NULL;
         pthread_mutex_unlock(&p->mu);
-        credit(t, jobs, n);
+        run_group(t, jobs, n);
         pthread_mutex_lock(&p->mu);
     }
     pthread_mutex_unlock(&p->mu);
@@ -138,19 +199,15 @@ struct ledger_pool *ledger_pool_new(const struct config *cfg, int n)
     return p;
 }
 
-int ledger_pool_submit(struct ledger_pool *p, struct event_base *base, struct ledger_job *job)
+int ledger_pool_submit(struct ledger_pool *p, struct ledger_inbox *inbox, struct ledger_job *job)
 {
-    if (job->n < 1 || job->n > LEDGER_GROUP_MAX)
+    if (job->n < 1 || job->n > LEDGER_GROUP_MAX || !inbox)
         return -1;
-    job->ev = event_new(base, -1, 0, on_job_done, job);
-    if (!job->ev)
-        return -1;
+    job->inbox = inbox;
     job->next = NULL;
     pthread_mutex_lock(&p->mu);
     if (p->closing) {
         pthread_mutex_unlock(&p->mu);
-        event_free(job->ev);
-        job->ev = NULL;
         return -1;
     }
     if (p->tail)

@@ -1,50 +1,58 @@
-/* ledger_pool.h - the threads that credit drop-offs.
+/* ledger_pool.h - the threads that run the ledger engine (db/engine.h).
  *
- * Workers read and check drop-off requests; a few ledger threads, each
- * with its own MariaDB connection, credit them (the worker then publishes
- * the new balances on its own Redis connection, so its queue of Redis
- * writes that failed stays in order with its own reads).  A ledger
- * thread takes every drop-off queued when it comes free (up to
- * LEDGER_GROUP_MAX) and credits them as one group (db/dropoff.c), so the
+ * Workers read and check requests; a few ledger threads, each with its
+ * own MariaDB connection, run their movements.  A ledger thread takes
+ * every job queued when it comes free, as long as their operations fit
+ * in one group (LEDGER_GROUP_MAX), and runs them as one group, so the
  * queue is first come, first served across all connections and workers,
- * and the busier the server, the larger the groups.  Each finished job is
- * handed back to the worker that submitted it with event_active(), which
- * libevent makes thread-safe (main calls evthread_use_pthreads first).
+ * and the busier the server, the larger the groups.  A job is never split:
+ * a batch's group keeps its order.
  *
- * Lock order: only the pool's mutex exists. */
+ * Finished jobs go back to the worker that submitted them through its
+ * inbox: a list and one event per worker, activated once for however
+ * many jobs are waiting (libevent makes event_active thread-safe; main
+ * calls evthread_use_pthreads first).  The worker's deliver function then
+ * gets them all at once - it publishes their balances in one round trip to
+ * Redis on its own connection, then answers each.
+ *
+ * Lock order: the pool's mutex, then an inbox's (never the other way). */
 #ifndef WB_LEDGER_POOL_H
 #define WB_LEDGER_POOL_H
 
-#include "db/ledger.h"
+#include "db/engine.h"
 
 struct config;
-struct event;
 struct event_base;
 struct ledger_pool;
+struct ledger_inbox;
 
-/* A job is n drop-offs (1 for a single request, up to LEDGER_GROUP_MAX
- * for a group of a batch) credited together and never split: a batch's
- * items keep their order.  Jobs queued together share a group while
- * their drop-offs fit in one. */
 struct ledger_job {
-    const struct dropoff_in *const *in;   /* n inputs, kept alive until done */
+    struct ledger_op **ops;               /* n operations, alive until done */
     int n;
-    struct ledger_answer *ans;            /* n answers, filled by the pool */
-    int *rc;                              /* n outcomes, LEDGER_* */
-    int errkind;                          /* enum db_errkind when an rc is LEDGER_ERR */
     void (*done)(struct ledger_job *job); /* runs on the submitter's loop */
-    struct event *ev;
+    struct ledger_inbox *inbox;           /* set by ledger_pool_submit */
     struct ledger_job *next;
 };
 
 /* Start n threads.  NULL (logged) on failure. */
 struct ledger_pool *ledger_pool_new(const struct config *cfg, int n);
 
-/* Queue job (done and in set) from a worker's thread; its done runs on
- * base when it is credited.  0, or -1 when it cannot be queued. */
-int ledger_pool_submit(struct ledger_pool *p, struct event_base *base, struct ledger_job *job);
+/* Queue job (ops, n and done set) from a worker's thread; it comes back
+ * through inbox.  0, or -1 when it cannot be queued (the pool is closing,
+ * or n is not 1..LEDGER_GROUP_MAX). */
+int ledger_pool_submit(struct ledger_pool *p, struct ledger_inbox *inbox, struct ledger_job *job);
 
-/* Credit what is queued, stop the threads and free the pool. */
+/* Run what is queued, stop the threads and free the pool. */
 void ledger_pool_free(struct ledger_pool *p);
+
+/* A worker's inbox on base: deliver(jobs, n, arg) runs on base's loop with
+ * the jobs finished since the last call, in the order they finished.
+ * NULL when out of memory. */
+struct ledger_inbox *ledger_inbox_new(struct event_base *base,
+                                      void (*deliver)(struct ledger_job **jobs, int n, void *arg),
+                                      void *arg);
+
+/* Free an inbox (after the pool, or once its loop has stopped). */
+void ledger_inbox_free(struct ledger_inbox *in);
 
 #endif

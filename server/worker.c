@@ -7,6 +7,8 @@
 #include "server/router.h"
 #include "server/request.h"
 #include "server/log.h"
+#include "server/ledger_pool.h"
+#include "api/money.h"
 #include "server/guard.h"
 #include "db/db.h"
 #include "db/cache.h"
@@ -189,7 +191,6 @@ static void *worker_main(void *arg)
     dblink_close(&w->link);
     cache_free(w->cache);
     w->cache = NULL;
-    dropoffs_thread_end();
     catalog_rates_release();
     db_thread_end();
     return NULL;
@@ -245,6 +246,11 @@ int worker_start(struct worker *w)
         log_msg(LOG_ERROR, "worker %d: cannot create events", w->index);
         return -1;
     }
+    w->inbox = ledger_inbox_new(w->base, money_deliver, w);
+    if (!w->inbox) {
+        log_msg(LOG_ERROR, "worker %d: cannot create its ledger inbox", w->index);
+        return -1;
+    }
     w->cache = cache_new(w->cfg->redis_url, err, sizeof err);
     if (!w->cache) {
         log_msg(LOG_ERROR, "worker %d: %s", w->index, err);
@@ -281,6 +287,7 @@ void worker_free(struct worker *w)
     guard_host_free(w->guard);
     dblink_close(&w->link);
     cache_free(w->cache);
+    ledger_inbox_free(w->inbox);
     if (w->drain_ev)
         event_free(w->drain_ev);
     if (w->tick_ev)

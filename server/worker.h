@@ -15,6 +15,7 @@ struct server;
 struct guard_host;
 struct db;
 struct cache;
+struct ledger_inbox;
 
 struct worker {
     int index;
@@ -33,6 +34,7 @@ struct worker {
     struct dblink link;           /* its MariaDB connection */
     char name[24];                /* "worker 3", for the log */
     struct cache *cache;
+    struct ledger_inbox *inbox;   /* the ledger pool hands finished jobs back here */
     int inflight;                 /* requests received, not yet answered */
     int unflushed;                /* answers sent, not yet written out */
     bool stopping;
