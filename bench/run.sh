@@ -114,6 +114,7 @@ RAW_64_RATE=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$RAW_64")
 printf '%-28s %10.0f /s      (%s)\n' "raw grouped tx ($WB_LEDGER_THREADS cl.)" "$RAW_G_RATE" "$RAW_G"
 printf '%-28s %10.0f tx/s    (%s)\n' "raw drop-off tx ($WB_WORKERS cl.)" "$RAW_W_RATE" "$RAW_W"
 printf '%-28s %10.0f tx/s    (%s)\n' "raw drop-off tx ($CONNS cl.)" "$RAW_64_RATE" "$RAW_64"
+wrk_run retry_storm "$URL/v1/dropoffs" -s bench/dropoff_twice.lua
 wrk_run balance_reads "$URL/v1/residents/me/balance" -s bench/balance.lua
 wrk_run redemptions "$URL/v1/redemptions" -s bench/redeem.lua
 RAW_R=$("$BIN/dbrate" --clients "$WB_WORKERS" --seconds "$SECS" redeem --village "$VILLAGE" \
@@ -128,9 +129,9 @@ echo
 echo "== ratios =="
 python3 - "$RATE_healthz" "$RATE_auth_me" "$REDIS_GET" "$DB_RATE" "$RATE_dropoffs" \
           "$RAW_W_RATE" "$RAW_64_RATE" "$RATE_balance_reads" "$RATE_redemptions" "$RAW_R_RATE" \
-          "$RAW_G_RATE" <<'PY'
+          "$RAW_G_RATE" "$RATE_retry_storm" <<'PY'
 import sys
-healthz, me, rget, db, drop, raw_w, raw_64, bal, red, raw_r, raw_g = map(float, sys.argv[1:])
+healthz, me, rget, db, drop, raw_w, raw_64, bal, red, raw_r, raw_g, storm = map(float, sys.argv[1:])
 print(f"auth/me / healthz             {me / healthz:6.2f}  (token verify + revocation check)")
 print(f"auth/me / redis GET           {me / rget:6.2f}  (each auth/me reads Redis once: MGET of 2 keys)")
 print(f"drop-offs / raw grouped tx    {drop / raw_g:6.2f}  (the server's grouped transaction, as many clients as ledger threads)")
@@ -139,6 +140,8 @@ print(f"drop-offs / raw (64 clients)  {drop / raw_64:6.2f}")
 print(f"raw drop-off / 1-row tx       {raw_w / db:6.2f}  (the drop-off's share of a bare commit)")
 print(f"balance reads / redis GET     {bal / rget:6.2f}")
 print(f"redemptions / raw redemption  {red / raw_r:6.2f}  (same transaction, as many clients as workers)")
+print(f"balance reads / healthz       {bal / healthz:6.2f}")
+print(f"retry storm / drop-offs       {storm / drop:6.2f}  (every drop-off sent twice at once; half the answers are replays)")
 PY
 if grep -qE 'AddressSanitizer|runtime error' "$DIR/server.log"; then
     echo "bench: the server log shows sanitizer errors" >&2

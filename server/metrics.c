@@ -128,14 +128,18 @@ void metrics_render(struct evbuffer *out)
     counter(out, "wastebank_redis_reconnects_total", "Redis reconnects after an outage.",
             atomic_load(&wb_stats.redis_reconnects));
     counter(out, "wastebank_dropoff_groups_total",
-            "Drop-off transactions; drop-offs arriving together share one.",
+            "Ledger transactions; movements arriving together share one.",
             atomic_load(&wb_stats.dropoff_groups));
-    counter(out, "wastebank_dropoffs_grouped_total", "Drop-offs decided in those transactions.",
+    counter(out, "wastebank_dropoffs_grouped_total", "Movements decided in those transactions.",
             atomic_load(&wb_stats.dropoffs_grouped));
     counter(out, "wastebank_dropoffs_backdated_total",
             "Drop-offs credited with a recorded_at more than 10 minutes before they arrived "
             "(offline uploads); a rise shows back-dating.",
             atomic_load(&wb_stats.dropoffs_backdated));
+    counter(out, "wastebank_ledger_group_reruns_total",
+            "Ledger groups rolled back and run again: a twin's key, or a failure isolated "
+            "by running each movement alone (each also logged as a warning).",
+            atomic_load(&wb_stats.group_reruns));
     counter(out, "wastebank_ledger_writes_total", "Committed ledger rows.",
             atomic_load(&wb_stats.ledger_writes));
     counter(out, "wastebank_tx_retries_total", "Transactions retried after a deadlock or lock wait.",
