@@ -68,12 +68,6 @@ static const struct field reverse_fields[] = {
     { NULL, 0, 0, 0, 0, NULL },
 };
 
-static const char SQL_LIST[] =
-    "SELECT d.id FROM dropoffs d JOIN sites s ON s.id = d.site_id "
-    "JOIN regions g ON g.id = s.region_id "
-    "WHERE g.path LIKE CONCAT(?, '%') AND (? = 0 OR d.site_id = ?) "
-    "AND (? = 0 OR d.household_id = ?) AND (? = '' OR d.local_day >= ?) "
-    "AND (? = '' OR d.local_day <= ?) AND d.id < ? ORDER BY d.id DESC LIMIT ?";
 
 /* A refusal of one drop-off: for a single request it is the reply, for a
  * batch item it is that item's error. */
@@ -535,9 +529,8 @@ void dropoffs_list(struct req *r, long long household_only)
         return;     /* a filter naming what the caller cannot see is 404 */
     }
     reply_id_page(r, d,
-                  db_query(d, SQL_LIST, "siiiissssii", root, site_id, site_id, household_id,
-                           household_id, from, from, to, to, before ? before : ID_MAX,
-                           (long long)limit + 1),
+                  dropoff_list(d, root, site_id, household_id, from, to,
+                               before ? before : ID_MAX, limit + 1),
                   limit, load_dropoff);
 }
 

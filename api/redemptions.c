@@ -1,7 +1,8 @@
-/* redemptions.c - spending points at partner shops:
- * POST /v1/residents/pay-code (and its QR image), POST /v1/redemptions,
+/* redemptions.c - spending points at partner shops: POST /v1/redemptions,
  * POST /v1/redemptions/{id}/void, GET /v1/redemptions[/{id}],
  * GET /v1/redemptions/summary (also CSV) for settling with shops.
+ *
+ * (Pay codes, which residents make, are api/paycodes.c.)
  *
  * A clerk redeems at its own shop for households of the shop's county,
  * with the household's consent: its card and PIN, or a one-time pay code
@@ -35,7 +36,6 @@
 #include "db/regions.h"
 #include "db/shops.h"
 #include "qr/card.h"
-#include "qr/qrimage.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -65,58 +65,6 @@ static const struct field void_fields[] = {
     { "reason", FT_STR, F_REQUIRED, 1, 200, NULL },
     { NULL, 0, 0, 0, 0, NULL },
 };
-
-static const char SQL_LIST[] =
-    "SELECT r.id FROM redemptions r JOIN shops s ON s.id = r.shop_id "
-    "JOIN regions g ON g.id = s.region_id WHERE g.path LIKE CONCAT(?, '%') "
-    "AND (? = 0 OR r.shop_id = ?) AND (? = 0 OR r.created_at >= FROM_UNIXTIME(?)) "
-    "AND (? = 0 OR r.created_at < FROM_UNIXTIME(?)) AND r.id < ? ORDER BY r.id DESC LIMIT ?";
-static const char SQL_SUMMARY[] =
-    "SELECT s.id, s.name, COUNT(r.id), COALESCE(SUM(r.points), 0) FROM shops s "
-    "JOIN regions g ON g.id = s.region_id LEFT JOIN redemptions r ON r.shop_id = s.id "
-    "AND r.status = 'ok' AND (? = 0 OR r.created_at >= FROM_UNIXTIME(?)) "
-    "AND (? = 0 OR r.created_at < FROM_UNIXTIME(?)) "
-    "WHERE g.path LIKE CONCAT(?, '%') AND (? = 0 OR s.id = ?) GROUP BY s.id, s.name ORDER BY s.id";
-
-/* ---- pay codes ---- */
-
-void h_pay_code_create(struct req *r)
-{
-    char code[PAYCODE_DIGITS + 1], nonce[17];
-    int ttl = r->w->cfg->pay_code_ttl;
-    if (paycode_issue(r->w->cache, r->who.household_id, ttl, code, nonce) != 0) {
-        reply_error(r, 503, "unavailable", NULL,
-                    "pay codes are unavailable right now; use the card and PIN");
-        return;
-    }
-    char exp[40];
-    clock_format(clock_now() + ttl, exp, sizeof exp);
-    reply_json(r, 200, json_pack("{s:s, s:s, s:i}", "pay_code", code, "expires_at", exp,
-                                 "ttl", ttl));
-}
-
-void h_pay_code_png(struct req *r)
-{
-    char code[PAYCODE_DIGITS + 1];
-    long long left = 0;
-    int rc = paycode_current(r->w->cache, r->who.household_id, code, &left);
-    if (rc < 0) {
-        reply_error(r, 503, "unavailable", NULL, "pay codes are unavailable right now");
-        return;
-    }
-    if (rc == 0) {
-        reply_error(r, 404, "not_found", NULL, "no live pay code; make one first");
-        return;
-    }
-    unsigned char *png = NULL;
-    size_t len = 0;
-    if (qr_png(code, 384, &png, &len) != 0) {
-        reply_error(r, 500, "internal", NULL, "could not draw the code");
-        return;
-    }
-    reply_raw(r, 200, "image/png", png, len);
-    free(png);
-}
 
 /* ---- the clerk's failure budget ---- */
 
@@ -474,8 +422,8 @@ void h_redemptions_list(struct req *r)
         return;
     }
     reply_id_page(r, d,
-                  db_query(d, SQL_LIST, "siiiiiiii", root, shop_id, shop_id, start, start, end,
-                           end, before ? before : ID_MAX, (long long)limit + 1),
+                  redemption_list(d, root, shop_id, start, end, before ? before : ID_MAX,
+                                  limit + 1),
                   limit, load_redemption);
 }
 
@@ -510,8 +458,7 @@ void h_redemptions_summary(struct req *r)
         reply_db_error(r, d);
         return;
     }
-    struct db_rows *rows = db_query(d, SQL_SUMMARY, "iiiisii", start, start, end, end, root,
-                                    shop_id, shop_id);
+    struct db_rows *rows = redemption_summary(d, root, shop_id, start, end);
     if (!rows) {
         reply_db_error(r, d);
         return;

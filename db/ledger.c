@@ -36,6 +36,12 @@ static const char SQL_ARRIVAL_UNDO[] =
     "SET t.points = GREATEST(0, t.points - x.p) WHERE t.household_id = ? AND t.arrival_day = ?";
 
 const char LEDGER_RECOVERY_MEMO[] = "recovers the shortfall of a reversal";
+static const char SQL_LIST[] =
+    "SELECT d.id FROM dropoffs d JOIN sites s ON s.id = d.site_id "
+    "JOIN regions g ON g.id = s.region_id "
+    "WHERE g.path LIKE CONCAT(?, '%') AND (? = 0 OR d.site_id = ?) "
+    "AND (? = 0 OR d.household_id = ?) AND (? = '' OR d.local_day >= ?) "
+    "AND (? = '' OR d.local_day <= ?) AND d.id < ? ORDER BY d.id DESC LIMIT ?";
 static const char SQL_LOAD[] =
     "SELECT d.id, d.household_id, d.site_id, d.attendant_id, d.points, d.grams, d.items, "
     "d.capped, d.recorded_at, d.local_day, d.note, d.status, d.clawed_back, d.shortfall, "
@@ -458,4 +464,12 @@ json_t *dropoff_load(struct db *d, long long id, int *found, char *site_path,
     json_object_set_new(o, "items", lines);
     *found = 1;
     return o;
+}
+
+struct db_rows *dropoff_list(struct db *d, const char *root, long long site_id,
+                             long long household_id, const char *from, const char *to,
+                             long long before, int limit)
+{
+    return db_query(d, SQL_LIST, "siiiissssii", root, site_id, site_id, household_id,
+                    household_id, from, from, to, to, before, (long long)limit);
 }

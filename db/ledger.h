@@ -167,6 +167,14 @@ int ledger_reverse(struct db *d, const struct reverse_in *in, struct ledger_answ
 json_t *dropoff_load(struct db *d, long long id, int *found, char *site_path,
                      char *household_path);
 
+/* The ids of the drop-offs at sites under root (site_id, household_id 0:
+ * any), of local days from..to ("" open), below before, newest first, at
+ * most limit: rows of one column, or NULL (error on d). */
+struct db_rows;
+struct db_rows *dropoff_list(struct db *d, const char *root, long long site_id,
+                             long long household_id, const char *from, const char *to,
+                             long long before, int limit);
+
 struct household_head;
 
 /* How much of a credit goes to the household's open shortfall: the one

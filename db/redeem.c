@@ -33,6 +33,17 @@ static const char SQL_VOID_LINES[] =
 static const char SQL_VOID[] =
     "UPDATE redemptions SET status = 'voided', voided_at = NOW(6), voided_by = ?, "
     "void_reason = ? WHERE id = ?";
+static const char SQL_LIST[] =
+    "SELECT r.id FROM redemptions r JOIN shops s ON s.id = r.shop_id "
+    "JOIN regions g ON g.id = s.region_id WHERE g.path LIKE CONCAT(?, '%') "
+    "AND (? = 0 OR r.shop_id = ?) AND (? = 0 OR r.created_at >= FROM_UNIXTIME(?)) "
+    "AND (? = 0 OR r.created_at < FROM_UNIXTIME(?)) AND r.id < ? ORDER BY r.id DESC LIMIT ?";
+static const char SQL_SUMMARY[] =
+    "SELECT s.id, s.name, COUNT(r.id), COALESCE(SUM(r.points), 0) FROM shops s "
+    "JOIN regions g ON g.id = s.region_id LEFT JOIN redemptions r ON r.shop_id = s.id "
+    "AND r.status = 'ok' AND (? = 0 OR r.created_at >= FROM_UNIXTIME(?)) "
+    "AND (? = 0 OR r.created_at < FROM_UNIXTIME(?)) "
+    "WHERE g.path LIKE CONCAT(?, '%') AND (? = 0 OR s.id = ?) GROUP BY s.id, s.name ORDER BY s.id";
 static const char SQL_LOAD[] =
     "SELECT r.id, r.shop_id, r.household_id, r.clerk_id, r.points, r.memo, r.consent, "
     "r.status, UNIX_TIMESTAMP(r.created_at), r.void_reason, g.path, h.head_name "
@@ -589,4 +600,17 @@ json_t *redemption_load(struct db *d, long long id, int *found, long long *shop_
     json_object_set_new(o, "items", lines);
     *found = 1;
     return o;
+}
+
+struct db_rows *redemption_list(struct db *d, const char *root, long long shop_id,
+                                long long start, long long end, long long before, int limit)
+{
+    return db_query(d, SQL_LIST, "siiiiiiii", root, shop_id, shop_id, start, start, end, end,
+                    before, (long long)limit);
+}
+
+struct db_rows *redemption_summary(struct db *d, const char *root, long long shop_id,
+                                   long long start, long long end)
+{
+    return db_query(d, SQL_SUMMARY, "iiiisii", start, start, end, end, root, shop_id, shop_id);
 }

@@ -91,4 +91,16 @@ int ledger_void(struct db *d, const struct void_in *in, struct ledger_answer *an
 json_t *redemption_load(struct db *d, long long id, int *found, long long *shop_id,
                         char *shop_path);
 
+/* The ids of the redemptions at shops under root (shop_id 0: any), made
+ * in [start, end) epoch seconds (0: open), below before, newest first, at
+ * most limit: rows of one column, or NULL (error on d). */
+struct db_rows;
+struct db_rows *redemption_list(struct db *d, const char *root, long long shop_id,
+                                long long start, long long end, long long before, int limit);
+
+/* Per shop under root (shop_id 0: every one), the redemptions not voided
+ * in [start, end): rows of (shop id, name, count, points), or NULL. */
+struct db_rows *redemption_summary(struct db *d, const char *root, long long shop_id,
+                                   long long start, long long end);
+
 #endif
