@@ -8,7 +8,8 @@
  * per distinct pointer and prepares it again after a reconnect.
  *
  * Parameters are passed printf-style with a tiny format of one letter per
- * '?' in the SQL:
+ * '?' in the SQL (at most 64; the *_params forms take an array of any
+ * length):
  *   'i'  long long
  *   's'  const char *  (NUL-terminated; NULL binds SQL NULL)
  *   'b'  const void *, size_t   (bytes; NULL binds SQL NULL)
@@ -80,7 +81,9 @@ bool db_link_lost(struct db *d);
 long long db_exec(struct db *d, const char *sql, const char *fmt, ...);
 
 /* A parameter for db_exec_params: type 'i' (i), 's' (s, NUL-terminated,
- * NULL = SQL NULL), 'b' (s, len) or 'n' (NULL). */
+ * NULL = SQL NULL), 'b' (s, len) or 'n' (NULL); any other type fails the
+ * call.  The printf-style calls build these arrays and take the same
+ * path, so both re-prepare a statement the server invalidated. */
 struct db_param {
     char type;
     long long i;
