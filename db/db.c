@@ -25,6 +25,11 @@ struct cached_stmt {
     MYSQL_STMT *st;
 };
 
+struct local_slot {
+    const struct db_local_key *key;
+    void *state;
+};
+
 struct db {
     MYSQL *my;
     bool dead;
@@ -39,6 +44,9 @@ struct db {
      * with the first statement), COMMIT sent inside a batch, and whether
      * that batch came back */
     bool begin_pending, commit_sent, committed;
+    /* db_local: a handful of modules, so a short array searched in order */
+    struct local_slot *locals;
+    size_t nlocals;
 };
 
 struct db_cell {
@@ -190,6 +198,12 @@ void db_close(struct db *d)
 {
     if (!d)
         return;
+    for (size_t i = 0; i < d->nlocals; i++) {
+        if (d->locals[i].key->release)
+            d->locals[i].key->release(d->locals[i].state);
+        free(d->locals[i].state);
+    }
+    free(d->locals);
     drop_stmts(d);
     free(d->stmts);
     if (d->my)
@@ -786,6 +800,23 @@ int db_tx(struct db *d, int (*fn)(struct db *d, void *arg), void *arg)
         atomic_fetch_add(&wb_stats.tx_retries, 1);
         backoff_pause(attempt);
     }
+}
+
+void *db_local(struct db *d, const struct db_local_key *key)
+{
+    for (size_t i = 0; i < d->nlocals; i++)
+        if (d->locals[i].key == key)
+            return d->locals[i].state;
+    void *state = calloc(1, key->size ? key->size : 1);
+    struct local_slot *n = state ? realloc(d->locals, (d->nlocals + 1) * sizeof *n) : NULL;
+    if (!n) {
+        free(state);
+        set_err(d, CR_OUT_OF_MEMORY, "out of memory");
+        return NULL;
+    }
+    d->locals = n;
+    d->locals[d->nlocals++] = (struct local_slot){ key, state };
+    return state;
 }
 
 int db_errno(const struct db *d)

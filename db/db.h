@@ -55,7 +55,7 @@ enum db_errkind {
  * is left to the server (the private server sets 3 s). */
 struct db *db_open(const struct db_params *p, char *err, size_t errlen);
 
-/* Close and free; NULL is fine. */
+/* Close and free, with every state db_local attached; NULL is fine. */
 void db_close(struct db *d);
 
 /* True when the last connection attempt or command showed the link dead.
@@ -140,6 +140,23 @@ void db_rollback(struct db *d);
  * fn must have no side effects outside the database, since it may run
  * more than once. */
 int db_tx(struct db *d, int (*fn)(struct db *d, void *arg), void *arg);
+
+/* Per-connection state of the modules built on a connection (caches,
+ * clocks), so that it lives and dies with what its thread owns instead of
+ * in thread-local storage.  A module names its slot with a key of its own:
+ * a static struct db_local_key, whose address is the identity.  A
+ * connection belongs to one thread, so nothing here locks.  The state
+ * survives db_reconnect: it must hold data, never statements. */
+struct db_local_key {
+    size_t size;                    /* bytes of state, allocated zeroed */
+    void (*release)(void *state);   /* frees what the state points to; NULL: nothing */
+};
+
+/* This connection's state for key: allocated zeroed on first use, then
+ * the same pointer until db_close, which calls key->release on it (when
+ * set) and frees it.  The caller never frees it.  NULL when out of memory
+ * (the error is left on d: DB_OTHER). */
+void *db_local(struct db *d, const struct db_local_key *key);
 
 int db_errno(const struct db *d);
 const char *db_error(const struct db *d);

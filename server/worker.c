@@ -10,7 +10,6 @@
 #include "server/guard.h"
 #include "db/db.h"
 #include "db/cache.h"
-#include "db/catalog.h"
 #include "db/idem.h"
 #include "db/revoke.h"
 #include "db/stats.h"
@@ -120,6 +119,14 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* When the hourly purge last ran (epoch seconds; 0: never, so it runs at
+ * the first tick), kept on worker 0's connection, which db_close frees. */
+struct purge_clock {
+    long long last;
+};
+
+static const struct db_local_key purge_clock_key = { sizeof(struct purge_clock), NULL };
+
 /* Once a second: on worker 0, learn the revocation epoch other instances
  * moved on (db/revoke.h: this poll is what bounds their window to about a
  * second, so it goes before anything that may wait on Redis); replay
@@ -133,12 +140,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (w->index == 0)
         revoke_tick(worker_db(w));
     cache_flush_pending(w->cache);
-    static _Thread_local long long last_purge;
     long long now = (long long)time(NULL);
-    if (w->index == 0 && now - last_purge >= PURGE_EVERY_S) {
+    if (w->index == 0) {
         struct db *d = worker_db(w);
-        if (d && revoke_purge(d, now) >= 0 && idem_purge(d) >= 0)
-            last_purge = now;
+        struct purge_clock *pc = d ? db_local(d, &purge_clock_key) : NULL;
+        if (pc && now - pc->last >= PURGE_EVERY_S && revoke_purge(d, now) >= 0 &&
+            idem_purge(d) >= 0)
+            pc->last = now;
     }
 }
 
@@ -190,7 +198,6 @@ static void *worker_main(void *arg)
     cache_free(w->cache);
     w->cache = NULL;
     dropoffs_thread_end();
-    catalog_rates_release();
     db_thread_end();
     return NULL;
 }
