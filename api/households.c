@@ -29,8 +29,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define ID_MAX 999999999999999999LL
-
 static const struct field create_fields[] = {
     { "region_id", FT_INT, F_REQUIRED, 1, ID_MAX, NULL },
     { "head_name", FT_STR, F_REQUIRED, 1, 100, NULL },

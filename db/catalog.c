@@ -2,13 +2,13 @@
 #include "db/catalog.h"
 #include "db/db.h"
 #include "db/db_private.h"
+#include "server/clock.h"
 
 #include <errmsg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define CACHE_MS 2000
 #define MAX_DEPTH 8
@@ -57,13 +57,6 @@ static const struct db_local_key catalog_key = { sizeof(struct catalog_state), s
 
 static atomic_ullong generation;
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void catalog_invalidate(void)
 {
     atomic_fetch_add(&generation, 1);
@@ -73,7 +66,7 @@ void catalog_invalidate(void)
  * read again.  The count, or -1 (error on d). */
 static int load_categories(struct db *d, struct catalog_state *st)
 {
-    long long now = now_ms();
+    long long now = clock_mono_ms();
     unsigned long long gen = atomic_load(&generation);
     if (st->cats_loaded && st->cats_gen == gen && now - st->cats_at_ms < CACHE_MS)
         return st->ncats;

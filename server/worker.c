@@ -1,5 +1,6 @@
 /* worker.c - a worker thread and the connections it owns; see worker.h. */
 #include "server/worker.h"
+#include "server/clock.h"
 #include "api/handlers.h"
 #include "server/dblink.h"
 #include "server/server.h"
@@ -28,13 +29,6 @@
 #include <sys/socket.h>
 
 #define PURGE_EVERY_S 3600
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct db *worker_db(struct worker *w)
 {
@@ -89,7 +83,7 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct worker *w = arg;
-    long long now = now_ms();
+    long long now = clock_mono_ms();
     close_listener(w, now > w->stop_ms + LAST_CALL_MS);
     if ((!w->bound && w->inflight <= 0 && w->unflushed <= 0) || now > w->stop_deadline_ms) {
         if (w->inflight > 0)
@@ -108,7 +102,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     if (w->stopping)
         return;
     w->stopping = true;
-    w->stop_ms = now_ms();
+    w->stop_ms = clock_mono_ms();
     close_listener(w, false);
     w->stop_deadline_ms = w->stop_ms + (long long)w->cfg->shutdown_grace * 1000;
     struct timeval tv = { 0, 20 * 1000 };
