@@ -229,9 +229,11 @@ int worker_start(struct worker *w)
                                             EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(w->http, router_handle, w);
 
-    /* Each worker accepts on its own dup of the one listening socket, so
-     * only an idle worker takes a new connection, and removing one
-     * worker's socket at shutdown closes only its dup. */
+    /* Each worker accepts on its own socket of one SO_REUSEPORT group
+     * (server/main.c), and the kernel spreads new connections over them:
+     * one shared socket let the first worker to wake take a whole burst.
+     * Removing this worker's socket at shutdown closes only its own, and
+     * resets what is queued on it (close_listener waits for that). */
     w->bound = evhttp_accept_socket_with_handle(w->http, w->listen_fd);
     if (!w->bound) {
         log_msg(LOG_ERROR, "worker %d: cannot accept on the listening socket", w->index);
