@@ -344,7 +344,7 @@ static MYSQL_STMT *get_stmt(struct db *d, const char *sql)
     return st;
 }
 
-/* After ER_NEED_REPREPARE (a table changed under a cached statement). */
+/* After a table changed under a cached statement (see run). */
 static MYSQL_STMT *reprepare(struct db *d, const char *sql)
 {
     for (size_t i = 0; i < d->nstmts; i++) {
@@ -457,9 +457,14 @@ static int bind_params(struct db *d, struct bound *b, const struct db_param *p, 
 }
 
 /* The one way a statement runs: prepare (cached), bind and execute,
- * preparing again once when the server says a table changed under the
- * cached statement (ER_NEED_REPREPARE).  Returns the statement or NULL
- * with the error set. */
+ * preparing again once when a table changed under the cached statement.
+ * The server says so with ER_NEED_REPREPARE when it cannot re-prepare by
+ * itself; when it can, but the result has other columns now (an ALTER
+ * under a SELECT *), the client library refuses the result with
+ * CR_NEW_STMT_METADATA and leaves the link in step.  Either way a fresh
+ * statement runs again: the second case meets only statements with a
+ * result, and none of ours writes as well (no INSERT ... RETURNING).
+ * Returns the statement or NULL with the error set. */
 static MYSQL_STMT *run(struct db *d, const char *sql, const struct db_param *p, int n)
 {
     if (d->dead) {
@@ -486,7 +491,7 @@ static MYSQL_STMT *run(struct db *d, const char *sql, const struct db_param *p, 
             goto out;
         }
         set_err_stmt(d, st);
-        if (d->err != ER_NEED_REPREPARE)
+        if (d->err != ER_NEED_REPREPARE && d->err != CR_NEW_STMT_METADATA)
             goto out;
         st = reprepare(d, sql);
     }
