@@ -34,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ID_MAX 999999999999999999LL
 #define FUTURE_SLACK (5 * 60)
 #define BACKDATE_MAX_OFFLINE (30 * 86400)
 

@@ -2,6 +2,8 @@
 #ifndef WB_HANDLERS_H
 #define WB_HANDLERS_H
 
+#include <stdbool.h>
+
 struct req;
 
 /* api/health.c */
@@ -37,11 +39,18 @@ void h_households_create(struct req *r);
 void h_households_get(struct req *r);
 void h_households_search(struct req *r);
 void h_households_patch(struct req *r);
+void h_households_import(struct req *r);
+
+/* api/cards.c */
 void h_households_card_reissue(struct req *r);
 void h_households_card_png(struct req *r);
 void h_households_card_svg(struct req *r);
+
+/* api/pins.c */
 void h_households_pin(struct req *r);
-void h_households_import(struct req *r);
+/* True when pin follows the PIN rule (db/pin.h pin_acceptable); else
+ * replies 400 invalid_request naming field and returns false. */
+bool pin_acceptable_or_reply(struct req *r, const char *pin, const char *field);
 
 /* api/scan.c */
 void h_scan(struct req *r);

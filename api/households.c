@@ -1,13 +1,12 @@
-/* households.c - household accounts, their cards and PINs:
- * POST/GET/PATCH /v1/households[/{id}], search, card reissue and images,
- * PUT /v1/households/{id}/pin. */
+/* households.c - household accounts: POST/GET/PATCH
+ * /v1/households[/{id}], the search GET /v1/households and the CSV import
+ * POST /v1/households/import.  Their cards are api/cards.c's, their PINs
+ * api/pins.c's. */
 #include "api/handlers.h"
 #include "api/household_view.h"
 #include "api/input.h"
 #include "api/list.h"
 #include "api/reach.h"
-#include "server/clock.h"
-#include "server/config.h"
 #include "server/request.h"
 #include "server/server.h"
 #include "server/worker.h"
@@ -18,8 +17,6 @@
 #include "db/pin.h"
 #include "db/regions.h"
 #include "db/revoke.h"
-#include "qr/card.h"
-#include "qr/qrimage.h"
 #include "api/money.h"
 
 #include <sodium.h>
@@ -28,8 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define ID_MAX 999999999999999999LL
 
 static const struct field create_fields[] = {
     { "region_id", FT_INT, F_REQUIRED, 1, ID_MAX, NULL },
@@ -47,12 +42,6 @@ static const struct field patch_fields[] = {
     { "phone", FT_STR, F_NULLABLE, 3, 32, NULL },
     { "members", FT_INT, 0, 1, 99, NULL },
     { "status", FT_STR, 0, 1, 12, NULL },
-    { NULL, 0, 0, 0, 0, NULL },
-};
-
-static const struct field pin_fields[] = {
-    { "pin", FT_STR, F_REQUIRED, 1, 16, NULL },
-    { "old_pin", FT_STR, 0, 1, 16, NULL },
     { NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -75,12 +64,6 @@ static bool phone_ok_or_reply(struct req *r)
         return false;
     }
     return true;
-}
-
-static void bad_pin_rule(struct req *r, const char *field)
-{
-    reply_error(r, 400, "invalid_request", field,
-                "a PIN is 4 to 6 digits, not all the same and not a straight run");
 }
 
 struct create_hh {
@@ -118,10 +101,8 @@ void h_households_create(struct req *r)
     c.h.members = 1;
     input_int(r->body, "members", &c.h.members);
     c.pin = input_str(r->body, "pin");
-    if (c.pin && !pin_acceptable(c.pin)) {
-        bad_pin_rule(r, "pin");
+    if (c.pin && !pin_acceptable_or_reply(r, c.pin, "pin"))
         return;
-    }
     struct db *d = db_or_reply(r);
     struct region g;
     if (!d || !reach_region_or_reply(r, d, c.h.region_id, &g))
@@ -274,170 +255,6 @@ void h_households_patch(struct req *r)
     if (p.status)
         revoke_subject_changed(d, r->w->cache, 'h', p.id);
     reply_json(r, 200, household_json(r, &h));
-}
-
-struct reissue {
-    struct req *r;
-    long long id;
-};
-
-static int reissue_tx(struct db *d, void *arg)
-{
-    struct reissue *x = arg;
-    struct household h;
-    int rc = household_get(d, x->id, &h, true);
-    if (rc <= 0)
-        return rc < 0 ? -1 : 1;
-    if (household_reissue(d, x->id) != 0)
-        return -1;
-    json_t *detail = json_pack("{s:I}", "old_generation", (json_int_t)h.card_gen);
-    rc = audit_req(x->r, d, "household.card_reissue", "household", x->id, detail);
-    json_decref(detail);
-    return rc;
-}
-
-void h_households_card_reissue(struct req *r)
-{
-    struct db *d = db_or_reply(r);
-    struct household h;
-    if (!d || !household_in_reach_or_reply(r, d, r->param[0], &h))
-        return;
-    struct reissue x = { r, h.id };
-    int rc = db_tx(d, reissue_tx, &x);
-    if (rc != 0) {
-        reply_tx_error(r, d, rc);
-        return;
-    }
-    if (household_get(d, h.id, &h, false) != 1) {
-        reply_db_error(r, d);
-        return;
-    }
-    revoke_subject_changed(d, r->w->cache, 'h', h.id);
-    reply_json(r, 200, household_json(r, &h));
-}
-
-void h_households_card_png(struct req *r)
-{
-    long long size = 512;
-    const char *s = req_query(r, "size");
-    if (s) {
-        char *end;
-        size = strtoll(s, &end, 10);
-        if (*end || end == s || size < QR_PNG_MIN || size > QR_PNG_MAX) {
-            reply_error(r, 400, "invalid_request", "size", "size must be from %d to %d pixels",
-                        QR_PNG_MIN, QR_PNG_MAX);
-            return;
-        }
-    }
-    struct db *d = db_or_reply(r);
-    struct household h;
-    if (!d || !household_in_reach_or_reply(r, d, r->param[0], &h))
-        return;
-    char code[CARD_MAX];
-    card_encode(r->w->cfg->qr_secret, h.id, h.card_gen, code);
-    unsigned char *png = NULL;
-    size_t len = 0;
-    if (qr_png(code, (int)size, &png, &len) != 0) {
-        reply_error(r, 500, "internal", NULL, "could not draw the card");
-        return;
-    }
-    reply_raw(r, 200, "image/png", png, len);
-    free(png);
-}
-
-void h_households_card_svg(struct req *r)
-{
-    struct db *d = db_or_reply(r);
-    struct household h;
-    if (!d || !household_in_reach_or_reply(r, d, r->param[0], &h))
-        return;
-    char code[CARD_MAX], caption[600];
-    card_encode(r->w->cfg->qr_secret, h.id, h.card_gen, code);
-    snprintf(caption, sizeof caption, "%s · %lld", h.region_name, h.id);
-    char *svg = NULL;
-    size_t len = 0;
-    if (qr_svg(code, caption, &svg, &len) != 0) {
-        reply_error(r, 500, "internal", NULL, "could not draw the card");
-        return;
-    }
-    reply_raw(r, 200, "image/svg+xml; charset=utf-8", svg, len);
-    free(svg);
-}
-
-struct pin_change {
-    struct req *r;
-    long long id;
-    const char *pin, *old_pin;
-    bool reset;                 /* by an admin: no old PIN, audited */
-    struct pin_result res;
-};
-
-/* Committed even when the old PIN was wrong: the failure must count. */
-static int pin_tx(struct db *d, void *arg)
-{
-    struct pin_change *p = arg;
-    struct household h;
-    int rc = household_get(d, p->id, &h, true);
-    if (rc <= 0)
-        return rc < 0 ? -1 : 1;
-    const unsigned char *key = p->r->w->srv->pin_key;
-    if (!p->reset) {
-        if (pin_attempt_locked(d, p->id, PIN_AT_SIGNIN, p->old_pin, key, (long long)clock_now(),
-                               p->r->w->cfg->pin_lock_seconds, &p->res) != 0)
-            return -1;
-        if (p->res.outcome != PIN_OK)
-            return 0;
-    }
-    p->res.outcome = PIN_OK;
-    if (pin_store(d, p->id, p->pin, key) != 0)
-        return -1;
-    if (p->reset) {
-        if (household_bump_tokens(d, p->id) != 0)
-            return -1;
-        return audit_req(p->r, d, "household.pin_reset", "household", p->id, NULL);
-    }
-    return 0;
-}
-
-void h_households_pin(struct req *r)
-{
-    if (!input_check_or_reply(r, pin_fields))
-        return;
-    struct pin_change p = { .r = r, .id = r->param[0] };
-    p.pin = input_str(r->body, "pin");
-    p.old_pin = input_str(r->body, "old_pin");
-    p.reset = r->who.role != ROLE_RESIDENT;
-    if (!pin_acceptable(p.pin)) {
-        bad_pin_rule(r, "pin");
-        return;
-    }
-    if (p.reset && p.old_pin) {
-        reply_error(r, 400, "invalid_request", "old_pin",
-                    "an administrator resets a PIN without the old one");
-        return;
-    }
-    struct db *d = db_or_reply(r);
-    struct household h;
-    if (!d || !household_in_reach_or_reply(r, d, p.id, &h))
-        return;
-    if (!p.reset && !p.old_pin) {
-        reply_error(r, 400, "invalid_request", "old_pin", "old_pin is required");
-        return;
-    }
-    int rc = db_tx(d, pin_tx, &p);
-    if (rc != 0) {
-        reply_tx_error(r, d, rc);
-        return;
-    }
-    if (!reply_pin_refusal(r, &p.res, "old_pin")) {
-        if (p.reset)
-            revoke_subject_changed(d, r->w->cache, 'h', p.id);
-        if (household_get(d, p.id, &h, false) != 1) {
-            reply_db_error(r, d);
-            return;
-        }
-        reply_json(r, 200, household_json(r, &h));
-    }
 }
 
 /* charset=gb18030 in the Content-Type picks the legacy encoding. */

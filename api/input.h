@@ -15,6 +15,11 @@
 
 struct req;
 
+/* The largest id a request may name (a body field, a query value, a
+ * cursor): the largest number of 18 digits, so a parser can refuse a
+ * longer one by its length, and it fits a BIGINT with room to spare. */
+#define ID_MAX 999999999999999999LL
+
 enum ftype {
     FT_STR,     /* min/max: length in characters */
     FT_INT,     /* min/max: value */

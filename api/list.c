@@ -1,4 +1,5 @@
 /* list.c - see list.h. */
+#include "api/input.h"
 #include "api/list.h"
 #include "server/clock.h"
 #include "server/request.h"
@@ -34,7 +35,7 @@ bool list_params_or_reply(struct req *r, int *limit, long long *after)
     *after = 0;
     if (c) {
         /* cursors are "c" + id: opaque to clients, trivial to check here */
-        if (c[0] != 'c' || !parse_pos(c + 1, 999999999999999999LL, after)) {
+        if (c[0] != 'c' || !parse_pos(c + 1, ID_MAX, after)) {
             reply_error(r, 400, "invalid_request", "cursor", "cursor is not one this server gave");
             return false;
         }
@@ -66,7 +67,7 @@ bool query_id_or_reply(struct req *r, const char *name, long long *out)
     *out = 0;
     if (!v)
         return true;
-    if (!parse_pos(v, 999999999999999999LL, out)) {
+    if (!parse_pos(v, ID_MAX, out)) {
         reply_error(r, 400, "invalid_request", name, "%s must be a positive integer", name);
         return false;
     }

@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ID_MAX 999999999999999999LL
 #define RATE_MAX_ADMIN 1000000
 #define RATE_MAX_REGION 100000
 

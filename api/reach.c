@@ -28,7 +28,7 @@ const char *reach_path(struct req *r, struct db *d)
     if (r->who.role == ROLE_ADMIN) {
         snprintf(r->reach_path, sizeof r->reach_path, "/");
     } else {
-        /* regions never move: the per-thread cache is always right */
+        /* regions never move: the connection's cache is always right */
         char path[256] = "";
         if (r->who.region_id && region_path_cached(d, r->who.region_id, path, sizeof path) != 0)
             return NULL;

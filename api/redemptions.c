@@ -42,7 +42,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ID_MAX 999999999999999999LL
 #define CLERK_FAIL_WINDOW 600
 
 static const struct field line_fields[] = {

@@ -11,7 +11,7 @@
 #include <string.h>
 
 static const struct field region_fields[] = {
-    { "parent_id", FT_INT, F_NULLABLE, 1, 999999999999999999LL, NULL },
+    { "parent_id", FT_INT, F_NULLABLE, 1, ID_MAX, NULL },
     { "name", FT_STR, F_REQUIRED, 1, 100, NULL },
     { "level", FT_STR, F_REQUIRED, 1, 12, NULL },
     { "code", FT_STR, F_REQUIRED, 2, 12, NULL },

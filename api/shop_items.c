@@ -9,6 +9,7 @@
 #include "db/db.h"
 #include "db/households.h"
 #include "db/regions.h"
+#include "db/shop_items.h"
 #include "db/shops.h"
 
 #include <stdio.h>
@@ -29,30 +30,21 @@ static const struct field patch_fields[] = {
     { NULL, 0, 0, 0, 0, NULL },
 };
 
-static const char SQL_INSERT[] =
-    "INSERT INTO shop_items (shop_id, name, points, stock) VALUES (?, ?, ?, ?)";
-static const char SQL_GET[] =
-    "SELECT id, shop_id, name, points, stock, active FROM shop_items WHERE id = ? AND shop_id = ?";
-static const char SQL_LIST[] =
-    "SELECT id, shop_id, name, points, stock, active FROM shop_items WHERE shop_id = ? "
-    "AND (? OR active) AND id > ? ORDER BY id LIMIT ?";
-static const char SQL_PATCH[] =
-    "UPDATE shop_items SET points = COALESCE(?, points), name = COALESCE(?, name), "
-    "stock = IF(?, ?, stock), active = COALESCE(?, active) WHERE id = ? AND shop_id = ?";
-static const char SQL_SHOPS[] =
-    "SELECT s.id FROM shops s JOIN regions g ON g.id = s.region_id "
-    "WHERE g.path LIKE CONCAT(?, '%') AND s.id > ? ORDER BY s.id LIMIT ?";
+static json_t *item_json(const struct shop_item *it)
+{
+    json_t *o = json_pack("{s:I, s:I, s:s, s:I, s:b}", "id", (json_int_t)it->id, "shop_id",
+                          (json_int_t)it->shop_id, "name", it->name, "points",
+                          (json_int_t)it->points, "active", it->active);
+    if (o)
+        json_object_set_new(o, "stock", it->has_stock ? json_integer(it->stock) : json_null());
+    return o;
+}
 
 static json_t *item_row_json(struct db_rows *r)
 {
-    json_t *o = json_pack("{s:I, s:I, s:s, s:I, s:b}", "id", (json_int_t)db_rows_int(r, 0),
-                          "shop_id", (json_int_t)db_rows_int(r, 1), "name",
-                          db_rows_str(r, 2, NULL), "points", (json_int_t)db_rows_int(r, 3),
-                          "active", db_rows_int(r, 5) != 0);
-    if (o)
-        json_object_set_new(o, "stock", db_rows_null(r, 4) ? json_null()
-                                                           : json_integer(db_rows_int(r, 4)));
-    return o;
+    struct shop_item it;
+    shop_item_read(r, &it);
+    return item_json(&it);
 }
 
 /* The county path a resident's household belongs to ("" when none). */
@@ -115,15 +107,9 @@ struct new_item {
 static int item_tx(struct db *d, void *arg)
 {
     struct new_item *x = arg;
-    struct db_param p[] = {
-        { 'i', x->shop_id, NULL, 0 },
-        { 's', 0, x->name, 0 },
-        { 'i', x->points, NULL, 0 },
-        { x->has_stock ? 'i' : 'n', x->stock, NULL, 0 },
-    };
-    if (db_exec_params(d, SQL_INSERT, p, 4) < 0)
+    x->id = shop_item_insert(d, x->shop_id, x->name, x->points, x->has_stock, x->stock);
+    if (x->id < 0)
         return -1;
-    x->id = (long long)db_insert_id(d);
     json_t *detail = json_pack("{s:I, s:s, s:I}", "shop_id", (json_int_t)x->shop_id, "name",
                                x->name, "points", (json_int_t)x->points);
     int rc = audit_req(x->r, d, "shop_item.create", "shop_item", x->id, detail);
@@ -133,19 +119,14 @@ static int item_tx(struct db *d, void *arg)
 
 static void reply_item(struct req *r, struct db *d, int status, long long item, long long shop)
 {
-    struct db_rows *rows = db_query(d, SQL_GET, "ii", item, shop);
-    if (!rows) {
+    struct shop_item it;
+    int rc = shop_item_get(d, shop, item, &it);
+    if (rc < 0)
         reply_db_error(r, d);
-        return;
-    }
-    if (!db_rows_next(rows)) {
-        db_rows_free(rows);
+    else if (rc == 0)
         reply_error(r, 404, "not_found", NULL, "no such item");
-        return;
-    }
-    json_t *o = item_row_json(rows);
-    db_rows_free(rows);
-    reply_json(r, status, o);
+    else
+        reply_json(r, status, item_json(&it));
 }
 
 void h_shop_items_create(struct req *r)
@@ -178,9 +159,9 @@ void h_shop_items_list(struct req *r)
     if (!d || !shop_in_reach_or_reply(r, d, r->param[0], &s))
         return;
     /* residents and clerks see what is on offer; admins everything */
-    long long all = r->who.role == ROLE_ADMIN || r->who.role == ROLE_REGION_ADMIN;
-    reply_row_page(r, d, db_query(d, SQL_LIST, "iiii", s.id, all, after, (long long)limit + 1),
-                   limit, item_row_json, 0);
+    bool all = r->who.role == ROLE_ADMIN || r->who.role == ROLE_REGION_ADMIN;
+    reply_row_page(r, d, shop_items_page(d, s.id, all, after, limit + 1), limit, item_row_json,
+                   0);
 }
 
 struct patch_item {
@@ -192,22 +173,15 @@ struct patch_item {
 static int patch_tx(struct db *d, void *arg)
 {
     struct patch_item *x = arg;
-    long long points = 0, stock = 0;
-    bool has_points = input_int(x->body, "points", &points);
-    bool set_stock = json_object_get(x->body, "stock") != NULL;
-    bool has_stock = input_int(x->body, "stock", &stock);
+    struct shop_item_change c = { .name = input_str(x->body, "name") };
+    c.set_points = input_int(x->body, "points", &c.points);
+    /* "stock": null stops keeping stock; absent keeps it as it is */
+    c.set_stock = json_object_get(x->body, "stock") != NULL;
+    c.has_stock = input_int(x->body, "stock", &c.stock);
     json_t *active = json_object_get(x->body, "active");
-    struct db_param p[] = {
-        { has_points ? 'i' : 'n', points, NULL, 0 },
-        { 's', 0, input_str(x->body, "name"), 0 },
-        { 'i', set_stock, NULL, 0 },
-        { has_stock ? 'i' : 'n', stock, NULL, 0 },
-        { active ? 'i' : 'n', json_is_true(active), NULL, 0 },
-        { 'i', x->id, NULL, 0 },
-        { 'i', x->shop_id, NULL, 0 },
-    };
-    long long n = db_exec_params(d, SQL_PATCH, p, 7);
-    if (n < 0)
+    c.set_active = active != NULL;
+    c.active = json_is_true(active);
+    if (shop_item_update(d, x->shop_id, x->id, &c) < 0)
         return -1;
     int rc = audit_req(x->r, d, "shop_item.update", "shop_item", x->id, x->body);
     return rc;
@@ -225,14 +199,13 @@ void h_shop_items_patch(struct req *r)
     struct shop s;
     if (!d || !shop_in_reach_or_reply(r, d, r->param[0], &s))
         return;
-    struct db_rows *rows = db_query(d, SQL_GET, "ii", r->param[1], s.id);
-    if (!rows) {
+    struct shop_item it;
+    int found = shop_item_get(d, s.id, r->param[1], &it);
+    if (found < 0) {
         reply_db_error(r, d);
         return;
     }
-    bool exists = db_rows_next(rows);
-    db_rows_free(rows);
-    if (!exists) {
+    if (found == 0) {
         reply_error(r, 404, "not_found", NULL, "no such item");
         return;
     }
@@ -284,8 +257,7 @@ void h_shops_list(struct req *r)
         }
         snprintf(root, sizeof root, "%s", p);
     }
-    reply_id_page(r, d, db_query(d, SQL_SHOPS, "sii", root, after, (long long)limit + 1), limit,
-                  load_shop);
+    reply_id_page(r, d, shop_ids_page(d, root, after, limit + 1), limit, load_shop);
 }
 
 void h_shops_get(struct req *r)

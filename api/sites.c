@@ -16,7 +16,7 @@
 #include <string.h>
 
 static const struct field site_fields[] = {
-    { "region_id", FT_INT, F_REQUIRED, 1, 999999999999999999LL, NULL },
+    { "region_id", FT_INT, F_REQUIRED, 1, ID_MAX, NULL },
     { "name", FT_STR, F_REQUIRED, 1, 100, NULL },
     { "tier", FT_STR, F_REQUIRED, 1, 12, NULL },
     { "network", FT_STR, F_REQUIRED, 1, 12, NULL },
@@ -27,7 +27,7 @@ static const struct field site_fields[] = {
 };
 
 static const struct field shop_fields[] = {
-    { "region_id", FT_INT, F_REQUIRED, 1, 999999999999999999LL, NULL },
+    { "region_id", FT_INT, F_REQUIRED, 1, ID_MAX, NULL },
     { "name", FT_STR, F_REQUIRED, 1, 100, NULL },
     { "address", FT_STR, F_REQUIRED, 1, 200, NULL },
     { NULL, 0, 0, 0, 0, NULL },

@@ -39,8 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ID_MAX 999999999999999999LL
-
 static const struct field create_fields[] = {
     { "username", FT_STR, F_REQUIRED, 1, STAFF_USERNAME_MAX, NULL },
     { "password", FT_STR, F_REQUIRED, 10, 1024, NULL },

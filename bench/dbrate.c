@@ -213,7 +213,6 @@ static void *client_main(void *arg)
     }
     cache_free(c->cache);
     db_close(d);
-    catalog_rates_release();
     db_thread_end();
     return NULL;
 }

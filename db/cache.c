@@ -1,6 +1,7 @@
 /* cache.c - hiredis wrapper with a breaker: see cache.h. */
 #include "db/cache.h"
 #include "db/stats.h"
+#include "server/clock.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -66,12 +67,7 @@ struct cache {
     int phead, pcount;
 };
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define now_ms() clock_mono_ms()   /* the one monotonic clock: server/clock.h */
 
 static bool parse_url(const char *url, char *host, size_t hostlen, int *port,
                       char *path, size_t pathlen, int *dbnum)

@@ -1,11 +1,14 @@
 /* catalog.c - see catalog.h. */
 #include "db/catalog.h"
 #include "db/db.h"
+#include "db/db_private.h"
+#include "server/clock.h"
 
+#include <errmsg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define CACHE_MS 2000
 #define MAX_DEPTH 8
@@ -21,35 +24,59 @@ static const char SQL_INSERT_RATE[] =
     "INSERT INTO rates (category_id, region_key, points_per_unit, effective_from, created_by) "
     "VALUES (?, ?, ?, ?, ?)";
 
-static _Thread_local struct category cache[CATALOG_MAX];
-static _Thread_local int cache_n = -1;
-static _Thread_local long long cache_at_ms;
+/* ---- the catalogue ----
+ * Cached on each connection (db_local) for CACHE_MS, and until the
+ * process-wide generation moves: catalog_invalidate() has no connection
+ * to hand, and a category created on one worker should be seen by all of
+ * this process at once (another instance's, within CACHE_MS). */
 
-static long long now_ms(void)
+struct rate_row {
+    int category_id;
+    long long region_key, id, ppu, from;
+};
+
+struct catalog_state {
+    struct category cats[CATALOG_MAX];
+    int ncats;
+    bool cats_loaded;
+    unsigned long long cats_gen;        /* the generation they were read in */
+    long long cats_at_ms;
+    struct rate_row *rates;             /* every version, see below */
+    size_t nrates, caprates;
+    bool rates_loaded;
+    long long rates_count;              /* the table's row count when read */
+};
+
+static void state_release(void *p)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    struct catalog_state *st = p;
+    free(st->rates);
 }
+
+static const struct db_local_key catalog_key = { sizeof(struct catalog_state), state_release };
+
+static atomic_ullong generation;
 
 void catalog_invalidate(void)
 {
-    cache_n = -1;
+    atomic_fetch_add(&generation, 1);
 }
 
-int catalog_all(struct db *d, const struct category **out)
+/* The categories of st as they are now: cached ones while fresh, else
+ * read again.  The count, or -1 (error on d). */
+static int load_categories(struct db *d, struct catalog_state *st)
 {
-    long long now = now_ms();
-    if (cache_n >= 0 && now - cache_at_ms < CACHE_MS) {
-        *out = cache;
-        return cache_n;
-    }
+    long long now = clock_mono_ms();
+    unsigned long long gen = atomic_load(&generation);
+    if (st->cats_loaded && st->cats_gen == gen && now - st->cats_at_ms < CACHE_MS)
+        return st->ncats;
+    st->cats_loaded = false;
     struct db_rows *r = db_query(d, SQL_ALL, "");
     if (!r)
         return -1;
     int n = 0;
     while (db_rows_next(r) && n < CATALOG_MAX) {
-        struct category *c = &cache[n++];
+        struct category *c = &st->cats[n++];
         memset(c, 0, sizeof *c);
         c->id = (int)db_rows_int(r, 0);
         snprintf(c->code, sizeof c->code, "%s", db_rows_str(r, 1, NULL));
@@ -60,26 +87,39 @@ int catalog_all(struct db *d, const struct category **out)
         c->daily_cap = db_rows_int(r, 6);
     }
     db_rows_free(r);
-    cache_n = n;
-    cache_at_ms = now;
-    *out = cache;
+    st->ncats = n;
+    st->cats_loaded = true;
+    st->cats_gen = gen;
+    st->cats_at_ms = now;
+    return n;
+}
+
+int catalog_all(struct db *d, const struct category **out)
+{
+    struct catalog_state *st = db_local(d, &catalog_key);
+    int n = st ? load_categories(d, st) : -1;
+    *out = n >= 0 ? st->cats : NULL;
     return n;
 }
 
 int catalog_find(struct db *d, const char *code, const struct category **out)
 {
-    const struct category *all;
     *out = NULL;
-    /* a miss may be a category another worker just created: look again */
+    struct catalog_state *st = db_local(d, &catalog_key);
+    if (!st)
+        return -1;
+    /* a miss may be a category another worker or instance just created:
+     * look again, reading only this connection's copy afresh (a client's
+     * unknown code must not make every thread read the table) */
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1)
-            catalog_invalidate();
-        int n = catalog_all(d, &all);
+            st->cats_loaded = false;
+        int n = load_categories(d, st);
         if (n < 0)
             return -1;
         for (int i = 0; i < n; i++)
-            if (strcmp(all[i].code, code) == 0) {
-                *out = &all[i];
+            if (strcmp(st->cats[i].code, code) == 0) {
+                *out = &st->cats[i];
                 return 1;
             }
     }
@@ -102,64 +142,53 @@ static int path_ids(const char *path, long long *ids, int max)
 }
 
 /* ---- rates ----
- * Every rate version is cached per thread.  Rates are only ever inserted,
- * so the table's row count is its version: a transaction that counts N
- * rows sees exactly the N rows the cache was loaded with, as long as the
- * cache was loaded from a snapshot no older than its own (a thread's
- * transactions follow one another).  The caller reads the count inside
- * its own transaction, after its locks, and passes it in. */
-
-struct rate_row {
-    int category_id;
-    long long region_key, id, ppu, from;
-};
-
-static _Thread_local struct rate_row *rate_rows;
-static _Thread_local size_t rate_rows_n, rate_rows_cap;
-static _Thread_local long long rate_rows_count = -1;
+ * Every rate version is cached on the connection.  Rates are only ever
+ * inserted, so the table's row count is its version: a transaction that
+ * counts N rows sees exactly the N rows the cache was loaded with, as long
+ * as the cache was loaded from a snapshot no older than its own (a
+ * connection's transactions follow one another).  The caller reads the
+ * count inside its own transaction, after its locks, and passes it in. */
 
 const char CATALOG_RATES_COUNT_SQL[] = "SELECT COUNT(*) FROM rates";
 
-static int load_rates(struct db *d)
+static int load_rates(struct db *d, struct catalog_state *st)
 {
+    st->rates_loaded = false;
     struct db_rows *r = db_query(d, SQL_RATES_ALL, "");
     if (!r)
         return -1;
     size_t n = db_rows_count(r);
-    if (n > rate_rows_cap) {
-        struct rate_row *p = realloc(rate_rows, n * sizeof *p);
+    if (n > st->caprates) {
+        struct rate_row *p = realloc(st->rates, n * sizeof *p);
         if (!p) {
             db_rows_free(r);
+            db_error_set(d, CR_OUT_OF_MEMORY, "out of memory");
             return -1;
         }
-        rate_rows = p;
-        rate_rows_cap = n;
+        st->rates = p;
+        st->caprates = n;
     }
     size_t k = 0;
     while (db_rows_next(r) && k < n)
-        rate_rows[k++] = (struct rate_row){ (int)db_rows_int(r, 0), db_rows_int(r, 1),
+        st->rates[k++] = (struct rate_row){ (int)db_rows_int(r, 0), db_rows_int(r, 1),
                                             db_rows_int(r, 2), db_rows_int(r, 3),
                                             db_rows_int(r, 4) };
     db_rows_free(r);
-    rate_rows_n = k;
-    rate_rows_count = (long long)k;
+    st->nrates = k;
+    st->rates_count = (long long)k;
+    st->rates_loaded = true;
     return 0;
-}
-
-void catalog_rates_release(void)
-{
-    free(rate_rows);
-    rate_rows = NULL;
-    rate_rows_n = rate_rows_cap = 0;
-    rate_rows_count = -1;
 }
 
 int catalog_rates(struct db *d, long long count, const char *region_path, long long at,
                   const struct category *cats, int ncats, struct rate *out)
 {
+    struct catalog_state *st = db_local(d, &catalog_key);
+    if (!st)
+        return -1;
     if (count < 0 && db_query_int(d, &count, CATALOG_RATES_COUNT_SQL, "") != 1)
         return -1;
-    if (count != rate_rows_count && load_rates(d) != 0)
+    if ((!st->rates_loaded || count != st->rates_count) && load_rates(d, st) != 0)
         return -1;
     long long ids[MAX_DEPTH] = { 0 };
     int depth = path_ids(region_path, ids, MAX_DEPTH);
@@ -173,8 +202,8 @@ int catalog_rates(struct db *d, long long count, const char *region_path, long l
         best_depth[i] = -1;
         best_from[i] = -1;
     }
-    for (size_t k = 0; k < rate_rows_n; k++) {
-        const struct rate_row *row = &rate_rows[k];
+    for (size_t k = 0; k < st->nrates; k++) {
+        const struct rate_row *row = &st->rates[k];
         if (row->from > at)
             continue;
         int dpt = 0;                      /* default */

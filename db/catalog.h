@@ -28,35 +28,36 @@ struct rate {
     long long ppu;            /* points per kg or per item */
 };
 
-/* The whole catalogue, cached per thread for two seconds (categories are
- * few and rarely change).  Returns the count (>= 0) or -1; *out points at
- * thread-owned memory valid until the next call on this thread. */
+/* The whole catalogue, cached on the connection for two seconds
+ * (categories are few and rarely change) or until catalog_invalidate().
+ * Returns the count (>= 0) or -1; *out points at memory owned by d, valid
+ * until the next catalog call on d or db_close(d). */
 int catalog_all(struct db *d, const struct category **out);
 
-/* Find by code in the cached catalogue (a miss reloads it once: the
- * category may be a moment old).  1 found (*out points at thread-owned
- * memory, as catalog_all's), 0 no such category, -1 the catalogue could
- * not be read (error left on d).  A caller must never answer -1 as
+/* Find by code in the cached catalogue (a miss reloads d's copy once: the
+ * category may be a moment old).  1 found (*out points at memory owned by
+ * d, as catalog_all's), 0 no such category, -1 the catalogue could not be
+ * read (error left on d).  A caller must never answer -1 as
  * "unknown": that turns a store outage into a client refusal. */
 int catalog_find(struct db *d, const char *code, const struct category **out);
 
-/* Forget this thread's cached catalogue (after adding a category). */
+/* Have every connection of this process read the catalogue again on its
+ * next use (after adding a category, or to list it fresh).  Needs no
+ * connection: it moves a process-wide generation, safe from any thread.
+ * Other instances see a new category within the two seconds. */
 void catalog_invalidate(void);
 
 /* Rates in force at time `at` for the region with materialised path
  * region_path, one per category of the catalogue: out[i] matches
  * cats[i].  0 or -1.
  *
- * Every rate version is cached per thread; `count` is the rates table's
+ * Every rate version is cached on the connection; `count` is the rates table's
  * row count read by CATALOG_RATES_COUNT_SQL in the caller's transaction
  * (rates are only inserted, so the count names the version of the table).
  * Pass -1 to have it read here.  The cache is reloaded when it differs. */
 int catalog_rates(struct db *d, long long count, const char *region_path, long long at,
                   const struct category *cats, int ncats, struct rate *out);
 extern const char CATALOG_RATES_COUNT_SQL[];
-
-/* Free this thread's cached rates (at thread exit). */
-void catalog_rates_release(void);
 
 /* Inside a transaction: count the categories, locking them so that a
  * concurrent creation waits.  0 or -1. */

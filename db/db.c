@@ -25,6 +25,11 @@ struct cached_stmt {
     MYSQL_STMT *st;
 };
 
+struct local_slot {
+    const struct db_local_key *key;
+    void *state;
+};
+
 struct db {
     MYSQL *my;
     bool dead;
@@ -39,6 +44,9 @@ struct db {
      * with the first statement), COMMIT sent inside a batch, and whether
      * that batch came back */
     bool begin_pending, commit_sent, committed;
+    /* db_local: a handful of modules, so a short array searched in order */
+    struct local_slot *locals;
+    size_t nlocals;
 };
 
 struct db_cell {
@@ -190,6 +198,12 @@ void db_close(struct db *d)
 {
     if (!d)
         return;
+    for (size_t i = 0; i < d->nlocals; i++) {
+        if (d->locals[i].key->release)
+            d->locals[i].key->release(d->locals[i].state);
+        free(d->locals[i].state);
+    }
+    free(d->locals);
     drop_stmts(d);
     free(d->stmts);
     if (d->my)
@@ -330,7 +344,7 @@ static MYSQL_STMT *get_stmt(struct db *d, const char *sql)
     return st;
 }
 
-/* After ER_NEED_REPREPARE (a table changed under a cached statement). */
+/* After a table changed under a cached statement (see run). */
 static MYSQL_STMT *reprepare(struct db *d, const char *sql)
 {
     for (size_t i = 0; i < d->nstmts; i++) {
@@ -343,184 +357,184 @@ static MYSQL_STMT *reprepare(struct db *d, const char *sql)
     return get_stmt(d, sql);
 }
 
-struct bound {
-    MYSQL_BIND bind[DB_MAX_PARAMS];
-    long long ints[DB_MAX_PARAMS];
-    unsigned long lens[DB_MAX_PARAMS];
-    int n;
-};
-
-static int bind_params(struct db *d, struct bound *b, const char *fmt, va_list ap)
+int db_params_from_fmt(struct db_param *out, int max, const char *fmt, va_list ap)
 {
-    memset(b->bind, 0, sizeof b->bind);
-    b->n = 0;
+    int n = 0;
     for (const char *f = fmt ? fmt : ""; *f; f++) {
-        if (b->n >= DB_MAX_PARAMS) {
-            set_err(d, CR_UNKNOWN_ERROR, "too many parameters");
+        if (n >= max)
             return -1;
-        }
-        MYSQL_BIND *x = &b->bind[b->n];
+        struct db_param *x = &out[n++];
+        *x = (struct db_param){ *f, 0, NULL, 0 };
         switch (*f) {
         case 'i':
-            b->ints[b->n] = va_arg(ap, long long);
+            x->i = va_arg(ap, long long);
+            break;
+        case 's':
+            x->s = va_arg(ap, const char *);
+            break;
+        case 'b':
+            x->s = va_arg(ap, const void *);
+            x->len = va_arg(ap, size_t);
+            break;
+        case 'n':
+            break;
+        default:
+            return -1;
+        }
+    }
+    return n;
+}
+
+/* The binds of one execution.  Up to DB_MAX_PARAMS (every printf-style
+ * call, most array calls) they live on the stack; a bulk statement with
+ * more gets them from the heap. */
+struct bound {
+    MYSQL_BIND *bind;
+    unsigned long *lens;
+    long long *ints;
+    MYSQL_BIND bind_s[DB_MAX_PARAMS];
+    unsigned long lens_s[DB_MAX_PARAMS];
+    long long ints_s[DB_MAX_PARAMS];
+};
+
+static void bound_free(struct bound *b)
+{
+    if (b->bind != b->bind_s) {
+        free(b->bind);
+        free(b->lens);
+        free(b->ints);
+    }
+}
+
+/* 0, or -1 with the error set (b needs bound_free either way). */
+static int bind_params(struct db *d, struct bound *b, const struct db_param *p, int n)
+{
+    if (n <= DB_MAX_PARAMS) {
+        b->bind = b->bind_s;
+        b->lens = b->lens_s;
+        b->ints = b->ints_s;
+        memset(b->bind, 0, (size_t)(n > 0 ? n : 0) * sizeof *b->bind);
+    } else {
+        b->bind = calloc((size_t)n, sizeof *b->bind);
+        b->lens = calloc((size_t)n, sizeof *b->lens);
+        b->ints = calloc((size_t)n, sizeof *b->ints);
+        if (!b->bind || !b->lens || !b->ints) {
+            set_err(d, CR_OUT_OF_MEMORY, "out of memory");
+            return -1;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        MYSQL_BIND *x = &b->bind[i];
+        switch (p[i].type) {
+        case 'i':
+            b->ints[i] = p[i].i;
             x->buffer_type = MYSQL_TYPE_LONGLONG;
-            x->buffer = &b->ints[b->n];
+            x->buffer = &b->ints[i];
             break;
-        case 's': {
-            const char *s = va_arg(ap, const char *);
-            if (!s) {
+        case 's':
+        case 'b':
+            if (!p[i].s) {
                 x->buffer_type = MYSQL_TYPE_NULL;
-            } else {
-                b->lens[b->n] = (unsigned long)strlen(s);
-                x->buffer_type = MYSQL_TYPE_STRING;
-                x->buffer = (void *)(uintptr_t)s;
-                x->buffer_length = b->lens[b->n];
-                x->length = &b->lens[b->n];
+                break;
             }
+            b->lens[i] = (unsigned long)(p[i].type == 's' ? strlen(p[i].s) : p[i].len);
+            x->buffer_type = p[i].type == 's' ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
+            x->buffer = (void *)(uintptr_t)p[i].s;
+            x->buffer_length = b->lens[i];
+            x->length = &b->lens[i];
             break;
-        }
-        case 'b': {
-            const void *p = va_arg(ap, const void *);
-            size_t len = va_arg(ap, size_t);
-            if (!p) {
-                x->buffer_type = MYSQL_TYPE_NULL;
-            } else {
-                b->lens[b->n] = (unsigned long)len;
-                x->buffer_type = MYSQL_TYPE_BLOB;
-                x->buffer = (void *)(uintptr_t)p;
-                x->buffer_length = b->lens[b->n];
-                x->length = &b->lens[b->n];
-            }
-            break;
-        }
         case 'n':
             x->buffer_type = MYSQL_TYPE_NULL;
             break;
         default:
-            set_err(d, CR_UNKNOWN_ERROR, "bad parameter format");
+            /* 'r' (batch.h) or a slip: binding it as NULL would store
+             * a wrong value without a word */
+            set_err(d, CR_UNKNOWN_ERROR, "bad parameter type");
             return -1;
         }
-        b->n++;
     }
     return 0;
 }
 
-/* Prepare (cached), bind and execute.  Returns the statement or NULL. */
-static MYSQL_STMT *run(struct db *d, const char *sql, const char *fmt, va_list ap)
+/* The one way a statement runs: prepare (cached), bind and execute,
+ * preparing again once when a table changed under the cached statement.
+ * The server says so with ER_NEED_REPREPARE when it cannot re-prepare by
+ * itself; when it can, but the result has other columns now (an ALTER
+ * under a SELECT *), the client library refuses the result with
+ * CR_NEW_STMT_METADATA and leaves the link in step.  Either way a fresh
+ * statement runs again: the second case meets only statements with a
+ * result, and none of ours writes as well (no INSERT ... RETURNING).
+ * Returns the statement or NULL with the error set. */
+static MYSQL_STMT *run(struct db *d, const char *sql, const struct db_param *p, int n)
 {
     if (d->dead) {
         set_err(d, CR_SERVER_GONE_ERROR, "connection is down");
         return NULL;
     }
     struct bound b;
-    if (bind_params(d, &b, fmt, ap) != 0 || begin_if_pending(d) != 0)
-        return NULL;
+    MYSQL_STMT *ok = NULL;
+    if (bind_params(d, &b, p, n) != 0 || begin_if_pending(d) != 0)
+        goto out;
     MYSQL_STMT *st = get_stmt(d, sql);
     for (int attempt = 0; st && attempt < 2; attempt++) {
-        if (mysql_stmt_param_count(st) != (unsigned long)b.n) {
+        if (mysql_stmt_param_count(st) != (unsigned long)n) {
             set_err(d, CR_UNKNOWN_ERROR, "parameter count does not match the statement");
-            return NULL;
+            goto out;
         }
         if (mysql_stmt_bind_param(st, b.bind) != 0) {
             set_err_stmt(d, st);
-            return NULL;
+            goto out;
         }
         if (mysql_stmt_execute(st) == 0) {
             clear_err(d);
-            return st;
+            ok = st;
+            goto out;
         }
         set_err_stmt(d, st);
-        if (d->err != ER_NEED_REPREPARE)
-            return NULL;
+        if (d->err != ER_NEED_REPREPARE && d->err != CR_NEW_STMT_METADATA)
+            goto out;
         st = reprepare(d, sql);
     }
-    return NULL;
-}
-
-/* Bind an array of parameters and execute; the statement or NULL. */
-static MYSQL_STMT *run_params(struct db *d, const char *sql, const struct db_param *p, int n)
-{
-    if (d->dead) {
-        set_err(d, CR_SERVER_GONE_ERROR, "connection is down");
-        return NULL;
-    }
-    MYSQL_BIND *b = calloc(n > 0 ? (size_t)n : 1, sizeof *b);
-    unsigned long *lens = calloc(n > 0 ? (size_t)n : 1, sizeof *lens);
-    long long *ints = calloc(n > 0 ? (size_t)n : 1, sizeof *ints);
-    MYSQL_STMT *ok = NULL;
-    if (!b || !lens || !ints) {
-        set_err(d, CR_OUT_OF_MEMORY, "out of memory");
-        goto out;
-    }
-    if (begin_if_pending(d) != 0)
-        goto out;
-    for (int i = 0; i < n; i++) {
-        switch (p[i].type) {
-        case 'i':
-            ints[i] = p[i].i;
-            b[i].buffer_type = MYSQL_TYPE_LONGLONG;
-            b[i].buffer = &ints[i];
-            break;
-        case 's':
-        case 'b':
-            if (!p[i].s) {
-                b[i].buffer_type = MYSQL_TYPE_NULL;
-                break;
-            }
-            lens[i] = (unsigned long)(p[i].type == 's' ? strlen(p[i].s) : p[i].len);
-            b[i].buffer_type = p[i].type == 's' ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
-            b[i].buffer = (void *)(uintptr_t)p[i].s;
-            b[i].buffer_length = lens[i];
-            b[i].length = &lens[i];
-            break;
-        default:
-            b[i].buffer_type = MYSQL_TYPE_NULL;
-            break;
-        }
-    }
-    MYSQL_STMT *st = get_stmt(d, sql);
-    if (!st)
-        goto out;
-    if (mysql_stmt_param_count(st) != (unsigned long)n) {
-        set_err(d, CR_UNKNOWN_ERROR, "parameter count does not match the statement");
-        goto out;
-    }
-    if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
-        set_err_stmt(d, st);
-        goto out;
-    }
-    clear_err(d);
-    ok = st;
 out:
-    free(b);
-    free(lens);
-    free(ints);
+    bound_free(&b);
     return ok;
 }
 
-long long db_exec_params(struct db *d, const char *sql, const struct db_param *p, int n)
+/* The printf-style entry points: the format becomes an array and takes
+ * the one path above. */
+static MYSQL_STMT *run_fmt(struct db *d, const char *sql, const char *fmt, va_list ap)
 {
-    MYSQL_STMT *st = run_params(d, sql, p, n);
-    if (!st)
-        return -1;
-    long long rows = (long long)mysql_stmt_affected_rows(st);
-    if (mysql_stmt_field_count(st) > 0)
-        mysql_stmt_free_result(st);
-    return rows < 0 ? 0 : rows;
+    struct db_param p[DB_MAX_PARAMS];
+    int n = db_params_from_fmt(p, DB_MAX_PARAMS, fmt, ap);
+    if (n < 0) {
+        set_err(d, CR_UNKNOWN_ERROR, "bad parameter format");
+        return NULL;
+    }
+    return run(d, sql, p, n);
 }
 
-long long db_exec(struct db *d, const char *sql, const char *fmt, ...)
+static long long affected(MYSQL_STMT *st)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    MYSQL_STMT *st = run(d, sql, fmt, ap);
-    va_end(ap);
     if (!st)
         return -1;
     long long n = (long long)mysql_stmt_affected_rows(st);
     if (mysql_stmt_field_count(st) > 0)
         mysql_stmt_free_result(st);
     return n < 0 ? 0 : n;
+}
+
+long long db_exec_params(struct db *d, const char *sql, const struct db_param *p, int n)
+{
+    return affected(run(d, sql, p, n));
+}
+
+long long db_exec(struct db *d, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    MYSQL_STMT *st = run_fmt(d, sql, fmt, ap);
+    va_end(ap);
+    return affected(st);
 }
 
 static struct db_rows *fetch_all(struct db *d, MYSQL_STMT *st)
@@ -626,16 +640,14 @@ struct db_rows *db_query(struct db *d, const char *sql, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    MYSQL_STMT *st = run(d, sql, fmt, ap);
+    MYSQL_STMT *st = run_fmt(d, sql, fmt, ap);
     va_end(ap);
-    if (!st)
-        return NULL;
-    return fetch_all(d, st);
+    return st ? fetch_all(d, st) : NULL;
 }
 
 struct db_rows *db_query_params(struct db *d, const char *sql, const struct db_param *p, int n)
 {
-    MYSQL_STMT *st = run_params(d, sql, p, n);
+    MYSQL_STMT *st = run(d, sql, p, n);
     return st ? fetch_all(d, st) : NULL;
 }
 
@@ -643,7 +655,7 @@ int db_query_int(struct db *d, long long *out, const char *sql, const char *fmt,
 {
     va_list ap;
     va_start(ap, fmt);
-    MYSQL_STMT *st = run(d, sql, fmt, ap);
+    MYSQL_STMT *st = run_fmt(d, sql, fmt, ap);
     va_end(ap);
     if (!st)
         return -1;
@@ -793,6 +805,23 @@ int db_tx(struct db *d, int (*fn)(struct db *d, void *arg), void *arg)
         atomic_fetch_add(&wb_stats.tx_retries, 1);
         backoff_pause(attempt);
     }
+}
+
+void *db_local(struct db *d, const struct db_local_key *key)
+{
+    for (size_t i = 0; i < d->nlocals; i++)
+        if (d->locals[i].key == key)
+            return d->locals[i].state;
+    void *state = calloc(1, key->size ? key->size : 1);
+    struct local_slot *n = state ? realloc(d->locals, (d->nlocals + 1) * sizeof *n) : NULL;
+    if (!n) {
+        free(state);
+        set_err(d, CR_OUT_OF_MEMORY, "out of memory");
+        return NULL;
+    }
+    d->locals = n;
+    d->locals[d->nlocals++] = (struct local_slot){ key, state };
+    return state;
 }
 
 int db_errno(const struct db *d)

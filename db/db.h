@@ -8,7 +8,8 @@
  * per distinct pointer and prepares it again after a reconnect.
  *
  * Parameters are passed printf-style with a tiny format of one letter per
- * '?' in the SQL:
+ * '?' in the SQL (at most 64; the *_params forms take an array of any
+ * length):
  *   'i'  long long
  *   's'  const char *  (NUL-terminated; NULL binds SQL NULL)
  *   'b'  const void *, size_t   (bytes; NULL binds SQL NULL)
@@ -54,7 +55,7 @@ enum db_errkind {
  * is left to the server (the private server sets 3 s). */
 struct db *db_open(const struct db_params *p, char *err, size_t errlen);
 
-/* Close and free; NULL is fine. */
+/* Close and free, with every state db_local attached; NULL is fine. */
 void db_close(struct db *d);
 
 /* True when the last connection attempt or command showed the link dead.
@@ -80,7 +81,9 @@ bool db_link_lost(struct db *d);
 long long db_exec(struct db *d, const char *sql, const char *fmt, ...);
 
 /* A parameter for db_exec_params: type 'i' (i), 's' (s, NUL-terminated,
- * NULL = SQL NULL), 'b' (s, len) or 'n' (NULL). */
+ * NULL = SQL NULL), 'b' (s, len) or 'n' (NULL); any other type fails the
+ * call.  The printf-style calls build these arrays and take the same
+ * path, so both re-prepare a statement the server invalidated. */
 struct db_param {
     char type;
     long long i;
@@ -137,6 +140,23 @@ void db_rollback(struct db *d);
  * fn must have no side effects outside the database, since it may run
  * more than once. */
 int db_tx(struct db *d, int (*fn)(struct db *d, void *arg), void *arg);
+
+/* Per-connection state of the modules built on a connection (caches,
+ * clocks), so that it lives and dies with what its thread owns instead of
+ * in thread-local storage.  A module names its slot with a key of its own:
+ * a static struct db_local_key, whose address is the identity.  A
+ * connection belongs to one thread, so nothing here locks.  The state
+ * survives db_reconnect: it must hold data, never statements. */
+struct db_local_key {
+    size_t size;                    /* bytes of state, allocated zeroed */
+    void (*release)(void *state);   /* frees what the state points to; NULL: nothing */
+};
+
+/* This connection's state for key: allocated zeroed on first use, then
+ * the same pointer until db_close, which calls key->release on it (when
+ * set) and frees it.  The caller never frees it.  NULL when out of memory
+ * (the error is left on d: DB_OTHER). */
+void *db_local(struct db *d, const struct db_local_key *key);
 
 int db_errno(const struct db *d);
 const char *db_error(const struct db *d);

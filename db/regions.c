@@ -98,8 +98,9 @@ long long region_household_count(struct db *d, const char *path)
     return n;
 }
 
-/* Direct-mapped, per thread: villages and communities number in the
- * hundreds per county, and a miss costs one primary-key read. */
+/* Direct-mapped, per connection (db_local): villages and communities
+ * number in the hundreds per county, and a miss costs one primary-key
+ * read. */
 #define PATH_CACHE 512
 
 struct path_slot {
@@ -107,12 +108,19 @@ struct path_slot {
     char path[256];
 };
 
-static _Thread_local struct path_slot path_cache[PATH_CACHE];
+struct path_cache {
+    struct path_slot slot[PATH_CACHE];
+};
+
+static const struct db_local_key path_cache_key = { sizeof(struct path_cache), NULL };
 
 int region_path_cached(struct db *d, long long id, char *out, size_t len)
 {
-    struct path_slot *slot = &path_cache[(unsigned long long)id % PATH_CACHE];
-    if (id && slot->id == id) {
+    /* without room for a cache, read through: a cache is no reason to
+     * fail a request */
+    struct path_cache *c = db_local(d, &path_cache_key);
+    struct path_slot *slot = c ? &c->slot[(unsigned long long)id % PATH_CACHE] : NULL;
+    if (slot && id && slot->id == id) {
         snprintf(out, len, "%s", slot->path);
         return 0;
     }
@@ -121,7 +129,7 @@ int region_path_cached(struct db *d, long long id, char *out, size_t len)
     if (rc < 0)
         return -1;
     snprintf(out, len, "%s", rc ? g.path : "");
-    if (rc) {
+    if (rc && slot) {
         slot->id = id;
         snprintf(slot->path, sizeof slot->path, "%s", g.path);
     }

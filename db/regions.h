@@ -39,9 +39,9 @@ bool region_path_within(const char *root_path, const char *path);
  * level is county; the region itself when none is.  0 or -1. */
 int region_county_of(struct db *d, long long region_id, long long *county_id);
 
-/* A region's path, from a per-thread cache: a region never moves, so an
- * entry never goes stale.  0 (out filled; "" when there is no such
- * region) or -1. */
+/* A region's path, from a cache on the connection (freed by db_close): a
+ * region never moves, so an entry never goes stale.  0 (out filled; ""
+ * when there is no such region) or -1. */
 int region_path_cached(struct db *d, long long id, char *out, size_t len);
 
 /* Households in the subtree of a region (path prefix): count or -1. */

@@ -10,6 +10,9 @@ static const char SQL_GET[] =
     "FROM shops s JOIN regions g ON g.id = s.region_id WHERE s.id = ?";
 static const char SQL_INSERT[] =
     "INSERT INTO shops (region_id, name, address) VALUES (?, ?, ?)";
+static const char SQL_IDS_PAGE[] =
+    "SELECT s.id FROM shops s JOIN regions g ON g.id = s.region_id "
+    "WHERE g.path LIKE CONCAT(?, '%') AND s.id > ? ORDER BY s.id LIMIT ?";
 
 int shop_get(struct db *d, long long id, struct shop *out)
 {
@@ -35,4 +38,9 @@ long long shop_insert(struct db *d, const struct shop *s)
     if (db_exec(d, SQL_INSERT, "iss", s->region_id, s->name, s->address) < 0)
         return -1;
     return (long long)db_insert_id(d);
+}
+
+struct db_rows *shop_ids_page(struct db *d, const char *root_path, long long after, int max)
+{
+    return db_query(d, SQL_IDS_PAGE, "sii", root_path, after, (long long)max);
 }

@@ -12,6 +12,11 @@ uint64_t clock_mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+int64_t clock_mono_ms(void)
+{
+    return (int64_t)(clock_mono_ns() / 1000000u);
+}
+
 time_t clock_now(void)
 {
     /* Not time(NULL): glibc answers it from the kernel's coarse clock,

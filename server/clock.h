@@ -10,6 +10,10 @@
 
 /* Monotonic nanoseconds, for durations. */
 uint64_t clock_mono_ns(void);
+/* Monotonic milliseconds, for deadlines, backoffs and cache ages: the one
+ * millisecond clock of every module (db/ too: this file links into wbctl).
+ * Signed, so a reading minus a later deadline is negative, not a wrap. */
+int64_t clock_mono_ms(void);
 /* Wall clock, seconds since the epoch. */
 time_t clock_now(void);
 

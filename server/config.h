@@ -14,7 +14,7 @@ struct config {
     char *listen;            /* WB_LISTEN host:port */
     char listen_host[64];    /* parsed from listen */
     int listen_port;
-    int workers;             /* WB_WORKERS; 0 = 4 x cores */
+    int workers;             /* WB_WORKERS; 0 = 2 x cores */
     char *db_host;
     int db_port;
     char *db_socket;

@@ -1,5 +1,6 @@
 /* dblink.c - see dblink.h. */
 #include "server/dblink.h"
+#include "server/clock.h"
 #include "server/config.h"
 #include "server/log.h"
 #include "db/db.h"
@@ -7,18 +8,10 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include <time.h>
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 1000
 #define IDLE_PING_MS 30000
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct db *open_db(const struct config *cfg, char *err, size_t errlen)
 {
@@ -37,7 +30,7 @@ static struct db *open_db(const struct config *cfg, char *err, size_t errlen)
 
 struct db *dblink_get(struct dblink *l)
 {
-    long long now = now_ms();
+    long long now = clock_mono_ms();
     /* A link the server closed (a restart, a kill, wait_timeout) is found
      * here, before the request's first statement, and replaced, rather
      * than failing that request: the closed socket is readable, which

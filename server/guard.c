@@ -982,13 +982,6 @@ struct guard_host {
     int nlingering;
 };
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void peer_name(struct guard *g, char *buf, size_t len)
 {
     struct sockaddr_storage ss;
@@ -1057,7 +1050,7 @@ static void linger_end(struct lingering *l)
 static void on_linger(evutil_socket_t fd, short what, void *arg)
 {
     struct lingering *l = arg;
-    bool done = now_ms() >= l->until_ms;
+    bool done = clock_mono_ms() >= l->until_ms;
     if (!done && (what & EV_READ)) {
         char buf[16384];
         ssize_t n = recv((int)fd, buf, sizeof buf, 0);
@@ -1093,7 +1086,7 @@ static void linger(struct guard_host *h, int fd)
     }
     l->host = h;
     l->fd = dupfd;
-    l->until_ms = now_ms() + LINGER_MS;
+    l->until_ms = clock_mono_ms() + LINGER_MS;
     TAILQ_INSERT_TAIL(&h->lingering, l, link);
     h->nlingering++;
 }
@@ -1152,7 +1145,7 @@ static void follow(struct guard *g)
         return;
     struct guard_progress p;
     guard_frame_progress(&g->frame, &p);
-    long long now = now_ms();
+    long long now = clock_mono_ms();
     if (p.phase != g->phase || p.seq != g->seq) {
         g->phase = p.phase;
         g->seq = p.seq;
@@ -1236,7 +1229,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     }
     if (!g->deadline_ms || g->closing)
         return;
-    long long now = now_ms();
+    long long now = clock_mono_ms();
     if (now < g->deadline_ms && !g->busy_ms) {
         arm(g, g->deadline_ms - now);
         return;

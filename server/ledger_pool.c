@@ -3,7 +3,6 @@
 #include "server/config.h"
 #include "server/dblink.h"
 #include "server/log.h"
-#include "db/catalog.h"
 #include "db/db.h"
 
 #include <event2/event.h>
@@ -165,7 +164,6 @@ static void *thread_main(void *arg)
     }
     pthread_mutex_unlock(&p->mu);
     dblink_close(&t->link);
-    catalog_rates_release();
     db_thread_end();
     return NULL;
 }

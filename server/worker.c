@@ -1,5 +1,6 @@
 /* worker.c - a worker thread and the connections it owns; see worker.h. */
 #include "server/worker.h"
+#include "server/clock.h"
 #include "api/handlers.h"
 #include "server/dblink.h"
 #include "server/server.h"
@@ -12,7 +13,6 @@
 #include "server/guard.h"
 #include "db/db.h"
 #include "db/cache.h"
-#include "db/catalog.h"
 #include "db/idem.h"
 #include "db/revoke.h"
 #include "db/stats.h"
@@ -31,13 +31,6 @@
 #include <sys/socket.h>
 
 #define PURGE_EVERY_S 3600
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct db *worker_db(struct worker *w)
 {
@@ -92,7 +85,7 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct worker *w = arg;
-    long long now = now_ms();
+    long long now = clock_mono_ms();
     close_listener(w, now > w->stop_ms + LAST_CALL_MS);
     if ((!w->bound && w->inflight <= 0 && w->unflushed <= 0) || now > w->stop_deadline_ms) {
         if (w->inflight > 0)
@@ -111,7 +104,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     if (w->stopping)
         return;
     w->stopping = true;
-    w->stop_ms = now_ms();
+    w->stop_ms = clock_mono_ms();
     close_listener(w, false);
     w->stop_deadline_ms = w->stop_ms + (long long)w->cfg->shutdown_grace * 1000;
     struct timeval tv = { 0, 20 * 1000 };
@@ -121,6 +114,14 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
         event_base_loopexit(w->base, NULL);
     }
 }
+
+/* When the hourly purge last ran (epoch seconds; 0: never, so it runs at
+ * the first tick), kept on worker 0's connection, which db_close frees. */
+struct purge_clock {
+    long long last;
+};
+
+static const struct db_local_key purge_clock_key = { sizeof(struct purge_clock), NULL };
 
 /* Once a second: on worker 0, learn the revocation epoch other instances
  * moved on (db/revoke.h: this poll is what bounds their window to about a
@@ -135,12 +136,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (w->index == 0)
         revoke_tick(worker_db(w));
     cache_flush_pending(w->cache);
-    static _Thread_local long long last_purge;
     long long now = (long long)time(NULL);
-    if (w->index == 0 && now - last_purge >= PURGE_EVERY_S) {
+    if (w->index == 0) {
         struct db *d = worker_db(w);
-        if (d && revoke_purge(d, now) >= 0 && idem_purge(d) >= 0)
-            last_purge = now;
+        struct purge_clock *pc = d ? db_local(d, &purge_clock_key) : NULL;
+        if (pc && now - pc->last >= PURGE_EVERY_S && revoke_purge(d, now) >= 0 &&
+            idem_purge(d) >= 0)
+            pc->last = now;
     }
 }
 
@@ -191,7 +193,6 @@ static void *worker_main(void *arg)
     dblink_close(&w->link);
     cache_free(w->cache);
     w->cache = NULL;
-    catalog_rates_release();
     db_thread_end();
     return NULL;
 }
@@ -229,9 +230,11 @@ int worker_start(struct worker *w)
                                             EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(w->http, router_handle, w);
 
-    /* Each worker accepts on its own dup of the one listening socket, so
-     * only an idle worker takes a new connection, and removing one
-     * worker's socket at shutdown closes only its dup. */
+    /* Each worker accepts on its own socket of one SO_REUSEPORT group
+     * (server/main.c), and the kernel spreads new connections over them:
+     * one shared socket let the first worker to wake take a whole burst.
+     * Removing this worker's socket at shutdown closes only its own, and
+     * resets what is queued on it (close_listener waits for that). */
     w->bound = evhttp_accept_socket_with_handle(w->http, w->listen_fd);
     if (!w->bound) {
         log_msg(LOG_ERROR, "worker %d: cannot accept on the listening socket", w->index);

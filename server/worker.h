@@ -1,7 +1,8 @@
 /* worker.h - one worker thread: its own event_base and evhttp accepting
- * on the shared listening socket, its own MariaDB and Redis connections.
- * Nothing on a worker is touched by another thread except stop_ev, which
- * the main thread activates (libevent is built thread-aware). */
+ * on its own socket of the instance's SO_REUSEPORT group, its own MariaDB
+ * and Redis connections.  Nothing on a worker is touched by another thread
+ * except stop_ev, which the main thread activates, and its ledger inbox,
+ * which the ledger threads post to (libevent is built thread-aware). */
 #ifndef WB_WORKER_H
 #define WB_WORKER_H
 
@@ -30,7 +31,7 @@ struct worker {
     struct event *drain_ev;       /* timer while draining */
     struct event *tick_ev;        /* once a second housekeeping */
     bool started;                 /* thread running */
-    int listen_fd;                /* this worker's dup of the listening fd */
+    int listen_fd;                /* its listening socket (worker 0: a dup of main's) */
     struct dblink link;           /* its MariaDB connection */
     char name[24];                /* "worker 3", for the log */
     struct cache *cache;

@@ -1,0 +1,105 @@
+/* cards.c - a household's QR door card: POST /v1/households/{id}/card
+ * reissues it (a new generation; the old card stops working), GET
+ * .../card.png and .../card.svg draw the current one. */
+#include "api/handlers.h"
+#include "api/household_view.h"
+#include "api/reach.h"
+#include "server/config.h"
+#include "server/request.h"
+#include "server/worker.h"
+#include "db/db.h"
+#include "db/households.h"
+#include "db/revoke.h"
+#include "qr/card.h"
+#include "qr/qrimage.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct reissue {
+    struct req *r;
+    long long id;
+};
+
+static int reissue_tx(struct db *d, void *arg)
+{
+    struct reissue *x = arg;
+    struct household h;
+    int rc = household_get(d, x->id, &h, true);
+    if (rc <= 0)
+        return rc < 0 ? -1 : 1;
+    if (household_reissue(d, x->id) != 0)
+        return -1;
+    json_t *detail = json_pack("{s:I}", "old_generation", (json_int_t)h.card_gen);
+    rc = audit_req(x->r, d, "household.card_reissue", "household", x->id, detail);
+    json_decref(detail);
+    return rc;
+}
+
+void h_households_card_reissue(struct req *r)
+{
+    struct db *d = db_or_reply(r);
+    struct household h;
+    if (!d || !household_in_reach_or_reply(r, d, r->param[0], &h))
+        return;
+    struct reissue x = { r, h.id };
+    int rc = db_tx(d, reissue_tx, &x);
+    if (rc != 0) {
+        reply_tx_error(r, d, rc);
+        return;
+    }
+    if (household_get(d, h.id, &h, false) != 1) {
+        reply_db_error(r, d);
+        return;
+    }
+    revoke_subject_changed(d, r->w->cache, 'h', h.id);
+    reply_json(r, 200, household_json(r, &h));
+}
+
+void h_households_card_png(struct req *r)
+{
+    long long size = 512;
+    const char *s = req_query(r, "size");
+    if (s) {
+        char *end;
+        size = strtoll(s, &end, 10);
+        if (*end || end == s || size < QR_PNG_MIN || size > QR_PNG_MAX) {
+            reply_error(r, 400, "invalid_request", "size", "size must be from %d to %d pixels",
+                        QR_PNG_MIN, QR_PNG_MAX);
+            return;
+        }
+    }
+    struct db *d = db_or_reply(r);
+    struct household h;
+    if (!d || !household_in_reach_or_reply(r, d, r->param[0], &h))
+        return;
+    char code[CARD_MAX];
+    card_encode(r->w->cfg->qr_secret, h.id, h.card_gen, code);
+    unsigned char *png = NULL;
+    size_t len = 0;
+    if (qr_png(code, (int)size, &png, &len) != 0) {
+        reply_error(r, 500, "internal", NULL, "could not draw the card");
+        return;
+    }
+    reply_raw(r, 200, "image/png", png, len);
+    free(png);
+}
+
+void h_households_card_svg(struct req *r)
+{
+    struct db *d = db_or_reply(r);
+    struct household h;
+    if (!d || !household_in_reach_or_reply(r, d, r->param[0], &h))
+        return;
+    char code[CARD_MAX], caption[600];
+    card_encode(r->w->cfg->qr_secret, h.id, h.card_gen, code);
+    snprintf(caption, sizeof caption, "%s · %lld", h.region_name, h.id);
+    char *svg = NULL;
+    size_t len = 0;
+    if (qr_svg(code, caption, &svg, &len) != 0) {
+        reply_error(r, 500, "internal", NULL, "could not draw the card");
+        return;
+    }
+    reply_raw(r, 200, "image/svg+xml; charset=utf-8", svg, len);
+    free(svg);
+}
