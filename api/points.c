@@ -167,7 +167,7 @@ void h_categories_create(struct req *r)
                     CATALOG_MAX);
         return;
     }
-    if (rc == -1 && db_errkind(d) == DB_DUP) {
+    if (rc == DB_TX_ERROR && db_errkind(d) == DB_DUP) {
         reply_error(r, 409, "conflict", "code", "category '%s' exists", code);
         return;
     }

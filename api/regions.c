@@ -123,7 +123,7 @@ void h_regions_create(struct req *r)
     struct create_region c = { r, parent_id ? &parent : NULL, name, level, code, 0 };
     int rc = db_tx(d, create_tx, &c);
     if (rc != 0) {
-        if (rc == -1 && db_errkind(d) == DB_DUP) {
+        if (rc == DB_TX_ERROR && db_errkind(d) == DB_DUP) {
             reply_error(r, 409, "conflict", "code", "region code '%s' is taken", code);
             return;
         }

@@ -149,7 +149,7 @@ static void on_create_hashed(bool ok, const char *hash, void *arg)
         snprintf(c->s.password_hash, sizeof c->s.password_hash, "%s", hash);
         int rc = db_tx(d, insert_tx, c);
         struct staff fresh;
-        if (rc == -1 && db_errkind(d) == DB_DUP)
+        if (rc == DB_TX_ERROR && db_errkind(d) == DB_DUP)
             reply_error(r, 409, "conflict", "username", "username '%s' is taken", c->s.username);
         else if (rc != 0)
             reply_tx_error(r, d, rc);

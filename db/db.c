@@ -793,15 +793,15 @@ int db_tx(struct db *d, int (*fn)(struct db *d, void *arg), void *arg)
         }
         if (rc == 0) {
             if (db_commit(d) == 0)
-                return 0;
+                return DB_TX_COMMITTED;
             if (db_errkind(d) == DB_CONN)
-                return -2;
+                return DB_TX_UNKNOWN;
         } else if (d->commit_sent && db_errkind(d) == DB_CONN) {
-            return -2;      /* a batch carrying COMMIT was cut off */
+            return DB_TX_UNKNOWN;   /* a batch carrying COMMIT was cut off */
         }
         db_rollback(d);
         if (db_errkind(d) != DB_RETRY || attempt + 1 >= DB_TX_ATTEMPTS)
-            return -1;
+            return DB_TX_ERROR;
         atomic_fetch_add(&wb_stats.tx_retries, 1);
         backoff_pause(attempt);
     }

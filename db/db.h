@@ -132,13 +132,14 @@ void db_rollback(struct db *d);
  * few times, with a short random pause) when it fails with DB_RETRY.
  * fn returns 0 to commit, a positive value to roll back and hand that
  * value to the caller (a business refusal), or -1 on a database error
- * (left on the connection).  db_tx returns:
- *    0   committed
- *   >0   fn's refusal, rolled back
- *   -1   database error, rolled back (see db_errkind)
- *   -2   the COMMIT itself failed on a lost connection: outcome unknown
- * fn must have no side effects outside the database, since it may run
- * more than once. */
+ * (left on the connection).  db_tx returns a DB_TX_* value, or fn's
+ * positive refusal (rolled back).  fn must have no side effects outside
+ * the database, since it may run more than once. */
+enum db_tx_rc {
+    DB_TX_COMMITTED = 0,
+    DB_TX_ERROR = -1,         /* a database error, rolled back (see db_errkind) */
+    DB_TX_UNKNOWN = -2,       /* the COMMIT failed on a lost connection: outcome unknown */
+};
 int db_tx(struct db *d, int (*fn)(struct db *d, void *arg), void *arg);
 
 /* Per-connection state of the modules built on a connection (caches,

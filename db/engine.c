@@ -860,7 +860,7 @@ int ledger_engine_run(struct db *d, struct ledger_op *const *ops, int n)
             rerun_warning(&tx, "a key stored by a twin", left);
             continue;
         }
-        if (rc == 0) {
+        if (rc == DB_TX_COMMITTED) {
             if (finish(&tx) != 0)
                 fail_active(&tx, LEDGER_ERR, DB_OTHER);
             for (int i = 0; i < n; i++) {
@@ -873,7 +873,7 @@ int ledger_engine_run(struct db *d, struct ledger_op *const *ops, int n)
             }
             break;
         }
-        if (rc == -1 && left > 1 && !db_dead(d)) {
+        if (rc == DB_TX_ERROR && left > 1 && !db_dead(d)) {
             /* isolate what failed: each alone */
             rerun_warning(&tx, "one at a time", left);
             tx_release(&tx);
@@ -887,7 +887,7 @@ int ledger_engine_run(struct db *d, struct ledger_op *const *ops, int n)
                 }
             break;
         }
-        fail_active(&tx, rc == -2 ? LEDGER_UNKNOWN : LEDGER_ERR, db_errkind(d));
+        fail_active(&tx, rc == DB_TX_UNKNOWN ? LEDGER_UNKNOWN : LEDGER_ERR, db_errkind(d));
         break;
     }
     tx_release(&tx);

@@ -12,6 +12,7 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 1000
 #define IDLE_PING_MS 30000
+#define FAST_FAIL_MS 50
 
 static struct db *open_db(const struct config *cfg, char *err, size_t errlen)
 {
@@ -68,7 +69,11 @@ struct db *dblink_get(struct dblink *l)
     l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (l->backoff_ms > BACKOFF_MAX_MS)
         l->backoff_ms = BACKOFF_MAX_MS;
-    l->next_try_ms = now + l->backoff_ms;
+    /* The back-off spares requests a slow connect (a host that does not
+     * answer).  A connect refused at once (a local server that is down)
+     * costs nothing: try again on the next request, so the first one after
+     * MariaDB returns is served, not refused by a pause still running. */
+    l->next_try_ms = clock_mono_ms() - now < FAST_FAIL_MS ? 0 : now + l->backoff_ms;
     return NULL;
 }
 

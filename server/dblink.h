@@ -1,7 +1,9 @@
-/* dblink.h - one thread's MariaDB connection, opened on first use, pinged
- * after a quiet spell, and reconnected with a growing pause (100 ms to
- * 1 s) while MariaDB is away, so a request never waits out a connect
- * timeout after the first one failed. */
+/* dblink.h - one thread's MariaDB connection, opened on first use, checked
+ * before each use (a closed link is replaced before the request's first
+ * statement), and reconnected while MariaDB is away: at once when the
+ * connect was refused at once, after a growing pause (100 ms to 1 s) when
+ * it was slow, so a request never waits out a connect timeout after the
+ * first one failed. */
 #ifndef WB_DBLINK_H
 #define WB_DBLINK_H
 

@@ -252,7 +252,7 @@ void reply_db_error(struct req *r, struct db *d)
 
 void reply_tx_error(struct req *r, struct db *d, int rc)
 {
-    if (rc == -2) {
+    if (rc == DB_TX_UNKNOWN) {
         atomic_fetch_add(&wb_stats.db_errors, 1);
         reply_error(r, 503, "outcome_unknown", NULL,
                     "the store failed while committing; check whether the change was made "
