@@ -210,20 +210,14 @@ static bool attendant_site_or_reply(struct req *r)
 /* A single drop-off: a job of one for the ledger pool, grouped there
  * with whatever else is queued. */
 struct single {
-    struct req *r;
     struct prepared p;
-    struct ledger_op *ops[1];
+    struct movement mv;
     struct ledger_job job;
 };
 
-static void on_credited(struct ledger_job *job)
+static void before_credited_reply(struct movement *m)
 {
-    struct single *x = (struct single *)((char *)job - offsetof(struct single, job));
-    struct req *r = x->r;
-    count_backdated(&x->p);
-    reply_op(r, &x->p.op);
-    free(x);
-    req_finish_async(r);
+    count_backdated(&((struct single *)m->mem)->p);
 }
 
 void h_dropoffs_create(struct req *r)
@@ -244,16 +238,7 @@ void h_dropoffs_create(struct req *r)
     struct refusal f;
     enum prep rc = prepare(r, d, r->body, dropoff_fields, false, key, &x->p, &f);
     if (rc == PREP_OK) {
-        x->r = r;
-        x->ops[0] = &x->p.op;
-        x->job = (struct ledger_job){ .ops = x->ops, .n = 1, .done = on_credited };
-        if (money_submit(r, &x->job) == 0) {
-            r->async = true;        /* answered when credited */
-            return;
-        }
-        ledger_answer_release(&x->p.op.ans);
-        free(x);
-        reply_store_error(r, DB_CONN);
+        movement_submit(r, &x->mv, &x->p.op, &x->job, before_credited_reply, x);
         return;
     }
     ledger_answer_release(&x->p.op.ans);
@@ -540,22 +525,13 @@ void h_dropoffs_list(struct req *r)
 
 /* A reversal, run by the ledger pool. */
 struct reversal {
-    struct req *r;
     char actor[32];
     struct audit_actor who;
     struct reverse_in in;
-    struct ledger_op op, *ops[1];
+    struct ledger_op op;
+    struct movement mv;
     struct ledger_job job;
 };
-
-static void on_reversed(struct ledger_job *job)
-{
-    struct reversal *x = (struct reversal *)((char *)job - offsetof(struct reversal, job));
-    struct req *r = x->r;
-    reply_op(r, &x->op);
-    free(x);
-    req_finish_async(r);
-}
 
 void h_dropoffs_reverse(struct req *r)
 {
@@ -571,17 +547,9 @@ void h_dropoffs_reverse(struct req *r)
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    x->r = r;
     snprintf(x->actor, sizeof x->actor, "s:%lld", r->who.staff_id);
     x->who = (struct audit_actor){ x->actor, role_name(r->who.role), r->remote, r->id };
     x->in = (struct reverse_in){ r->param[0], input_str(r->body, "reason"), x->actor, &x->who };
     ledger_reverse_op(&x->op, &x->in);
-    x->ops[0] = &x->op;
-    x->job = (struct ledger_job){ .ops = x->ops, .n = 1, .done = on_reversed };
-    if (money_submit(r, &x->job) != 0) {
-        free(x);
-        reply_store_error(r, DB_CONN);
-        return;
-    }
-    r->async = true;
+    movement_submit(r, &x->mv, &x->op, &x->job, NULL, x);
 }

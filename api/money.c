@@ -10,6 +10,7 @@
 #include "db/engine.h"
 #include "server/ledger_pool.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 const char *idem_key_or_reply(struct req *r)
@@ -145,4 +146,30 @@ void money_deliver(struct ledger_job **jobs, int n, void *arg)
 void reply_op(struct req *r, struct ledger_op *op)
 {
     reply_ledger_kind(r, op->rc, op->errkind, &op->ans);
+}
+
+static void on_movement_done(struct ledger_job *job)
+{
+    struct movement *m = job->arg;
+    struct req *r = m->r;
+    if (m->before_reply)
+        m->before_reply(m);
+    reply_op(r, m->ops[0]);
+    free(m->mem);
+    req_finish_async(r);
+}
+
+void movement_submit(struct req *r, struct movement *m, struct ledger_op *op,
+                     struct ledger_job *job, void (*before_reply)(struct movement *m),
+                     void *mem)
+{
+    *m = (struct movement){ r, { op }, job, before_reply, mem };
+    *job = (struct ledger_job){ .ops = m->ops, .n = 1, .done = on_movement_done, .arg = m };
+    if (money_submit(r, job) != 0) {
+        ledger_answer_release(&op->ans);
+        free(mem);
+        reply_store_error(r, DB_CONN);
+        return;
+    }
+    r->async = true;            /* answered when the ledger has run it */
 }

@@ -52,6 +52,25 @@ int money_submit(struct req *r, struct ledger_job *job);
  * job's done answers its request. */
 void money_deliver(struct ledger_job **jobs, int n, void *arg);
 
+/* One request's movement on its way through the ledger pool: the op (made
+ * by its kind's constructor) and the job that carries it.  Embed it in
+ * the struct that holds the op's input. */
+struct movement {
+    struct req *r;
+    struct ledger_op *ops[1];
+    struct ledger_job *job;
+    void (*before_reply)(struct movement *m);
+    void *mem;
+};
+
+/* Send op for request r: when it has run, before_reply(m) (may be NULL)
+ * runs, r is answered with the op's outcome, and mem (the struct holding
+ * m, op and job) is freed.  When it cannot be sent, r is answered 503 and
+ * mem freed at once.  The handler returns after this either way. */
+void movement_submit(struct req *r, struct movement *m, struct ledger_op *op,
+                     struct ledger_job *job, void (*before_reply)(struct movement *m),
+                     void *mem);
+
 /* Answer an operation the engine ran: reply_ledger_kind with its rc. */
 void reply_op(struct req *r, struct ledger_op *op);
 

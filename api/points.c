@@ -325,22 +325,13 @@ void h_residents_balance(struct req *r)
 
 /* An adjustment, run by the ledger pool. */
 struct adjusting {
-    struct req *r;
     char scope[32], actor[32];
     struct audit_actor who;
     struct adjust_in in;
-    struct ledger_op op, *ops[1];
+    struct ledger_op op;
+    struct movement mv;
     struct ledger_job job;
 };
-
-static void on_adjusted(struct ledger_job *job)
-{
-    struct adjusting *x = (struct adjusting *)((char *)job - offsetof(struct adjusting, job));
-    struct req *r = x->r;
-    reply_op(r, &x->op);
-    free(x);
-    req_finish_async(r);
-}
 
 void h_households_adjust(struct req *r)
 {
@@ -362,7 +353,6 @@ void h_households_adjust(struct req *r)
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    x->r = r;
     snprintf(x->scope, sizeof x->scope, "staff:%lld", r->who.staff_id);
     snprintf(x->actor, sizeof x->actor, "s:%lld", r->who.staff_id);
     x->who = (struct audit_actor){ x->actor, role_name(r->who.role), r->remote, r->id };
@@ -388,14 +378,7 @@ void h_households_adjust(struct req *r)
         return;
     }
     ledger_adjust_op(&x->op, &x->in);
-    x->ops[0] = &x->op;
-    x->job = (struct ledger_job){ .ops = x->ops, .n = 1, .done = on_adjusted };
-    if (money_submit(r, &x->job) != 0) {
-        free(x);
-        reply_store_error(r, DB_CONN);
-        return;
-    }
-    r->async = true;
+    movement_submit(r, &x->mv, &x->op, &x->job, NULL, x);
 }
 
 void h_reports_ledger_check(struct req *r)

@@ -137,18 +137,20 @@ static bool consent_ok_or_reply(struct req *r)
 /* A redemption on its way through the ledger pool, with the strings its
  * input points at (the rest point into the request's body). */
 struct redeeming {
-    struct req *r;
     char scope[32], actor[32], nonce[17];
     const char *pay;            /* the pay code, to consume after a 201 */
     struct redeem_in in;
-    struct ledger_op op, *ops[1];
+    struct ledger_op op;
+    struct movement mv;
     struct ledger_job job;
 };
 
-static void on_redeemed(struct ledger_job *job)
+/* What a redemption's outcome means beyond its answer: the clerk's
+ * failure budget, Retry-After of a lock, the pay code spent. */
+static void before_redeemed_reply(struct movement *m)
 {
-    struct redeeming *x = (struct redeeming *)((char *)job - offsetof(struct redeeming, job));
-    struct req *r = x->r;
+    struct redeeming *x = m->mem;
+    struct req *r = m->r;
     struct ledger_answer *ans = &x->op.ans;
     if (x->op.rc == LEDGER_OK && (ans->pin_failed || ans->code_failed))
         clerk_failed(r, ans->pin_failed ? "pin" : "pay_code");
@@ -161,9 +163,6 @@ static void on_redeemed(struct ledger_job *job)
     }
     if (x->op.rc == LEDGER_OK && ans->status == 201 && !ans->replayed && x->pay)
         paycode_consume(r->w->cache, x->pay, ans->household_id);
-    reply_op(r, &x->op);
-    free(x);
-    req_finish_async(r);
 }
 
 void h_redemptions_create(struct req *r)
@@ -184,7 +183,6 @@ void h_redemptions_create(struct req *r)
         return;
     }
     struct redeem_in *in = &x->in;
-    x->r = r;
     snprintf(x->scope, sizeof x->scope, "shop:%lld", r->who.shop_id);
     snprintf(x->actor, sizeof x->actor, "s:%lld", r->who.staff_id);
     in->scope = x->scope;
@@ -254,35 +252,19 @@ void h_redemptions_create(struct req *r)
             in->household_id = 0;
     }
     ledger_redeem_op(&x->op, in);
-    x->ops[0] = &x->op;
-    x->job = (struct ledger_job){ .ops = x->ops, .n = 1, .done = on_redeemed };
-    if (money_submit(r, &x->job) != 0) {
-        free(x);
-        reply_store_error(r, DB_CONN);
-        return;
-    }
-    r->async = true;            /* answered when the ledger has run it */
+    movement_submit(r, &x->mv, &x->op, &x->job, before_redeemed_reply, x);
 }
 
 /* ---- voiding ---- */
 
 struct voiding {
-    struct req *r;
     char actor[32];
     struct audit_actor who;
     struct void_in in;
-    struct ledger_op op, *ops[1];
+    struct ledger_op op;
+    struct movement mv;
     struct ledger_job job;
 };
-
-static void on_voided(struct ledger_job *job)
-{
-    struct voiding *x = (struct voiding *)((char *)job - offsetof(struct voiding, job));
-    struct req *r = x->r;
-    reply_op(r, &x->op);
-    free(x);
-    req_finish_async(r);
-}
 
 void h_redemptions_void(struct req *r)
 {
@@ -296,7 +278,6 @@ void h_redemptions_void(struct req *r)
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    x->r = r;
     snprintf(x->actor, sizeof x->actor, "s:%lld", r->who.staff_id);
     x->who = (struct audit_actor){ x->actor, role_name(r->who.role), r->remote, r->id };
     x->in = (struct void_in){
@@ -314,14 +295,7 @@ void h_redemptions_void(struct req *r)
         return;
     }
     ledger_void_op(&x->op, &x->in);
-    x->ops[0] = &x->op;
-    x->job = (struct ledger_job){ .ops = x->ops, .n = 1, .done = on_voided };
-    if (money_submit(r, &x->job) != 0) {
-        free(x);
-        reply_store_error(r, DB_CONN);
-        return;
-    }
-    r->async = true;
+    movement_submit(r, &x->mv, &x->op, &x->job, NULL, x);
 }
 
 /* ---- reading ---- */

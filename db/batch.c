@@ -133,12 +133,10 @@ int db_batch_add_params(struct db_batch *b, const char *sql, const struct db_par
     return b->n++;
 }
 
-int db_batch_add(struct db_batch *b, const char *sql, const char *fmt, ...)
+int db_batch_addv(struct db_batch *b, const char *sql, const char *fmt, va_list ap)
 {
     struct db_param p[BATCH_MAX_PARAMS];
     int n = 0;
-    va_list ap;
-    va_start(ap, fmt);
     for (const char *f = fmt ? fmt : ""; *f && n < BATCH_MAX_PARAMS; f++, n++) {
         p[n] = (struct db_param){ *f, 0, NULL, 0 };
         switch (*f) {
@@ -162,13 +160,21 @@ int db_batch_add(struct db_batch *b, const char *sql, const char *fmt, ...)
         if (n > BATCH_MAX_PARAMS)
             break;
     }
-    va_end(ap);
     if (n > BATCH_MAX_PARAMS || (fmt && fmt[n] != '\0')) {
         db_error_set(b->d, CR_UNKNOWN_ERROR, "bad batch parameter format");
         b->broken = true;
         return -1;
     }
     return db_batch_add_params(b, sql, p, n);
+}
+
+int db_batch_add(struct db_batch *b, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = db_batch_addv(b, sql, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 void db_batch_commit(struct db_batch *b)

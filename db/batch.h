@@ -57,6 +57,10 @@ void db_batch_init(struct db_batch *b, struct db *d);
  * broken and will not run). */
 int db_batch_add(struct db_batch *b, const char *sql, const char *fmt, ...);
 
+/* As db_batch_add, with the parameters as a va_list. */
+#include <stdarg.h>
+int db_batch_addv(struct db_batch *b, const char *sql, const char *fmt, va_list ap);
+
 /* As db_batch_add, with an array of parameters (types 'i', 's', 'b', 'n',
  * 'r'). */
 int db_batch_add_params(struct db_batch *b, const char *sql, const struct db_param *p, int n);

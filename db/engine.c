@@ -15,7 +15,6 @@
 
 #define MAX_KINDS 8
 #define MAX_ROWSETS 12
-#define FMT_MAX 64
 
 /* Session variables naming each operation's new object within a group. */
 static char ref_names[LEDGER_GROUP_MAX][12];
@@ -150,44 +149,13 @@ void engine_touch(struct engine_tx *tx, struct household_head *h)
         e->dirty = true;
 }
 
-/* Parse a printf-like format of db_batch letters into params. */
-static int collect(struct db *d, const char *fmt, va_list ap, struct db_param *p)
-{
-    int n = 0;
-    for (const char *f = fmt ? fmt : ""; *f; f++, n++) {
-        if (n >= FMT_MAX)
-            return -1;
-        p[n] = (struct db_param){ *f, 0, NULL, 0 };
-        switch (*f) {
-        case 'i':
-            p[n].i = va_arg(ap, long long);
-            break;
-        case 's':
-        case 'r':
-            p[n].s = va_arg(ap, const char *);
-            break;
-        case 'b':
-            p[n].s = va_arg(ap, const void *);
-            p[n].len = va_arg(ap, size_t);
-            break;
-        case 'n':
-            break;
-        default:
-            (void)d;
-            return -1;
-        }
-    }
-    return n;
-}
-
 int engine_read(struct engine_tx *tx, const char *sql, const char *fmt, ...)
 {
-    struct db_param p[FMT_MAX];
     va_list ap;
     va_start(ap, fmt);
-    int n = collect(tx->d, fmt, ap, p);
+    int rc = db_batch_addv(&tx->rd, sql, fmt, ap);
     va_end(ap);
-    return n < 0 ? -1 : db_batch_add_params(&tx->rd, sql, p, n);
+    return rc;
 }
 
 struct db_rows *engine_read_rows(struct engine_tx *tx, int index)
@@ -207,12 +175,11 @@ int engine_write_params(struct engine_tx *tx, const char *sql, const struct db_p
 
 int engine_write(struct engine_tx *tx, const char *sql, const char *fmt, ...)
 {
-    struct db_param p[FMT_MAX];
     va_list ap;
     va_start(ap, fmt);
-    int n = collect(tx->d, fmt, ap, p);
+    int rc = db_batch_addv(&tx->wr, sql, fmt, ap);
     va_end(ap);
-    return n < 0 ? -1 : db_batch_add_params(&tx->wr, sql, p, n);
+    return rc;
 }
 
 int engine_insert_object(struct engine_tx *tx, struct ledger_op *op, const char *sql,

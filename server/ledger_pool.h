@@ -30,6 +30,7 @@ struct ledger_job {
     struct ledger_op **ops;               /* n operations, alive until done */
     int n;
     void (*done)(struct ledger_job *job); /* runs on the submitter's loop */
+    void *arg;                            /* the submitter's */
     struct ledger_inbox *inbox;           /* set by ledger_pool_submit */
     struct ledger_job *next;
 };
