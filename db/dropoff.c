@@ -75,7 +75,12 @@ struct dropoff_group {
     int ncats;
     struct day_totals days[2 * LEDGER_GROUP_MAX];
     int ndays;
+    /* the group's sites: only a drop-off site collects from households */
+    struct { long long id; int stmt; int dropoff_tier; } sites[LEDGER_GROUP_MAX];
+    int nsites;
 };
+
+static const char SQL_SITE_TIER[] = "SELECT tier = 'dropoff' FROM sites WHERE id = ?";
 
 static struct dropoff_group *group_of(struct engine_tx *tx)
 {
@@ -111,6 +116,18 @@ static int dropoff_read(struct engine_tx *tx, struct ledger_op *op)
         return -1;
     if (g->count_stmt < 0 && (g->count_stmt = engine_read(tx, CATALOG_RATES_COUNT_SQL, "")) < 0)
         return -1;
+    int k = 0;
+    while (k < g->nsites && g->sites[k].id != in->site_id)
+        k++;
+    if (k == g->nsites) {
+        if (k == LEDGER_GROUP_MAX)
+            return -1;
+        g->sites[k].id = in->site_id;
+        g->sites[k].dropoff_tier = -1;
+        if ((g->sites[k].stmt = engine_read(tx, SQL_SITE_TIER, "i", in->site_id)) < 0)
+            return -1;
+        g->nsites++;
+    }
     if (!in->household_id || !has_capped_line(in))
         return 0;
     for (int a = 0; a < 2; a++) {
@@ -189,6 +206,21 @@ static int dropoff_decide(struct engine_tx *tx, struct ledger_op *op)
     struct dropoff_group *g = group_of(tx);
     if (!g || take_reads(tx, g) != 0)
         return -1;
+    for (int k = 0; k < g->nsites; k++) {
+        if (g->sites[k].id != in->site_id)
+            continue;
+        if (g->sites[k].dropoff_tier < 0) {
+            struct db_rows *r = engine_read_rows(tx, g->sites[k].stmt);
+            g->sites[k].dropoff_tier = r && db_rows_next(r) && db_rows_int(r, 0) == 1;
+        }
+        if (!g->sites[k].dropoff_tier) {
+            /* transfer stations and sorting centres receive shipments */
+            ledger_refuse(ans, 409, "wrong_tier",
+                          "only a drop-off site collects from households");
+            ans->no_store = true;
+            return 0;
+        }
+    }
     struct household_head *h = in->household_id ? engine_household(tx, in->household_id) : NULL;
     /* a forged card names no household; a reissued one an old generation */
     if (!h || h->card_gen != in->card_gen) {
@@ -290,6 +322,13 @@ static int dropoff_decide(struct engine_tx *tx, struct ledger_op *op)
             q[3] = (struct db_param){ 'i', out[i].points, NULL, 0 };
         }
     }
+    /* the lines are the site's stock from now on (the 台账 of the site) */
+    for (int i = 0; i < in->nlines; i++) {
+        struct engine_stock *st = engine_stock(tx, in->site_id, in->lines[i].cat_id);
+        if (!st || engine_stock_move(tx, st, in->lines[i].qty, "dropoff", 0, ref,
+                                     in->arrival_day) != 0)
+            return -1;
+    }
     long long recovered = 0;
     if (total > 0) {
         if (engine_move(tx, h, total, "dropoff", 0, ref, in->actor, NULL, &recovered) != 0)
@@ -336,6 +375,8 @@ void ledger_dropoff_op(struct ledger_op *op, const struct dropoff_in *in)
     op->key = in->key;
     memcpy(op->fp, in->fp, sizeof op->fp);
     op->household_id = in->household_id;
+    for (int i = 0; i < in->nlines && i < ENGINE_STOCKS_MAX; i++)
+        op->stocks[op->nstocks++] = (struct engine_stock_key){ in->site_id, in->lines[i].cat_id };
     if (in->refusal.status)
         ledger_op_refuse(op, in->refusal.status, in->refusal.code, in->refusal.field,
                          in->refusal.message);

@@ -33,6 +33,17 @@ static const struct db_rows_spec ledger_rows = {
     "VALUES ", "(?,?,?,?,?,?,?,?)", "", 8
 };
 /* A new object's answer is completed by its id: "{...}" -> {"id":N,...}. */
+static const struct db_rows_spec stock_rows = {
+    "INSERT INTO stock_movements (site_id, category_id, seq, delta, on_hand_after, kind, ref_id, "
+    "local_day) VALUES ", "(?,?,?,?,?,?,?,?)", "", 8
+};
+/* every stock head the group moved, in one statement */
+static const struct db_rows_spec stock_heads = {
+    "INSERT INTO site_stock (site_id, category_id, on_hand, seq, shortfall) VALUES ",
+    "(?,?,?,?,?)",
+    " ON DUPLICATE KEY UPDATE on_hand = VALUES(on_hand), seq = VALUES(seq), "
+    "shortfall = VALUES(shortfall)", 5
+};
 static const struct db_rows_spec idem_rows = {
     "INSERT INTO idempotency (scope, idem_key, fingerprint, status, response) VALUES ",
     "(?,?,?,?,CONCAT(?,?,?,?))", "", 8
@@ -70,6 +81,10 @@ struct engine_tx {
     struct engine_item *items;
     bool *item_dirty;
     int nitems;
+    struct engine_stock *stocks;
+    int nstocks, stock_stmt;
+    char **strs;                /* copies the group's rows point at */
+    int nstrs, capstrs;
     struct db_batch rd, wr;
     int hh_stmt, item_stmt, idem_stmt;
     struct engine_rowset rowsets[MAX_ROWSETS];
@@ -140,6 +155,56 @@ void engine_item_stock(struct engine_tx *tx, struct engine_item *it, long long d
         return;
     it->stock += delta;
     tx->item_dirty[it - tx->items] = true;
+}
+
+struct engine_stock *engine_stock(struct engine_tx *tx, long long site_id, long long category_id)
+{
+    for (int k = 0; k < tx->nstocks; k++)
+        if (tx->stocks[k].site_id == site_id && tx->stocks[k].category_id == category_id)
+            return &tx->stocks[k];
+    return NULL;
+}
+
+/* A copy of s that lives as long as the group (rows are escaped only
+ * when they are written). */
+static const char *keep(struct engine_tx *tx, const char *s)
+{
+    if (tx->nstrs == tx->capstrs) {
+        int cap = tx->capstrs ? 2 * tx->capstrs : 16;
+        char **p = realloc(tx->strs, (size_t)cap * sizeof *p);
+        if (!p)
+            return NULL;
+        tx->strs = p;
+        tx->capstrs = cap;
+    }
+    char *c = strdup(s);
+    if (c)
+        tx->strs[tx->nstrs++] = c;
+    return c;
+}
+
+int engine_stock_move(struct engine_tx *tx, struct engine_stock *st, long long delta,
+                      const char *kind, long long ref_id, const char *ref,
+                      const char *local_day)
+{
+    if (st->on_hand + delta < 0)
+        return -1;
+    const char *day = keep(tx, local_day);
+    struct db_param *q = day ? engine_row(tx, &stock_rows) : NULL;
+    if (!q)
+        return -1;
+    st->seq++;
+    st->on_hand += delta;
+    st->dirty = true;
+    q[0] = (struct db_param){ 'i', st->site_id, NULL, 0 };
+    q[1] = (struct db_param){ 'i', st->category_id, NULL, 0 };
+    q[2] = (struct db_param){ 'i', st->seq, NULL, 0 };
+    q[3] = (struct db_param){ 'i', delta, NULL, 0 };
+    q[4] = (struct db_param){ 'i', st->on_hand, NULL, 0 };
+    q[5] = (struct db_param){ 's', 0, kind, 0 };
+    q[6] = ref ? (struct db_param){ 'r', 0, ref, 0 } : (struct db_param){ 'i', ref_id, NULL, 0 };
+    q[7] = (struct db_param){ 's', 0, day, 0 };
+    return 0;
 }
 
 void engine_touch(struct engine_tx *tx, struct household_head *h)
@@ -339,6 +404,48 @@ static int add_records(struct engine_tx *tx)
     return rc;
 }
 
+static int cmp_stock(const void *a, const void *b)
+{
+    const struct engine_stock *x = a, *y = b;
+    if (x->site_id != y->site_id)
+        return x->site_id < y->site_id ? -1 : 1;
+    return x->category_id < y->category_id ? -1 : x->category_id > y->category_id;
+}
+
+/* Lock the site stocks (site, category) in that order: an upsert takes
+ * the row's exclusive lock whether it inserts the row (at 0) or finds it,
+ * so two groups never lock in opposite orders and a first movement of a
+ * category needs no other step.  Then the heads are read under those
+ * locks. */
+static int add_stock_locks(struct engine_tx *tx)
+{
+    int n = tx->nstocks;
+    size_t len = 160 + (size_t)n * 40;
+    char *ins = malloc(len), *sel = malloc(len);
+    struct db_param *p = calloc((size_t)n * 2, sizeof *p);
+    int rc = -1;
+    if (ins && sel && p) {
+        size_t o = (size_t)snprintf(ins, len, "INSERT INTO site_stock (site_id, category_id) VALUES ");
+        size_t q = (size_t)snprintf(sel, len, "SELECT site_id, category_id, on_hand, seq, shortfall "
+                                              "FROM site_stock WHERE ");
+        for (int k = 0; k < n; k++) {
+            o += (size_t)snprintf(ins + o, len - o, "%s(?,?)", k ? "," : "");
+            q += (size_t)snprintf(sel + q, len - q, "%s(site_id = ? AND category_id = ?)",
+                                  k ? " OR " : "");
+            p[2 * k] = (struct db_param){ 'i', tx->stocks[k].site_id, NULL, 0 };
+            p[2 * k + 1] = (struct db_param){ 'i', tx->stocks[k].category_id, NULL, 0 };
+        }
+        snprintf(ins + o, len - o, " ON DUPLICATE KEY UPDATE on_hand = on_hand");
+        if (db_batch_add_params(&tx->rd, ins, p, 2 * n) >= 0 &&
+            (tx->stock_stmt = db_batch_add_params(&tx->rd, sel, p, 2 * n)) >= 0)
+            rc = 0;
+    }
+    free(ins);
+    free(sel);
+    free(p);
+    return rc;
+}
+
 static bool active(const struct ledger_op *op)
 {
     return !op->done && !op->from_record;
@@ -350,7 +457,7 @@ static int first_round_trip(struct engine_tx *tx)
     long long *iids = calloc((size_t)tx->n * ENGINE_ITEMS_MAX + 1, sizeof *iids);
     if (!iids)
         return -1;
-    int nh = 0, ni = 0;
+    int nh = 0, ni = 0, ns = 0;
     for (int i = 0; i < tx->n; i++) {
         const struct ledger_op *op = tx->ops[i];
         if (!active(op))
@@ -358,7 +465,25 @@ static int first_round_trip(struct engine_tx *tx)
         hids[nh++] = op->household_id;
         for (int k = 0; k < op->nitems; k++)
             iids[ni++] = op->item_ids[k];
+        ns += op->preset ? 0 : op->nstocks;
     }
+    tx->stocks = calloc((size_t)ns + 1, sizeof *tx->stocks);
+    if (!tx->stocks) {
+        free(iids);
+        return -1;
+    }
+    for (int i = 0; i < tx->n; i++) {
+        const struct ledger_op *op = tx->ops[i];
+        for (int k = 0; active(op) && !op->preset && k < op->nstocks; k++)
+            tx->stocks[tx->nstocks++] = (struct engine_stock){ .site_id = op->stocks[k].site_id,
+                                                               .category_id = op->stocks[k].category_id };
+    }
+    qsort(tx->stocks, (size_t)tx->nstocks, sizeof *tx->stocks, cmp_stock);
+    int us = 0;
+    for (int k = 0; k < tx->nstocks; k++)
+        if (us == 0 || cmp_stock(&tx->stocks[us - 1], &tx->stocks[k]) != 0)
+            tx->stocks[us++] = tx->stocks[k];
+    tx->nstocks = us;
     nh = unique(hids, nh);
     ni = unique(iids, ni);
     tx->nhh = nh;
@@ -381,6 +506,9 @@ static int first_round_trip(struct engine_tx *tx)
                                            "COALESCE(stock, 0), active FROM shop_items", iids, ni)
                        : -2;
     free(iids);
+    tx->stock_stmt = -2;
+    if (tx->nstocks && add_stock_locks(tx) != 0)
+        return -1;
     tx->idem_stmt = add_records(tx);
     if (tx->hh_stmt == -1 || tx->item_stmt == -1 || tx->idem_stmt == -1)
         return -1;
@@ -401,6 +529,15 @@ static int first_round_trip(struct engine_tx *tx)
                 tx->hh[k].h = h;
                 tx->hh[k].found = true;
             }
+    }
+    r = db_batch_rows(&tx->rd, tx->stock_stmt);
+    while (r && db_rows_next(r)) {
+        struct engine_stock *st = engine_stock(tx, db_rows_int(r, 0), db_rows_int(r, 1));
+        if (!st)
+            continue;
+        st->on_hand = db_rows_int(r, 2);
+        st->seq = db_rows_int(r, 3);
+        st->shortfall = db_rows_int(r, 4);
     }
     r = db_batch_rows(&tx->rd, tx->idem_stmt);
     if (r && db_rows_count(r) > 0) {
@@ -621,6 +758,33 @@ static int items_flush(struct engine_tx *tx)
     return rc;
 }
 
+/* Every stock head the group moved. */
+static int stocks_flush(struct engine_tx *tx)
+{
+    struct db_rows_builder b;
+    db_rows_builder_init(&b, &stock_heads);
+    int rc = 0;
+    for (int k = 0; k < tx->nstocks && rc == 0; k++) {
+        const struct engine_stock *st = &tx->stocks[k];
+        if (!st->dirty)
+            continue;
+        struct db_param *q = db_rows_builder_add(&b);
+        if (!q) {
+            rc = -1;
+            break;
+        }
+        q[0] = (struct db_param){ 'i', st->site_id, NULL, 0 };
+        q[1] = (struct db_param){ 'i', st->category_id, NULL, 0 };
+        q[2] = (struct db_param){ 'i', st->on_hand, NULL, 0 };
+        q[3] = (struct db_param){ 'i', st->seq, NULL, 0 };
+        q[4] = (struct db_param){ 'i', st->shortfall, NULL, 0 };
+    }
+    if (rc == 0 && db_rows_builder_flush(&b, &tx->wr) == -1)
+        rc = -1;
+    db_rows_builder_release(&b);
+    return rc;
+}
+
 /* "Duplicate entry 'site:3-k1' for key 'PRIMARY'": the operation whose
  * scope-key it names, or -1. */
 static int dup_owner(const struct engine_tx *tx, const char *err)
@@ -647,7 +811,7 @@ static int write_round_trip(struct engine_tx *tx)
         if (db_rows_builder_flush(&tx->rowsets[k].b, &tx->wr) == -1)
             return -1;
     if (db_rows_builder_flush(&tx->ledger, &tx->wr) == -1 || heads_flush(tx) != 0 ||
-        items_flush(tx) != 0)
+        items_flush(tx) != 0 || stocks_flush(tx) != 0)
         return -1;
     tx->idem_at = db_rows_builder_flush(&tx->idem, &tx->wr);
     if (tx->idem_at == -1)
@@ -692,9 +856,16 @@ static void tx_release(struct engine_tx *tx)
     tx->nrecs = 0;
     free(tx->items);
     free(tx->item_dirty);
+    free(tx->stocks);
+    for (int k = 0; k < tx->nstrs; k++)
+        free(tx->strs[k]);
+    free(tx->strs);
+    tx->strs = NULL;
+    tx->nstrs = tx->capstrs = 0;
     tx->items = NULL;
     tx->item_dirty = NULL;
-    tx->nitems = tx->nhh = 0;
+    tx->stocks = NULL;
+    tx->nitems = tx->nhh = tx->nstocks = 0;
 }
 
 /* One attempt of the group (db_tx runs it again on deadlock). */
@@ -798,7 +969,7 @@ int ledger_engine_run(struct db *d, struct ledger_op *const *ops, int n)
         op->slot = i;
         op->id_stmt = -1;
         op->done = op->from_record = false;
-        if (op->nitems > ENGINE_ITEMS_MAX) {
+        if (op->nitems > ENGINE_ITEMS_MAX || op->nstocks > ENGINE_STOCKS_MAX) {
             op->rc = LEDGER_ERR;
             op->errkind = DB_OTHER;
             op->done = true;

@@ -10,7 +10,8 @@
  *   1. before the transaction, a kind may resolve what its operation
  *      locks (a reversal: the drop-off's household);
  *   2. the first round trip locks every household of the group in id
- *      order, then every item in id order (BEGIN rides along), reads the
+ *      order, then every item in id order, then every site stock (site,
+ *      category) in that order (BEGIN rides along), reads the
  *      idempotency record of every keyed operation, and whatever each
  *      kind reads under those locks;
  *   3. each operation in turn: a stored answer for its key (or the answer
@@ -53,6 +54,7 @@ struct ledger_op;
 struct household_head;
 
 #define ENGINE_ITEMS_MAX 20          /* items one operation locks */
+#define ENGINE_STOCKS_MAX 64         /* site stocks (site, category) one operation locks */
 
 struct ledger_op_kind {
     const char *name;            /* "dropoff", for the log */
@@ -82,6 +84,8 @@ struct ledger_op {
     long long household_id;      /* 0: none */
     int nitems;
     long long item_ids[ENGINE_ITEMS_MAX];
+    int nstocks;
+    struct engine_stock_key { long long site_id; long long category_id; } stocks[ENGINE_STOCKS_MAX];
     /* out */
     struct ledger_answer ans;
     int rc;                      /* LEDGER_OK, LEDGER_ERR, LEDGER_UNKNOWN */
@@ -122,6 +126,25 @@ struct engine_item *engine_item(struct engine_tx *tx, long long id);
 
 /* Change an item's stock by delta (written once, with the group). */
 void engine_item_stock(struct engine_tx *tx, struct engine_item *it, long long delta);
+
+/* A site's stock in one category as the group has it so far (locked;
+ * created at 0 when it had none), or NULL when the operation did not ask
+ * for it.  Never below 0. */
+struct engine_stock {
+    long long site_id, category_id;
+    long long on_hand, seq, shortfall;
+    bool dirty;
+};
+struct engine_stock *engine_stock(struct engine_tx *tx, long long site_id, long long category_id);
+
+/* A movement of stock: a stock_movements row of kind with ref_id (ref
+ * NULL) or the session variable ref, filed under local_day; on_hand, seq
+ * (and shortfall, changed by the caller) written once with the group
+ * (local_day is copied).
+ * 0, or -1 (on_hand would go below 0: the caller must have refused). */
+int engine_stock_move(struct engine_tx *tx, struct engine_stock *st, long long delta,
+                      const char *kind, long long ref_id, const char *ref,
+                      const char *local_day);
 
 /* A read of the first round trip, after the locks: its index, or -1.
  * engine_read_rows gives its rows once the round trip has run (in

@@ -20,6 +20,11 @@ static const char SQL_ADJUSTED_TODAY[] =
     "SELECT COALESCE(SUM(ABS(points)), 0) FROM adjustments "
     "WHERE staff_id = ? AND created_at > NOW(6) - INTERVAL 1 DAY";
 static const char SQL_DROPOFF_OWNER[] = "SELECT household_id FROM dropoffs WHERE id = ?";
+/* what the drop-off put in its site's stock (nothing before the chain) */
+static const char SQL_DROPOFF_STOCK[] =
+    "SELECT site_id, category_id, SUM(delta) FROM stock_movements "
+    "WHERE kind = 'dropoff' AND ref_id = ? GROUP BY site_id, category_id "
+    "ORDER BY site_id, category_id";
 static const char SQL_DROPOFF_LOCK[] =
     "SELECT status, points, local_day, COALESCE(arrival_day, '') FROM dropoffs WHERE id = ? "
     "FOR UPDATE";
@@ -272,7 +277,7 @@ int ledger_adjust(struct db *d, const struct adjust_in *in, struct ledger_answer
 struct reverse_group {
     struct {
         long long id, points;
-        int stmt;
+        int stmt, stock_stmt;
         bool parsed, reversed;
         char day[11], arrival[11];
     } locks[LEDGER_GROUP_MAX];
@@ -294,9 +299,19 @@ static int reverse_resolve(struct db *d, struct ledger_op *op)
     int rc = db_query_int(d, &hid, SQL_DROPOFF_OWNER, "i", in->dropoff_id);
     if (rc < 0)
         return -1;
-    if (rc == 0)
+    if (rc == 0) {
         ledger_op_refuse(op, 404, "not_found", NULL, "no such drop-off");
+        return 0;
+    }
     op->household_id = hid;
+    struct db_rows *r = db_query(d, SQL_DROPOFF_STOCK, "i", in->dropoff_id);
+    if (!r)
+        return -1;
+    op->nstocks = 0;
+    while (db_rows_next(r) && op->nstocks < ENGINE_STOCKS_MAX)
+        op->stocks[op->nstocks++] = (struct engine_stock_key){ db_rows_int(r, 0),
+                                                               db_rows_int(r, 1) };
+    db_rows_free(r);
     return 0;
 }
 
@@ -312,7 +327,8 @@ static int reverse_read(struct engine_tx *tx, struct ledger_op *op)
     int k = g->nlocks++;
     g->locks[k].id = in->dropoff_id;
     g->locks[k].stmt = engine_read(tx, SQL_DROPOFF_LOCK, "i", in->dropoff_id);
-    return g->locks[k].stmt < 0 ? -1 : 0;
+    g->locks[k].stock_stmt = engine_read(tx, SQL_DROPOFF_STOCK, "i", in->dropoff_id);
+    return g->locks[k].stmt < 0 || g->locks[k].stock_stmt < 0 ? -1 : 0;
 }
 
 static int reverse_decide(struct engine_tx *tx, struct ledger_op *op)
@@ -360,6 +376,22 @@ static int reverse_decide(struct engine_tx *tx, struct ledger_op *op)
         ans->moved = true;
     } else if (points > 0) {
         engine_touch(tx, h);
+    }
+    /* the stock it brought goes back out of its site: what is still there;
+     * what has left already is the site's shortfall, never a negative */
+    char today[11];
+    clock_local_day(clock_now(), today, sizeof today);
+    struct db_rows *sr = engine_read_rows(tx, g->locks[k].stock_stmt);
+    while (sr && db_rows_next(sr)) {
+        struct engine_stock *st = engine_stock(tx, db_rows_int(sr, 0), db_rows_int(sr, 1));
+        long long qty = db_rows_int(sr, 2);
+        if (!st)
+            return -1;
+        long long back = qty < st->on_hand ? qty : st->on_hand;
+        st->shortfall += qty - back;
+        st->dirty = true;
+        if (back > 0 && engine_stock_move(tx, st, -back, "reversal", in->dropoff_id, NULL, today) != 0)
+            return -1;
     }
     if (engine_write(tx, SQL_DROPOFF_REVERSE, "ssiii", in->actor, in->reason, clawed,
                      points - clawed, in->dropoff_id) < 0 ||
