@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS stock_movements (
   local_day      DATE NOT NULL,
   created_at     DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
   UNIQUE KEY uk_stock_seq (site_id, category_id, seq),
+  KEY ix_stock_site (site_id, id),
   KEY ix_stock_site_day (site_id, local_day),
   KEY ix_stock_ref (kind, ref_id),
   CONSTRAINT ck_stock_after CHECK (on_hand_after >= 0)
