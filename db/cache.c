@@ -510,8 +510,10 @@ void cache_flush_pending(struct cache *c)
         (void)cache_available(c);   /* reconnecting replays them */
 }
 
-/* Decode "<version>|<payload>|<run_id>" (payload may not hold '|'). */
-static int decode_versioned(const struct cache *c, const redisReply *r, long long *version,
+/* Decode "<version>|<payload>|<run_id>" (payload may not hold '|'),
+ * trusting only an entry tagged with run_id, the incarnation of the Redis
+ * that answered. */
+static int decode_versioned(const char *run_id, const redisReply *r, long long *version,
                             char *payload, size_t len)
 {
     if (r->type == REDIS_REPLY_NIL)
@@ -520,7 +522,7 @@ static int decode_versioned(const struct cache *c, const redisReply *r, long lon
         return -1;
     char *bar1 = strchr(r->str, '|');
     char *bar2 = bar1 ? strrchr(r->str, '|') : NULL;
-    if (!bar1 || bar2 <= bar1 || strcmp(bar2 + 1, c->run_id) != 0 ||
+    if (!run_id[0] || !bar1 || bar2 <= bar1 || strcmp(bar2 + 1, run_id) != 0 ||
         (size_t)(bar2 - bar1 - 1) >= len)
         return 0;           /* another incarnation's, or not ours: stale */
     *version = strtoll(r->str, NULL, 10);
@@ -529,37 +531,26 @@ static int decode_versioned(const struct cache *c, const redisReply *r, long lon
     return 1;
 }
 
+/* An MGET's answer into out[0..n-1]; every rc -1 unless it is an array
+ * of n. */
+static void decode_mget(const char *run_id, const redisReply *r, int n, struct cache_entry *out)
+{
+    bool ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)n;
+    for (int i = 0; i < n; i++)
+        out[i].rc = ok ? decode_versioned(run_id, r->element[i], &out[i].version,
+                                          out[i].payload, sizeof out[i].payload)
+                       : -1;
+}
+
 int cache_get(struct cache *c, const char *key, long long *version, char *payload,
               size_t len)
 {
     redisReply *r = cache_cmd(c, "GET %s", key);
     if (!r)
         return -1;
-    int rc = decode_versioned(c, r, version, payload, len);
+    int rc = decode_versioned(c->run_id, r, version, payload, len);
     freeReplyObject(r);
     return rc;
-}
-
-int cache_get_many(struct cache *c, int n, const char *const *keys, long long *versions,
-                   char (*payloads)[16], int *rc)
-{
-    enum { MAXKEYS = 8 };
-    const char *argv[MAXKEYS + 1];
-    for (int i = 0; i < n; i++)
-        rc[i] = -1;
-    if (n < 1 || n > MAXKEYS || !cache_available(c))
-        return -1;
-    argv[0] = "MGET";
-    for (int i = 0; i < n; i++)
-        argv[i + 1] = keys[i];
-    redisReply *r = checked(c, redisCommandArgv(c->ctx, n + 1, argv, NULL));
-    if (!r)
-        return -1;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)n)
-        for (int i = 0; i < n; i++)
-            rc[i] = decode_versioned(c, r->element[i], &versions[i], payloads[i], 16);
-    freeReplyObject(r);
-    return 0;
 }
 
 int cache_ping(struct cache *c)
@@ -572,11 +563,31 @@ int cache_ping(struct cache *c)
     return ok ? 0 : -1;
 }
 
-int cache_put_batch(struct cache *c, int n, const char *const *keys, const long long *versions,
-                    const char *const *payloads, int ttl, bool force, int *written)
+int cache_get_batch(struct cache *c, int n, const char *const *keys, struct cache_entry *out)
 {
-    if (!cache_available(c))
+    for (int i = 0; i < n; i++)
+        out[i].rc = -1;
+    if (n < 1 || !cache_available(c))
         return -1;
+    const char **argv = malloc(((size_t)n + 1) * sizeof *argv);
+    if (!argv)
+        return -1;
+    argv[0] = "MGET";
+    memcpy(argv + 1, keys, (size_t)n * sizeof *argv);
+    redisReply *r = checked(c, redisCommandArgv(c->ctx, n + 1, argv, NULL));
+    free(argv);
+    if (!r)
+        return -1;
+    decode_mget(c->run_id, r, n, out);
+    freeReplyObject(r);
+    return out[0].rc < 0 ? -1 : 0;
+}
+
+/* One pipelined round trip of n writes (versioned or forced). */
+static int put_pipelined(struct cache *c, int n, const char *const *keys,
+                         const long long *versions, const char *const *payloads, int ttl,
+                         bool force, int *written)
+{
     const char *sha = force ? NULL : script_sha(c, &put_versioned, false);
     if (!force && !sha)
         return -1;
@@ -603,6 +614,9 @@ int cache_put_batch(struct cache *c, int n, const char *const *keys, const long 
     for (int i = 0; i < n; i++) {
         redisReply *reply = NULL;
         if (redisGetReply(c->ctx, (void **)&reply) != REDIS_OK || !reply) {
+            /* a Redis holding writes: as cache_eval, spare the others */
+            if (!force && timed_out(c->ctx))
+                write_trip();
             trip(c);
             return -1;
         }
@@ -617,38 +631,39 @@ int cache_put_batch(struct cache *c, int n, const char *const *keys, const long 
     return result;
 }
 
-void cache_put_durable_many(struct cache *c, int n, const char *const *keys,
-                            const long long *versions, const char *const *payloads, int ttl)
+int cache_put_batch(struct cache *c, int n, const char *const *keys, const long long *versions,
+                    const char *const *payloads, int ttl, enum cache_put_mode mode,
+                    int *written)
 {
-    int written[64];
-    if (n > 1 && n <= 64 && c->pcount == 0 && cache_available(c) &&
-        cache_put_batch(c, n, keys, versions, payloads, ttl, false, written) == 0)
-        return;
-    /* one by one: the versioned script makes a second write harmless */
-    for (int i = 0; i < n; i++)
-        cache_put(c, keys[i], versions[i], payloads[i], ttl, true);
-}
-
-int cache_get_batch(struct cache *c, int n, const char *const *keys, long long *versions,
-                    char *payloads, size_t len, int *rc)
-{
-    for (int i = 0; i < n; i++)
-        rc[i] = -1;
-    if (!cache_available(c))
-        return -1;
-    for (int i = 0; i < n; i++)
-        if (redisAppendCommand(c->ctx, "GET %s", keys[i]) != REDIS_OK) {
-            trip(c);
+    if (mode != CACHE_PUT_DURABLE) {
+        if (!cache_available(c))
             return -1;
-        }
-    for (int i = 0; i < n; i++) {
-        void *reply = NULL;
-        if (redisGetReply(c->ctx, &reply) != REDIS_OK || !reply) {
-            trip(c);
-            return -1;
-        }
-        rc[i] = decode_versioned(c, reply, &versions[i], payloads + (size_t)i * len, len);
-        freeReplyObject(reply);
+        return put_pipelined(c, n, keys, versions, payloads, ttl, mode == CACHE_PUT_FORCE,
+                             written);
     }
-    return 0;
+    /* Durable: a page of 64 at a time in one round trip while Redis takes
+     * every write and nothing older waits for replay (that goes first,
+     * through cache_put); otherwise one by one through cache_put, which
+     * deletes a refused entry or queues the write. */
+    enum { DPAGE = 64 };
+    int result = 0;
+    for (int at = 0; at < n; at += DPAGE) {
+        int k = n - at < DPAGE ? n - at : DPAGE;
+        int w[DPAGE];
+        if (k > 1 && c->pcount == 0 && now_ms() >= atomic_load(&writes_next_try_ms) &&
+            cache_available(c) &&
+            put_pipelined(c, k, keys + at, versions + at, payloads + at, ttl, false, w) == 0) {
+            if (written)
+                memcpy(written + at, w, (size_t)k * sizeof *w);
+            continue;
+        }
+        for (int i = at; i < at + k; i++) {
+            int rc = cache_put(c, keys[i], versions[i], payloads[i], ttl, true);
+            if (written)
+                written[i] = rc == 0;
+            if (rc != 0)
+                result = -1;
+        }
+    }
+    return result;
 }

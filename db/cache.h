@@ -81,27 +81,38 @@ int cache_put(struct cache *c, const char *key, long long version, const char *p
 int cache_get(struct cache *c, const char *key, long long *version, char *payload,
               size_t len);
 
-/* cache_get for n keys in one round trip (MGET): rc[i] as cache_get's
- * result for keys[i], payloads[i] of len bytes each.  0, or -1 when Redis
- * is unavailable (every rc[i] is then -1). */
-int cache_get_many(struct cache *c, int n, const char *const *keys, long long *versions,
-                   char (*payloads)[16], int *rc);
+/* A versioned entry as read.  rc: 1 found, written to the Redis now
+ * running (version and payload filled); 0 absent, written to an earlier
+ * incarnation, or not one of ours (stale: read the record); -1 Redis
+ * unavailable. */
+#define CACHE_PAYLOAD_MAX 24
+struct cache_entry {
+    int rc;
+    long long version;
+    char payload[CACHE_PAYLOAD_MAX];
+};
 
-/* cache_put with durable set for n entries, pipelined in one round trip
- * when Redis answers every write; otherwise each goes through cache_put
- * (which deletes a refused entry or queues the write). */
-void cache_put_durable_many(struct cache *c, int n, const char *const *keys,
-                            const long long *versions, const char *const *payloads, int ttl);
-
-/* Bulk, pipelined (for wbctl reconcile): write n versioned entries -
- * by the versioned rule, or with force unconditionally - setting
- * written[i] to whether each landed; or read n of them (rc[i] as
- * cache_get's, payloads[i] of len bytes each).  0, or -1 when Redis is
- * unavailable or refused. */
+/* Bulk, in one round trip.
+ *
+ * cache_get_batch reads n entries (one MGET) into out[0..n-1]: 0, or -1
+ * when Redis is unavailable (every out[i].rc is then -1).
+ *
+ * cache_put_batch writes n versioned entries (pipelined) as mode says:
+ *   CACHE_PUT_VERSIONED  by the versioned rule; written[i] says whether
+ *                        each landed
+ *   CACHE_PUT_FORCE      unconditionally (reconcile replacing an entry it
+ *                        proved false)
+ *   CACHE_PUT_DURABLE    as cache_put with durable set, for each: what
+ *                        Redis did not take is deleted or queued for
+ *                        replay (a balance publish); written may be NULL
+ * Returns 0 when Redis answered every write, -1 when it was unavailable
+ * or refused one (some may have landed; durable ones were handed to
+ * cache_put, the versioned rule making a second write harmless). */
+enum cache_put_mode { CACHE_PUT_VERSIONED, CACHE_PUT_FORCE, CACHE_PUT_DURABLE };
+int cache_get_batch(struct cache *c, int n, const char *const *keys, struct cache_entry *out);
 int cache_put_batch(struct cache *c, int n, const char *const *keys, const long long *versions,
-                    const char *const *payloads, int ttl, bool force, int *written);
-int cache_get_batch(struct cache *c, int n, const char *const *keys, long long *versions,
-                    char *payloads, size_t len, int *rc);
+                    const char *const *payloads, int ttl, enum cache_put_mode mode,
+                    int *written);
 
 /* The connected server's run_id ("" when not connected): it changes when
  * Redis restarts, so a cached value tagged with it is known to have been

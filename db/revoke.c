@@ -146,16 +146,14 @@ int revoke_check(struct db *d, struct cache *c, char kind, long long id, long lo
     long long cur_ver = 0;
     int state = -1, revoked = -1;
     const char *keys[2] = { skey, jkey };
-    long long vers[2];
-    char payloads[2][16];
-    int got[2];
-    bool redis_ok = epoch > 0 && cache_get_many(c, 2, keys, vers, payloads, got) == 0;
-    if (redis_ok && got[0] == 1) {
-        state = strcmp(payloads[0], "1") == 0;
-        cur_ver = vers[0];
+    struct cache_entry got[2];
+    bool redis_ok = epoch > 0 && cache_get_batch(c, 2, keys, got) == 0;
+    if (redis_ok && got[0].rc == 1) {
+        state = strcmp(got[0].payload, "1") == 0;
+        cur_ver = got[0].version;
     }
-    if (redis_ok && got[1] == 1)
-        revoked = vers[1] >= 1;
+    if (redis_ok && got[1].rc == 1)
+        revoked = got[1].version >= 1;
 
     if (state < 0) {
         state = subject_state(d, kind, id, &cur_ver);
