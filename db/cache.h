@@ -1,4 +1,6 @@
-/* cache.h - one Redis connection with a circuit breaker.
+/* cache.h - a worker's Redis: a synchronous connection with a circuit
+ * breaker (writes, wbctl), and optionally an asynchronous link on the
+ * worker's event loop for the request path (cache_attach, below).
  *
  * Redis holds only what can be lost (design.md): every caller must cope
  * with a NULL reply, which means "Redis is unavailable, fall back".  A
@@ -35,6 +37,9 @@ struct cache_script {
 /* url is "redis://host:port[/db]" or "unix:///path[?db=N]".  Does not
  * connect yet.  NULL with err filled when the url is malformed. */
 struct cache *cache_new(const char *url, char *err, size_t errlen);
+/* Frees both connections.  Reads still outstanding on the link are
+ * answered "unavailable" first (their callbacks run inside cache_free),
+ * so free c while whatever those callbacks touch is still alive. */
 void cache_free(struct cache *c);
 
 /* True when the url parses (used by config validation). */
@@ -114,6 +119,53 @@ int cache_put_batch(struct cache *c, int n, const char *const *keys, const long 
                     const char *const *payloads, int ttl, enum cache_put_mode mode,
                     int *written);
 
+/* The asynchronous link: the request path's reads, and the cache fills
+ * it makes, on a second connection driven by the worker's event_base
+ * (hiredis's libevent adapter), so a worker serves other requests while
+ * Redis answers.  Nothing here blocks.
+ *
+ * hiredis 0.14 has no timeout on an async command, so the link keeps its
+ * own: a command not answered within CACHE_ASYNC_TIMEOUT_MS drops the
+ * connection, and every command still on it is answered "unavailable".
+ * The breaker is the synchronous one's (250 ms doubling to 2 s).  While
+ * it is open, and while a new connection's handshake (INFO for the
+ * run_id, SELECT) is unanswered, calls fail at once and the caller falls
+ * back to MariaDB: a Redis that is down or hung makes wait only the
+ * requests sent to it before the timeout told.  A timed-out read also
+ * opens the synchronous connection's breaker (the same Redis would hold
+ * its next write for the 1 s read timeout); a timed-out write opens the
+ * write breaker instead (a Redis holding writes still answers reads). */
+#define CACHE_ASYNC_TIMEOUT_MS 200
+#define CACHE_ASYNC_MAXKEYS 8
+
+struct event_base;
+
+/* Give c its asynchronous link on base, the loop of the thread that owns
+ * c (before that thread runs it, or on it).  It starts connecting now.
+ * 0, or -1 (out of memory). */
+int cache_attach(struct cache *c, struct event_base *base);
+
+/* Called once per cache_get_async that returned 0, from base's loop and
+ * never from inside cache_get_async: e[0..n-1] as cache_get_batch's out
+ * (every rc -1 when Redis was unavailable, timed out or went away; also
+ * when the link was freed with the read outstanding).  e is valid only
+ * during the call. */
+typedef void (*cache_entries_fn)(void *arg, const struct cache_entry *e);
+
+/* Send an MGET of n keys (1..CACHE_ASYNC_MAXKEYS) on the link.  0 when
+ * sent (done will be called); -1 when not (no link, breaker open,
+ * handshake not answered yet, or out of memory; done is never called):
+ * read the record at once. */
+int cache_get_async(struct cache *c, int n, const char *const *keys, cache_entries_fn done,
+                    void *arg);
+
+/* A cache fill (cache_put, not durable) that waits for nothing: on the
+ * link when attached (dropped when there is no link or the write breaker
+ * is open: a missing entry only means a read of the record);
+ * synchronous, as cache_put, when c has no link (wbctl). */
+void cache_fill(struct cache *c, const char *key, long long version, const char *payload,
+                int ttl);
+
 /* The connected server's run_id ("" when not connected): it changes when
  * Redis restarts, so a cached value tagged with it is known to have been
  * written to this very incarnation of the server. */
@@ -129,8 +181,10 @@ bool cache_writes_behind(void);
 /* Number of queued writes (tests, metrics). */
 int cache_pending(const struct cache *c);
 
-/* Try the queued writes again (the worker's tick): after a reconnect, or
- * on a live connection whose writes Redis refused. */
+/* The worker's tick: try the queued writes again (after a reconnect, or
+ * on a live connection whose writes Redis refused), and reopen the
+ * asynchronous link when it is down and its breaker allows (without
+ * waiting: it is ready once its handshake is answered). */
 void cache_flush_pending(struct cache *c);
 
 /* PING: 0 when Redis answered PONG. */
