@@ -62,30 +62,27 @@ int balance_cached(struct cache *c, long long household_id, long long *balance, 
     return balance_of_entry(&e, balance, seq);
 }
 
-int balance_read(struct db *d, struct cache *c, long long household_id, long long *balance)
+int balance_read_record(struct db *d, struct cache *c, long long household_id, int cached,
+                        long long *balance)
 {
-    long long seq;
-    /* while a publish of this process has not reached Redis, an entry
-     * there may be older than the ledger: read the ledger (and refill
-     * nothing) */
-    int rc = cache_writes_behind() ? -1 : balance_cached(c, household_id, balance, &seq);
-    if (rc == 1)
-        return 0;
     struct db_rows *r = db_query(d, SQL_BALANCE, "i", household_id);
     if (!r)
         return -1;
+    long long seq = -1;
     *balance = 0;
-    seq = -1;
     if (db_rows_next(r)) {
         *balance = db_rows_int(r, 0);
         seq = db_rows_int(r, 1);
     }
     db_rows_free(r);
-    if (rc == 0 && seq >= 0) {
+    /* while a publish of this process has not reached Redis (queued, or
+     * writes held), leave the entry to that replay: a fill would meet
+     * the same Redis, and a missing entry costs only this read */
+    if (cached == 0 && seq >= 0 && !cache_writes_behind()) {
         char key[BALANCE_KEY_MAX], v[24];
         balance_key(key, sizeof key, household_id);
         snprintf(v, sizeof v, "%lld", *balance);
-        cache_put(c, key, seq, v, BALANCE_TTL, false);
+        cache_fill(c, key, seq, v, BALANCE_TTL);
     }
     return 0;
 }
