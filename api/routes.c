@@ -90,3 +90,12 @@ const struct route wb_routes[] = {
 };
 
 const int wb_nroutes = (int)(sizeof wb_routes / sizeof wb_routes[0]);
+
+/* Handlers that read Redis: the router reads what they need in the same
+ * MGET as the token's revocation entries, so such a request waits on
+ * Redis once (server/router.c). */
+const struct route_prefetch wb_prefetch[] = {
+    { h_residents_balance, PREFETCH_OWN_BALANCE },
+};
+
+const int wb_nprefetch = (int)(sizeof wb_prefetch / sizeof wb_prefetch[0]);

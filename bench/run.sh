@@ -138,9 +138,9 @@ print(f"drop-offs / raw grouped tx    {drop / raw_g:6.2f}  (the server's grouped
 print(f"drop-offs / raw drop-off tx   {drop / raw_w:6.2f}  (one drop-off a transaction, as many clients as workers)")
 print(f"drop-offs / raw (64 clients)  {drop / raw_64:6.2f}")
 print(f"raw drop-off / 1-row tx       {raw_w / db:6.2f}  (the drop-off's share of a bare commit)")
+print(f"balance reads / healthz       {bal / healthz:6.2f}  (token verify + one MGET of 3 keys: the token's two and the balance)")
 print(f"balance reads / redis GET     {bal / rget:6.2f}")
 print(f"redemptions / raw redemption  {red / raw_r:6.2f}  (same transaction, as many clients as workers)")
-print(f"balance reads / healthz       {bal / healthz:6.2f}")
 print(f"retry storm / drop-offs       {storm / drop:6.2f}  (every drop-off sent twice at once; half the answers are replays)")
 PY
 if grep -qE 'AddressSanitizer|runtime error' "$DIR/server.log"; then

@@ -1,4 +1,6 @@
-/* cache.h - one Redis connection with a circuit breaker.
+/* cache.h - a worker's Redis: a synchronous connection with a circuit
+ * breaker (writes, wbctl), and optionally an asynchronous link on the
+ * worker's event loop for the request path (cache_attach, below).
  *
  * Redis holds only what can be lost (design.md): every caller must cope
  * with a NULL reply, which means "Redis is unavailable, fall back".  A
@@ -35,6 +37,9 @@ struct cache_script {
 /* url is "redis://host:port[/db]" or "unix:///path[?db=N]".  Does not
  * connect yet.  NULL with err filled when the url is malformed. */
 struct cache *cache_new(const char *url, char *err, size_t errlen);
+/* Frees both connections.  Reads still outstanding on the link are
+ * answered "unavailable" first (their callbacks run inside cache_free),
+ * so free c while whatever those callbacks touch is still alive. */
 void cache_free(struct cache *c);
 
 /* True when the url parses (used by config validation). */
@@ -81,27 +86,85 @@ int cache_put(struct cache *c, const char *key, long long version, const char *p
 int cache_get(struct cache *c, const char *key, long long *version, char *payload,
               size_t len);
 
-/* cache_get for n keys in one round trip (MGET): rc[i] as cache_get's
- * result for keys[i], payloads[i] of len bytes each.  0, or -1 when Redis
- * is unavailable (every rc[i] is then -1). */
-int cache_get_many(struct cache *c, int n, const char *const *keys, long long *versions,
-                   char (*payloads)[16], int *rc);
+/* A versioned entry as read.  rc: 1 found, written to the Redis now
+ * running (version and payload filled); 0 absent, written to an earlier
+ * incarnation, or not one of ours (stale: read the record); -1 Redis
+ * unavailable. */
+#define CACHE_PAYLOAD_MAX 24
+struct cache_entry {
+    int rc;
+    long long version;
+    char payload[CACHE_PAYLOAD_MAX];
+};
 
-/* cache_put with durable set for n entries, pipelined in one round trip
- * when Redis answers every write; otherwise each goes through cache_put
- * (which deletes a refused entry or queues the write). */
-void cache_put_durable_many(struct cache *c, int n, const char *const *keys,
-                            const long long *versions, const char *const *payloads, int ttl);
-
-/* Bulk, pipelined (for wbctl reconcile): write n versioned entries -
- * by the versioned rule, or with force unconditionally - setting
- * written[i] to whether each landed; or read n of them (rc[i] as
- * cache_get's, payloads[i] of len bytes each).  0, or -1 when Redis is
- * unavailable or refused. */
+/* Bulk, in one round trip.
+ *
+ * cache_get_batch reads n entries (one MGET) into out[0..n-1]: 0, or -1
+ * when Redis is unavailable (every out[i].rc is then -1).
+ *
+ * cache_put_batch writes n versioned entries (pipelined) as mode says:
+ *   CACHE_PUT_VERSIONED  by the versioned rule; written[i] says whether
+ *                        each landed
+ *   CACHE_PUT_FORCE      unconditionally (reconcile replacing an entry it
+ *                        proved false)
+ *   CACHE_PUT_DURABLE    as cache_put with durable set, for each: what
+ *                        Redis did not take is deleted or queued for
+ *                        replay (a balance publish); written may be NULL
+ * Returns 0 when Redis answered every write, -1 when it was unavailable
+ * or refused one (some may have landed; durable ones were handed to
+ * cache_put, the versioned rule making a second write harmless). */
+enum cache_put_mode { CACHE_PUT_VERSIONED, CACHE_PUT_FORCE, CACHE_PUT_DURABLE };
+int cache_get_batch(struct cache *c, int n, const char *const *keys, struct cache_entry *out);
 int cache_put_batch(struct cache *c, int n, const char *const *keys, const long long *versions,
-                    const char *const *payloads, int ttl, bool force, int *written);
-int cache_get_batch(struct cache *c, int n, const char *const *keys, long long *versions,
-                    char *payloads, size_t len, int *rc);
+                    const char *const *payloads, int ttl, enum cache_put_mode mode,
+                    int *written);
+
+/* The asynchronous link: the request path's reads, and the cache fills
+ * it makes, on a second connection driven by the worker's event_base
+ * (hiredis's libevent adapter), so a worker serves other requests while
+ * Redis answers.  Nothing here blocks.
+ *
+ * hiredis 0.14 has no timeout on an async command, so the link keeps its
+ * own: a command not answered within CACHE_ASYNC_TIMEOUT_MS drops the
+ * connection, and every command still on it is answered "unavailable".
+ * The breaker is the synchronous one's (250 ms doubling to 2 s).  While
+ * it is open, and while a new connection's handshake (INFO for the
+ * run_id, SELECT) is unanswered, calls fail at once and the caller falls
+ * back to MariaDB: a Redis that is down or hung makes wait only the
+ * requests sent to it before the timeout told.  A timed-out read also
+ * opens the synchronous connection's breaker (the same Redis would hold
+ * its next write for the 1 s read timeout); a timed-out write opens the
+ * write breaker instead (a Redis holding writes still answers reads). */
+#define CACHE_ASYNC_TIMEOUT_MS 200
+#define CACHE_ASYNC_MAXKEYS 8
+
+struct event_base;
+
+/* Give c its asynchronous link on base, the loop of the thread that owns
+ * c (before that thread runs it, or on it).  It starts connecting now.
+ * 0, or -1 (out of memory). */
+int cache_attach(struct cache *c, struct event_base *base);
+
+/* Called once per cache_get_async that returned 0, from base's loop and
+ * never from inside cache_get_async: e[0..n-1] as cache_get_batch's out
+ * (every rc -1 when Redis was unavailable, timed out or went away; also
+ * when the link was freed with the read outstanding).  e is valid only
+ * during the call. */
+typedef void (*cache_entries_fn)(void *arg, const struct cache_entry *e);
+
+/* Send an MGET of n keys (1..CACHE_ASYNC_MAXKEYS) on the link.  0 when
+ * sent (done will be called); -1 when not (no link, breaker open,
+ * handshake not answered yet, or out of memory; done is never called):
+ * read the record at once. */
+int cache_get_async(struct cache *c, int n, const char *const *keys, cache_entries_fn done,
+                    void *arg);
+
+/* A cache fill (cache_put, not durable) that waits for nothing: on the
+ * link when attached (dropped when there is no link or the write breaker
+ * is open: a missing entry only means a read of the record);
+ * synchronous, as cache_put, when c has no link (wbctl). */
+void cache_fill(struct cache *c, const char *key, long long version, const char *payload,
+                int ttl);
 
 /* The connected server's run_id ("" when not connected): it changes when
  * Redis restarts, so a cached value tagged with it is known to have been
@@ -118,8 +181,10 @@ bool cache_writes_behind(void);
 /* Number of queued writes (tests, metrics). */
 int cache_pending(const struct cache *c);
 
-/* Try the queued writes again (the worker's tick): after a reconnect, or
- * on a live connection whose writes Redis refused. */
+/* The worker's tick: try the queued writes again (after a reconnect, or
+ * on a live connection whose writes Redis refused), and reopen the
+ * asynchronous link when it is down and its breaker allows (without
+ * waiting: it is ready once its handshake is answered). */
 void cache_flush_pending(struct cache *c);
 
 /* PING: 0 when Redis answered PONG. */

@@ -34,7 +34,6 @@ static const char SQL_DEBT[] =
     "GROUP BY household_id) rc ON rc.household_id = h.id "
     "WHERE h.debt <> COALESCE(s.v, 0) - COALESCE(rc.v, 0) OR h.debt < 0";
 #define PAGE 1000
-#define BALANCE_TTL_S 86400     /* as db/balance.c */
 static const char SQL_ONE_BALANCE[] = "SELECT balance, seq FROM households WHERE id = ?";
 static const char SQL_BALANCES[] =
     "SELECT id, balance, seq FROM households WHERE id > ? ORDER BY id LIMIT 1000";
@@ -117,24 +116,24 @@ int ledger_check(struct db *d, struct cache *c, json_t **violations, long long *
             db_rows_free(r);
             break;
         }
-        long long hids[PAGE], bals[PAGE], seqs[PAGE], cseq[PAGE];
-        char keys[PAGE][48], cbal[PAGE][24];
+        long long hids[PAGE], bals[PAGE], seqs[PAGE];
+        char keys[PAGE][BALANCE_KEY_MAX];
         const char *kp[PAGE];
-        int rc[PAGE];
+        struct cache_entry got[PAGE];
         for (int i = 0; db_rows_next(r) && i < PAGE; i++) {
             hids[i] = db_rows_int(r, 0);
             bals[i] = db_rows_int(r, 1);
             seqs[i] = db_rows_int(r, 2);
-            snprintf(keys[i], sizeof keys[i], "bal:{h:%lld}", hids[i]);
+            balance_key(keys[i], sizeof keys[i], hids[i]);
             kp[i] = keys[i];
         }
         db_rows_free(r);
         after = hids[n - 1];
-        if (cache_get_batch(c, n, kp, cseq, &cbal[0][0], sizeof cbal[0], rc) != 0)
+        if (cache_get_batch(c, n, kp, got) != 0)
             break;              /* Redis unavailable: nothing to compare */
         for (int i = 0; i < n; i++) {
-            long long cb = rc[i] == 1 ? strtoll(cbal[i], NULL, 10) : 0;
-            if (rc[i] != 1 || (cb == bals[i] && cseq[i] == seqs[i]))
+            long long cb = 0, cs = 0;
+            if (balance_of_entry(&got[i], &cb, &cs) != 1 || (cb == bals[i] && cs == seqs[i]))
                 continue;
             /* A movement may have committed between the two reads, its
              * balance not yet published: look again, a moment later,
@@ -175,8 +174,8 @@ static int rebuild_page(struct db *d, struct cache *c, int n, const long long *h
                         const long long *seqs, const char *const *kp, const char *const *bp)
 {
     int written[PAGE];
-    if (cache_put_batch(c, n, kp, seqs, bp, BALANCE_TTL_S, false, written) != 0 &&
-        cache_put_batch(c, n, kp, seqs, bp, BALANCE_TTL_S, false, written) != 0)
+    if (cache_put_batch(c, n, kp, seqs, bp, BALANCE_TTL, CACHE_PUT_VERSIONED, written) != 0 &&
+        cache_put_batch(c, n, kp, seqs, bp, BALANCE_TTL, CACHE_PUT_VERSIONED, written) != 0)
         return -1;
     for (int i = 0; i < n; i++) {
         if (written[i])
@@ -199,7 +198,7 @@ static int rebuild_page(struct db *d, struct cache *c, int n, const long long *h
             snprintf(b, sizeof b, "%lld", bal);
             const char *one_b[] = { b };
             int w;
-            if (cache_put_batch(c, 1, &kp[i], &seq, one_b, BALANCE_TTL_S, true, &w) != 0)
+            if (cache_put_batch(c, 1, &kp[i], &seq, one_b, BALANCE_TTL, CACHE_PUT_FORCE, &w) != 0)
                 return -1;
         }
     }
@@ -221,11 +220,11 @@ long long ledger_rebuild_cache(struct db *d, struct cache *c)
             return written;
         }
         long long hids[PAGE], seqs[PAGE];
-        char keys[PAGE][48], bals[PAGE][24];
+        char keys[PAGE][BALANCE_KEY_MAX], bals[PAGE][24];
         const char *kp[PAGE], *bp[PAGE];
         for (int i = 0; db_rows_next(r) && i < PAGE; i++) {
             after = hids[i] = db_rows_int(r, 0);
-            snprintf(keys[i], sizeof keys[i], "bal:{h:%lld}", after);
+            balance_key(keys[i], sizeof keys[i], after);
             snprintf(bals[i], sizeof bals[i], "%lld", db_rows_int(r, 1));
             seqs[i] = db_rows_int(r, 2);
             kp[i] = keys[i];

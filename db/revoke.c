@@ -14,9 +14,23 @@
  * MariaDB after that revocation, and entries under E are no longer read by
  * anyone who knows E+1.
  *
- * Writes of revocations are not queued for replay (cache_put's durable
- * flag): moving the epoch on is what makes a failed write safe, and a
- * retry would only make a paused Redis stall the request twice. */
+ * Checks read their two entries in the request's one round trip (the
+ * router's MGET on the worker's asynchronous link, which does not block
+ * the worker), so between revoke_begin and the answer other requests run:
+ * a revocation of this process whose write failed may have moved the
+ * epoch on (or left a bump owed) meanwhile.  Entries are therefore
+ * trusted only if their epoch is still the trusted one when they are
+ * used, and fills go out under keys still current.  Fills wait for
+ * nothing (cache_fill): one that is lost only costs a later read of
+ * MariaDB, and the versioned rule keeps a late one from undoing a
+ * revocation written meanwhile (revoked is version 1, live 0; a subject's
+ * version is its token_version).
+ *
+ * Writes of revocations are synchronous and not queued for replay
+ * (cache_put's durable flag): the revoking request must know whether the
+ * write landed before it answers, since moving the epoch on is what makes
+ * a failed write safe, and a retry would only make a paused Redis stall
+ * the request twice. */
 #include "db/revoke.h"
 #include "db/cache.h"
 #include "db/db.h"
@@ -135,45 +149,87 @@ static int subject_state(struct db *d, char kind, long long id, long long *ver)
     return st;
 }
 
-int revoke_check(struct db *d, struct cache *c, char kind, long long id, long long ver,
-                 const char *jti)
+/* The epoch entries may be trusted with now, without asking MariaDB: 0
+ * while it is unknown or a bump is owed. */
+static long long epoch_now(void)
 {
-    char skey[64], jkey[80];
-    long long epoch = epoch_trusted(d);
-    subject_key(skey, sizeof skey, epoch, kind, id);
-    jti_key(jkey, sizeof jkey, epoch, jti);
+    if (atomic_load(&paid) != atomic_load(&owed))
+        return 0;
+    return atomic_load(&epoch_known);
+}
 
-    long long cur_ver = 0;
-    int state = -1, revoked = -1;
-    const char *keys[2] = { skey, jkey };
-    long long vers[2];
-    char payloads[2][16];
-    int got[2];
-    bool redis_ok = epoch > 0 && cache_get_many(c, 2, keys, vers, payloads, got) == 0;
-    if (redis_ok && got[0] == 1) {
-        state = strcmp(payloads[0], "1") == 0;
-        cur_ver = vers[0];
+void revoke_begin(struct db *d, struct revoke_query *q, char kind, long long id, long long ver,
+                  const char *jti)
+{
+    q->kind = kind;
+    q->id = id;
+    q->ver = ver;
+    snprintf(q->jti, sizeof q->jti, "%s", jti);
+    q->epoch = d ? epoch_trusted(d) : epoch_now();
+    q->nkeys = 0;
+    if (q->epoch > 0) {
+        subject_key(q->keys[0], sizeof q->keys[0], q->epoch, kind, id);
+        jti_key(q->keys[1], sizeof q->keys[1], q->epoch, q->jti);
+        q->nkeys = 2;
     }
-    if (redis_ok && got[1] == 1)
-        revoked = vers[1] >= 1;
+}
 
+/* What the cache says: *state 1 active / 0 not (with *cur_ver), -1 not
+ * known; *revoked 1 / 0, -1 not known.  Nothing is known when Redis was
+ * not read, or when the epoch moved on (or a bump became owed) since the
+ * keys were made: a revocation whose write failed may lie between. */
+static void from_cache(const struct revoke_query *q, const struct cache_entry *got, int *state,
+                       long long *cur_ver, int *revoked)
+{
+    *state = *revoked = -1;
+    *cur_ver = 0;
+    if (!got || q->nkeys != 2 || epoch_now() != q->epoch)
+        return;
+    if (got[0].rc == 1) {
+        *state = strcmp(got[0].payload, "1") == 0;
+        *cur_ver = got[0].version;
+    }
+    if (got[1].rc == 1)
+        *revoked = got[1].version >= 1;
+}
+
+int revoke_cached(const struct revoke_query *q, const struct cache_entry *got)
+{
+    int state, revoked;
+    long long cur_ver;
+    from_cache(q, got, &state, &cur_ver, &revoked);
+    if (revoked == 1 || (state >= 0 && (state != 1 || cur_ver != q->ver)))
+        return 1;
+    if (revoked == 0 && state == 1)
+        return 0;
+    return -1;
+}
+
+int revoke_end(struct db *d, struct cache *c, const struct revoke_query *q,
+               const struct cache_entry *got)
+{
+    int state, revoked;
+    long long cur_ver;
+    from_cache(q, got, &state, &cur_ver, &revoked);
+    /* fill only what Redis answered for, under keys still current */
+    bool fill = got && got[0].rc >= 0 && q->nkeys == 2 && epoch_now() == q->epoch;
     if (state < 0) {
-        state = subject_state(d, kind, id, &cur_ver);
+        state = subject_state(d, q->kind, q->id, &cur_ver);
         if (state < 0)
             return -1;
-        if (redis_ok)
-            cache_put(c, skey, cur_ver, state ? "1" : "0", SUBJECT_TTL, false);
+        if (fill)
+            cache_fill(c, q->keys[0], cur_ver, state ? "1" : "0", SUBJECT_TTL);
     }
     if (revoked < 0) {
         long long n = 0;
-        if (db_query_int(d, &n, SQL_JTI_REVOKED, "s", jti) < 0)
+        if (db_query_int(d, &n, SQL_JTI_REVOKED, "s", q->jti) < 0)
             return -1;
         revoked = n > 0;
-        if (redis_ok)
-            cache_put(c, jkey, revoked, revoked ? "1" : "0", revoked ? 86400 : LIVE_JTI_TTL,
-                      false);
+        if (fill)
+            cache_fill(c, q->keys[1], revoked, revoked ? "1" : "0",
+                       revoked ? 86400 : LIVE_JTI_TTL);
     }
-    if (revoked || state != 1 || cur_ver != ver)
+    if (revoked || state != 1 || cur_ver != q->ver)
         return 1;
     return 0;
 }

@@ -27,12 +27,43 @@
 
 struct db;
 struct cache;
+struct cache_entry;
 
-/* kind is 's' (staff) or 'h' (household).  Returns 0 when the token is
- * live, 1 when revoked (or its subject is gone/disabled, or ver is old),
- * -1 when MariaDB could not be asked (error left on d). */
-int revoke_check(struct db *d, struct cache *c, char kind, long long id, long long ver,
-                 const char *jti);
+/* Is a token still good?  In three steps, so that the Redis reads can
+ * share the request's one round trip with others and need not block
+ * (server/router.c):
+ *
+ *   revoke_begin   names the cache entries to read: q->nkeys keys in
+ *                  q->keys (none when no cached answer may be trusted now:
+ *                  this process owes an epoch bump).  d is asked only
+ *                  the first time, to learn the epoch; with d NULL the
+ *                  epoch already known is used (none the first time).
+ *   revoke_cached  decides from what Redis answered for those keys (got,
+ *                  q->nkeys entries; NULL when Redis was not read or was
+ *                  unavailable): 0 live, 1 revoked, -1 undecided.
+ *   revoke_end     decides when revoke_cached could not, reading MariaDB
+ *                  for what Redis did not know and filling the cache
+ *                  without waiting (cache_fill).
+ *
+ * kind is 's' (staff) or 'h' (household).  The answers are 0 when the
+ * token is live, 1 when revoked (or its subject is gone/disabled, or ver
+ * is old), -1 (revoke_end) when MariaDB could not be asked (error left on
+ * d).  Cached entries are trusted only while the epoch they are keyed
+ * with is still this process's trusted one when they are used. */
+struct revoke_query {
+    char kind;
+    long long id, ver;
+    char jti[33];
+    long long epoch;            /* the keys'; 0: trust nothing cached */
+    int nkeys;
+    char keys[2][80];           /* subject, jti */
+};
+
+void revoke_begin(struct db *d, struct revoke_query *q, char kind, long long id, long long ver,
+                  const char *jti);
+int revoke_cached(const struct revoke_query *q, const struct cache_entry *got);
+int revoke_end(struct db *d, struct cache *c, const struct revoke_query *q,
+               const struct cache_entry *got);
 
 /* Log a token out: record jti until exp (epoch seconds) and make every
  * cached answer agree (or move the epoch on).  0, or -1 when MariaDB

@@ -3,7 +3,9 @@
  *
  * Life of a request (router.c): route lookup (404/405) -> authentication
  * and roles (401/403) -> body limit, content type and JSON parse
- * (413/415/400) -> handler.  A handler answers by calling exactly one
+ * (413/415/400) -> handler.  Authentication may wait for Redis without
+ * blocking the worker (its one round trip), so the handler may run from
+ * the worker's event loop after router_handle has returned.  A handler answers by calling exactly one
  * reply_* function; after that it must not touch the reply again.  The
  * struct req itself is freed by the router once the handler returns, or,
  * for a handler that set r->async, by whoever calls reply_* later
@@ -61,6 +63,20 @@ enum body_kind {
 
 typedef void (*handler_fn)(struct req *r);
 
+/* What a handler reads from Redis, which the router reads for it with
+ * the token's revocation entries, in the request's one round trip (the
+ * result in struct req's cached_*).  Declared beside the route table
+ * (router.h, wb_prefetch), one row per handler that reads Redis. */
+enum prefetch {
+    PREFETCH_NONE,
+    PREFETCH_OWN_BALANCE,     /* a resident's own balance entry (db/balance.h) */
+};
+
+struct route_prefetch {
+    handler_fn handler;
+    enum prefetch what;
+};
+
 struct route {
     const char *method;       /* "GET", "POST", "PUT", "PATCH", "DELETE" */
     const char *pattern;      /* "/v1/households/{id}/card.png" */
@@ -97,6 +113,12 @@ struct req {
     const char *log_note;     /* optional extra word for the access log */
     char reach_path[256];     /* the caller's subtree, loaded on first use */
     bool reach_loaded;
+    /* the route's prefetch, as db/balance.h's balance_of_entry gave it:
+     * 1 with cached_balance, cached_seq; 0 absent or stale (read the
+     * record, refill); -1 not read (Redis unavailable, writes of this
+     * process behind, or no prefetch): read the record only */
+    int cached_rc;
+    long long cached_balance, cached_seq;
 };
 
 /* Query parameter by name (NULL when absent). */

@@ -11,6 +11,11 @@ struct evhttp_request;
 extern const struct route wb_routes[];
 extern const int wb_nroutes;
 
+/* What handlers read from Redis (api/routes.c): a handler not listed
+ * reads nothing there on the request path. */
+extern const struct route_prefetch wb_prefetch[];
+extern const int wb_nprefetch;
+
 /* evhttp's generic callback; arg is the struct worker. */
 void router_handle(struct evhttp_request *ev, void *arg);
 

@@ -179,6 +179,33 @@ static void on_listener_error(struct evconnlistener *l, void *arg)
     }
 }
 
+/* The worker's Redis: the synchronous connection, and the asynchronous
+ * link on the worker's loop that the request path reads through
+ * (db/cache.h).  0, or -1 with a reason logged. */
+static int worker_open_redis(struct worker *w)
+{
+    char err[256];
+    w->cache = cache_new(w->cfg->redis_url, err, sizeof err);
+    if (!w->cache) {
+        log_msg(LOG_ERROR, "worker %d: %s", w->index, err);
+        return -1;
+    }
+    if (cache_attach(w->cache, w->base) != 0) {
+        log_msg(LOG_ERROR, "worker %d: cannot set up the Redis link", w->index);
+        return -1;
+    }
+    return 0;
+}
+
+/* Before evhttp and MariaDB go: a read still outstanding on the link (a
+ * request cut off by the shutdown deadline) is answered when the link is
+ * freed, and that request goes on to MariaDB and its reply. */
+static void worker_close_redis(struct worker *w)
+{
+    cache_free(w->cache);
+    w->cache = NULL;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -186,20 +213,18 @@ static void *worker_main(void *arg)
     event_base_dispatch(w->base);
     /* Close what this thread owns on this thread (MariaDB's client keeps
      * per-thread state that mysql_thread_end releases). */
+    worker_close_redis(w);
     evhttp_free(w->http);
     w->http = NULL;
     guard_host_free(w->guard);
     w->guard = NULL;
     dblink_close(&w->link);
-    cache_free(w->cache);
-    w->cache = NULL;
     db_thread_end();
     return NULL;
 }
 
 int worker_start(struct worker *w)
 {
-    char err[256];
     snprintf(w->name, sizeof w->name, "worker %d", w->index);
     w->link = (struct dblink){ .cfg = w->cfg, .name = w->name };
     w->base = event_base_new();
@@ -254,11 +279,8 @@ int worker_start(struct worker *w)
         log_msg(LOG_ERROR, "worker %d: cannot create its ledger inbox", w->index);
         return -1;
     }
-    w->cache = cache_new(w->cfg->redis_url, err, sizeof err);
-    if (!w->cache) {
-        log_msg(LOG_ERROR, "worker %d: %s", w->index, err);
+    if (worker_open_redis(w) != 0)
         return -1;
-    }
     /* MariaDB may be down at start: the worker then serves 503s and
      * connects when it can. */
     (void)worker_db(w);
