@@ -92,6 +92,19 @@ void h_redemptions_get(struct req *r);
 void h_redemptions_list(struct req *r);
 void h_redemptions_summary(struct req *r);
 
+/* api/shipments.c */
+void h_shipments_create(struct req *r);
+void h_shipments_receive(struct req *r);
+void h_shipments_cancel(struct req *r);
+void h_shipments_get(struct req *r);
+void h_shipments_list(struct req *r);
+
+/* api/stock.c */
+void h_sites_stock(struct req *r);
+void h_sites_stock_movements(struct req *r);
+void h_sites_stock_counts(struct req *r);
+void h_outbound_create(struct req *r);
+
 /* Renderers shared between resource files. */
 #include <jansson.h>
 struct site;

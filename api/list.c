@@ -165,3 +165,15 @@ const char *list_root_or_reply(struct req *r, struct db *d, const char *param,
         reply_db_error(r, d);
     return root;
 }
+
+bool format_csv_or_reply(struct req *r, bool *csv)
+{
+    const char *f = req_query(r, "format");
+    const char *a = req_header(r, "Accept");
+    if (f && strcmp(f, "csv") != 0 && strcmp(f, "json") != 0) {
+        reply_error(r, 400, "invalid_request", "format", "format must be json or csv");
+        return false;
+    }
+    *csv = f ? strcmp(f, "csv") == 0 : a && strstr(a, "text/csv") != NULL;
+    return true;
+}

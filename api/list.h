@@ -24,6 +24,10 @@ bool query_id_or_reply(struct req *r, const char *name, long long *out);
 /* An optional day (YYYY-MM-DD): true with out[0] = 0 when absent. */
 bool query_day_or_reply(struct req *r, const char *name, char out[11]);
 
+/* The answer's format: CSV with ?format=csv or Accept: text/csv, else
+ * JSON; another ?format= is 400 (false after replying). */
+bool format_csv_or_reply(struct req *r, bool *csv);
+
 struct db;
 struct db_rows;
 struct region;

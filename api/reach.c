@@ -99,6 +99,20 @@ bool reach_shop_or_reply(struct req *r, struct db *d, long long id, struct shop 
     return path_in_reach_or_reply(r, d, found, out->region_path, field, "shop");
 }
 
+bool own_site_or_reply(struct req *r, struct db *d, struct site *out)
+{
+    int found = r->who.site_id ? site_get(d, r->who.site_id, out) : 0;
+    if (found < 0) {
+        reply_db_error(r, d);
+        return false;
+    }
+    if (found == 0) {
+        reply_error(r, 403, "forbidden", NULL, "this attendant is bound to no site");
+        return false;
+    }
+    return true;
+}
+
 int audit_req(struct req *r, struct db *d, const char *action, const char *kind,
               long long id, json_t *detail)
 {

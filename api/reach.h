@@ -40,6 +40,10 @@ bool reach_site_or_reply(struct req *r, struct db *d, long long id, struct site 
 bool reach_shop_or_reply(struct req *r, struct db *d, long long id, struct shop *out,
                          const char *field);
 
+/* An attendant's own site, loaded into out; else reply 403 forbidden
+ * (an attendant bound to no site) or the store error, and return false. */
+bool own_site_or_reply(struct req *r, struct db *d, struct site *out);
+
 /* Append an audit record for this request's caller (inside the caller's
  * transaction).  detail is borrowed.  0 or -1. */
 #include <jansson.h>

@@ -400,24 +400,15 @@ void h_redemptions_list(struct req *r)
                   limit, load_redemption);
 }
 
-static bool wants_csv(struct req *r)
-{
-    const char *f = req_query(r, "format");
-    const char *a = req_header(r, "Accept");
-    return (f && strcmp(f, "csv") == 0) || (a && strstr(a, "text/csv"));
-}
-
 void h_redemptions_summary(struct req *r)
 {
     long long shop_id, start, end, region_id;
     if (!shop_filter_or_reply(r, &shop_id) || !period_or_reply(r, &start, &end) ||
         !query_id_or_reply(r, "region_id", &region_id))
         return;
-    const char *fmt = req_query(r, "format");
-    if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
-        reply_error(r, 400, "invalid_request", "format", "format must be json or csv");
+    bool csv;
+    if (!format_csv_or_reply(r, &csv))
         return;
-    }
     struct db *d = db_or_reply(r);
     if (!d)
         return;
@@ -436,7 +427,6 @@ void h_redemptions_summary(struct req *r)
         reply_db_error(r, d);
         return;
     }
-    bool csv = wants_csv(r);
     static const char *const header[] = { "shop_id", "shop_name", "count", "points", NULL };
     struct csv_out out;
     json_t *items = json_array();

@@ -8,6 +8,7 @@
 #define KiB 1024
 #define MiB (1024 * 1024)
 #define HH_READERS (ROLES_ADMINS | ROLE_RESIDENT)
+#define STOCK_READERS (ROLES_ADMINS | ROLE_ATTENDANT)
 
 const struct route wb_routes[] = {
     /* operations: no token */
@@ -84,6 +85,17 @@ const struct route wb_routes[] = {
     { "GET", "/v1/redemptions", ROLES_ADMINS | ROLE_CLERK, BODY_NONE, 0, h_redemptions_list },
     { "GET", "/v1/redemptions/{id}", ROLES_ADMINS | ROLE_CLERK, BODY_NONE, 0, h_redemptions_get },
     { "POST", "/v1/redemptions/{id}/void", ROLES_ADMINS | ROLE_CLERK, BODY_JSON, 0, h_redemptions_void },
+
+    /* the three-tier chain */
+    { "GET", "/v1/sites/{id}/stock", STOCK_READERS, BODY_NONE, 0, h_sites_stock },
+    { "GET", "/v1/sites/{id}/stock/movements", STOCK_READERS, BODY_NONE, 0, h_sites_stock_movements },
+    { "POST", "/v1/sites/{id}/stock-counts", STOCK_READERS, BODY_JSON, 0, h_sites_stock_counts },
+    { "POST", "/v1/shipments", ROLE_ATTENDANT, BODY_JSON, 0, h_shipments_create },
+    { "GET", "/v1/shipments", STOCK_READERS, BODY_NONE, 0, h_shipments_list },
+    { "GET", "/v1/shipments/{id}", STOCK_READERS, BODY_NONE, 0, h_shipments_get },
+    { "POST", "/v1/shipments/{id}/receive", ROLE_ATTENDANT, BODY_JSON, 0, h_shipments_receive },
+    { "POST", "/v1/shipments/{id}/cancel", STOCK_READERS, BODY_JSON, 0, h_shipments_cancel },
+    { "POST", "/v1/outbound", ROLE_ATTENDANT, BODY_JSON, 0, h_outbound_create },
 
     /* reports */
     { "GET", "/v1/reports/ledger-check", ROLE_ADMIN, BODY_NONE, 0, h_reports_ledger_check },

@@ -22,7 +22,7 @@ static const char SQL_LINE_RECEIVED[] =
     "UPDATE shipment_lines SET received = ? WHERE shipment_id = ? AND line_no = ?";
 static const char SQL_CANCELLED[] =
     "UPDATE shipments SET status = 'cancelled', cancelled_at = FROM_UNIXTIME(?), "
-    "cancelled_by = ? WHERE id = ?";
+    "cancelled_by = ?, cancel_reason = ? WHERE id = ?";
 static const char SQL_COUNT[] =
     "INSERT INTO stock_counts (site_id, idem_key, counted_by, local_day, created_at) "
     "VALUES (?, ?, ?, ?, FROM_UNIXTIME(?))";
@@ -131,8 +131,11 @@ static int ship_decide(struct engine_tx *tx, struct ledger_op *op)
     if ((rec.has_note = in->note != NULL))
         snprintf(rec.note, sizeof rec.note, "%s", in->note);
     op->ans.status = 201;
-    if ((op->ans.body = shipment_json(&rec)))
+    /* the new shipment's id comes with the commit (engine_insert_object) */
+    if ((op->ans.body = shipment_json(&rec))) {
+        json_object_del(op->ans.body, "id");
         json_object_set_new(op->ans.body, "replayed", json_false());
+    }
     return op->ans.body ? 0 : -1;
 }
 
@@ -260,12 +263,14 @@ static int cancel_decide(struct engine_tx *tx, struct ledger_op *op)
                                      in->local_day) != 0)
             return -1;
     }
-    if (engine_write(tx, SQL_CANCELLED, "iii", in->now, in->staff_id, rec.id) < 0)
+    if (engine_write(tx, SQL_CANCELLED, "iisi", in->now, in->staff_id, in->reason, rec.id) < 0)
         return -1;
     snprintf(status, 12, "cancelled");
     snprintf(rec.status, sizeof rec.status, "cancelled");
     rec.cancelled_at = in->now;
     rec.cancelled_by = in->staff_id;
+    if ((rec.has_cancel_reason = in->reason != NULL))
+        snprintf(rec.cancel_reason, sizeof rec.cancel_reason, "%s", in->reason);
     op->ans.status = 200;
     op->ans.body = shipment_json(&rec);
     return op->ans.body ? 0 : -1;

@@ -44,6 +44,7 @@ struct shipment_act {
     long long now;
     char local_day[11];
     long long received[CHAIN_MAX_LINES];   /* receive: what arrived, by rec's line */
+    const char *reason;        /* cancel: may be NULL */
 };
 
 /* POST /v1/sites/{id}/stock-counts: the quantities counted on hand. */

@@ -32,7 +32,6 @@ static const struct db_rows_spec ledger_rows = {
     "INSERT INTO ledger (household_id, seq, delta, balance_after, kind, ref_id, actor, memo) "
     "VALUES ", "(?,?,?,?,?,?,?,?)", "", 8
 };
-/* A new object's answer is completed by its id: "{...}" -> {"id":N,...}. */
 static const struct db_rows_spec stock_rows = {
     "INSERT INTO stock_movements (site_id, category_id, seq, delta, on_hand_after, kind, ref_id, "
     "local_day) VALUES ", "(?,?,?,?,?,?,?,?)", "", 8
@@ -44,6 +43,7 @@ static const struct db_rows_spec stock_heads = {
     " ON DUPLICATE KEY UPDATE on_hand = VALUES(on_hand), seq = VALUES(seq), "
     "shortfall = VALUES(shortfall)", 5
 };
+/* A new object's answer is completed by its id: "{...}" -> {"id":N,...}. */
 static const struct db_rows_spec idem_rows = {
     "INSERT INTO idempotency (scope, idem_key, fingerprint, status, response) VALUES ",
     "(?,?,?,?,CONCAT(?,?,?,?))", "", 8

@@ -10,7 +10,7 @@ static const char SQL_GET[] =
     "SELECT s.id, s.from_site_id, s.to_site_id, s.status, UNIX_TIMESTAMP(s.sent_at), s.sent_by, "
     "COALESCE(UNIX_TIMESTAMP(s.received_at), 0), COALESCE(s.received_by, 0), "
     "COALESCE(UNIX_TIMESTAMP(s.cancelled_at), 0), COALESCE(s.cancelled_by, 0), s.vehicle, "
-    "s.note, gf.path, gt.path FROM shipments s "
+    "s.note, gf.path, gt.path, s.cancel_reason FROM shipments s "
     "JOIN sites f ON f.id = s.from_site_id JOIN regions gf ON gf.id = f.region_id "
     "JOIN sites t ON t.id = s.to_site_id JOIN regions gt ON gt.id = t.region_id WHERE s.id = ?";
 static const char SQL_GET_LINES[] =
@@ -56,6 +56,7 @@ int shipment_get(struct db *d, long long id, struct shipment_rec *out)
     copy_opt(r, 11, &out->has_note, out->note, sizeof out->note);
     snprintf(out->from_path, sizeof out->from_path, "%s", db_rows_str(r, 12, NULL));
     snprintf(out->to_path, sizeof out->to_path, "%s", db_rows_str(r, 13, NULL));
+    copy_opt(r, 14, &out->has_cancel_reason, out->cancel_reason, sizeof out->cancel_reason);
     db_rows_free(r);
     if (!(r = db_query(d, SQL_GET_LINES, "i", id)))
         return -1;
@@ -98,7 +99,8 @@ json_t *shipment_json(const struct shipment_rec *s)
                              "loss", l->has_received ? json_integer(l->sent - l->received)
                                                      : json_null()));
     }
-    return json_pack("{s:I, s:I, s:I, s:s, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+    return json_pack("{s:I, s:I, s:I, s:s, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                     "id",
                      (json_int_t)s->id, "from_site_id", (json_int_t)s->from_site, "to_site_id",
                      (json_int_t)s->to_site, "status", s->status, "lines", lines, "sent_at",
                      time_or_null(s->sent_at), "sent_by", (json_int_t)s->sent_by, "received_at",
@@ -106,7 +108,8 @@ json_t *shipment_json(const struct shipment_rec *s)
                      "cancelled_at", time_or_null(s->cancelled_at), "cancelled_by",
                      id_or_null(s->cancelled_by), "vehicle",
                      s->has_vehicle ? json_string(s->vehicle) : json_null(), "note",
-                     s->has_note ? json_string(s->note) : json_null());
+                     s->has_note ? json_string(s->note) : json_null(), "cancel_reason",
+                     s->has_cancel_reason ? json_string(s->cancel_reason) : json_null());
 }
 
 struct db_rows *shipment_list(struct db *d, const char *root, long long site_id,

@@ -32,8 +32,8 @@ struct shipment_rec {
     char status[12];              /* in_transit received cancelled */
     long long sent_at, sent_by;   /* epoch seconds */
     long long received_at, received_by, cancelled_at, cancelled_by;   /* 0: not (yet) */
-    bool has_vehicle, has_note;
-    char vehicle[401], note[801];
+    bool has_vehicle, has_note, has_cancel_reason;
+    char vehicle[401], note[801], cancel_reason[801];
     char from_path[256], to_path[256];   /* the two sites' region paths */
     int nlines;
     struct shipment_line lines[CHAIN_MAX_LINES];

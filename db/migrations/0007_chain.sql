@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS shipments (
   received_by   BIGINT UNSIGNED NULL,
   cancelled_at  DATETIME(6) NULL,
   cancelled_by  BIGINT UNSIGNED NULL,
+  cancel_reason VARCHAR(200) NULL,
   KEY ix_shipments_from (from_site_id, id),
   KEY ix_shipments_to (to_site_id, id),
   CONSTRAINT fk_shipments_from FOREIGN KEY (from_site_id) REFERENCES sites (id),
