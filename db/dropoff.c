@@ -10,6 +10,7 @@
  * on the day of arrival (arrival_totals).  These totals are carried in
  * memory from one drop-off of the group to the next. */
 #include "db/ledger.h"
+#include "db/rollup.h"
 #include "db/engine.h"
 #include "db/db.h"
 #include "db/households.h"
@@ -329,6 +330,17 @@ static int dropoff_decide(struct engine_tx *tx, struct ledger_op *op)
                                      in->arrival_day) != 0)
             return -1;
     }
+    /* and the collection's figures */
+    struct rollup_line rl[DROPOFF_MAX_LINES];
+    for (int i = 0; i < in->nlines; i++)
+        rl[i] = (struct rollup_line){ in->lines[i].cat_id,
+                                      in->lines[i].per_item ? 0 : in->lines[i].qty,
+                                      in->lines[i].per_item ? in->lines[i].qty : 0,
+                                      out[i].points };
+    struct rollup_dropoff fact = { in->site_id, h->id, h->region_id, rollup_day(in->local_day),
+                                   in->nlines, rl };
+    if (rollup_dropoff(tx, &fact, 1) != 0)
+        return -1;
     long long recovered = 0;
     if (total > 0) {
         if (engine_move(tx, h, total, "dropoff", 0, ref, in->actor, NULL, &recovered) != 0)

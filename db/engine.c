@@ -1,5 +1,6 @@
 /* engine.c - see engine.h. */
 #include "db/engine.h"
+#include "db/rollup.h"
 #include "db/db.h"
 #include "db/households.h"
 #include "db/stats.h"
@@ -99,6 +100,7 @@ struct engine_tx {
     int nrecs;
     bool failed;                /* out of memory while building */
     int twin;                   /* a keyed operation a twin stored first, or -1 */
+    struct tally tallies[ROLLUP_COUNT];   /* the rollups (db/rollup.h) */
 };
 
 /* ---- operations ---- */
@@ -204,7 +206,15 @@ int engine_stock_move(struct engine_tx *tx, struct engine_stock *st, long long d
     q[5] = (struct db_param){ 's', 0, kind, 0 };
     q[6] = ref ? (struct db_param){ 'r', 0, ref, 0 } : (struct db_param){ 'i', ref_id, NULL, 0 };
     q[7] = (struct db_param){ 's', 0, day, 0 };
-    return 0;
+    long long key[] = { st->site_id, rollup_day(local_day), st->category_id,
+                        rollup_stock_kind(kind) };
+    long long val[] = { delta, 1 };
+    return engine_tally(tx, ROLLUP_STOCK_DAY, key, val);
+}
+
+int engine_tally(struct engine_tx *tx, int rollup, const long long *key, const long long *val)
+{
+    return tally_add(&tx->tallies[rollup], key, val);
 }
 
 void engine_touch(struct engine_tx *tx, struct household_head *h)
@@ -813,6 +823,9 @@ static int write_round_trip(struct engine_tx *tx)
     if (db_rows_builder_flush(&tx->ledger, &tx->wr) == -1 || heads_flush(tx) != 0 ||
         items_flush(tx) != 0 || stocks_flush(tx) != 0)
         return -1;
+    for (int k = 0; k < ROLLUP_COUNT; k++)
+        if (tally_flush(&tx->tallies[k], &tx->wr) == -1)
+            return -1;
     tx->idem_at = db_rows_builder_flush(&tx->idem, &tx->wr);
     if (tx->idem_at == -1)
         return -1;
@@ -866,6 +879,8 @@ static void tx_release(struct engine_tx *tx)
     tx->item_dirty = NULL;
     tx->stocks = NULL;
     tx->nitems = tx->nhh = tx->nstocks = 0;
+    for (int k = 0; k < ROLLUP_COUNT; k++)
+        tally_release(&tx->tallies[k]);
 }
 
 /* One attempt of the group (db_tx runs it again on deadlock). */
@@ -877,6 +892,8 @@ static int group_tx(struct db *d, void *arg)
     db_batch_init(&tx->wr, d);
     db_rows_builder_init(&tx->ledger, &ledger_rows);
     db_rows_builder_init(&tx->idem, &idem_rows);
+    for (int k = 0; k < ROLLUP_COUNT; k++)
+        tally_init(&tx->tallies[k], &rollup_specs[k]);
     tx->idem_at = -1;
     tx->twin = -1;
     for (int i = 0; i < tx->n; i++) {

@@ -190,6 +190,10 @@ int engine_move(struct engine_tx *tx, struct household_head *h, long long delta,
                 const char *kind, long long ref_id, const char *ref, const char *actor,
                 const char *memo, long long *recovered);
 
+/* Add val to the row key of a rollup (db/rollup.h: ROLLUP_*), written
+ * once with the group.  0 or -1. */
+int engine_tally(struct engine_tx *tx, int rollup, const long long *key, const long long *val);
+
 /* The household's debt changed without a ledger row (a reversal's
  * shortfall): write its head with the group. */
 void engine_touch(struct engine_tx *tx, struct household_head *h);

@@ -29,7 +29,11 @@ static const char SQL_INSERT[] =
 static const char SQL_UPDATE[] =
     "UPDATE households SET head_name = COALESCE(?, head_name), "
     "address = COALESCE(?, address), phone = IF(?, ?, phone), "
-    "members = IF(? < 0, members, ?), status = COALESCE(?, status) WHERE id = ?";
+    "members = IF(? < 0, members, ?), "
+    /* closed_at first: an assignment sees the ones before it */
+    "closed_at = CASE WHEN ? = 'closed' THEN IF(status = 'closed', closed_at, NOW(6)) "
+    "WHEN ? IS NULL THEN closed_at ELSE NULL END, "
+    "status = COALESCE(?, status) WHERE id = ?";
 static const char SQL_REISSUE[] =
     "UPDATE households SET card_gen = card_gen + 1, token_version = token_version + 1 "
     "WHERE id = ?";
@@ -115,8 +119,8 @@ long long household_update(struct db *d, long long id, const char *head_name,
                            const char *address, bool set_phone, const char *phone,
                            long long members, const char *status)
 {
-    return db_exec(d, SQL_UPDATE, "ssisiisi", head_name, address, set_phone ? 1LL : 0LL,
-                   phone, members, members, status, id);
+    return db_exec(d, SQL_UPDATE, "ssisiisssi", head_name, address, set_phone ? 1LL : 0LL,
+                   phone, members, members, status, status, status, id);
 }
 
 int household_reissue(struct db *d, long long id)

@@ -1,5 +1,6 @@
 /* ledger.c - see ledger.h. */
 #include "db/ledger.h"
+#include "db/rollup.h"
 #include "db/engine.h"
 #include "db/audit.h"
 #include "db/db.h"
@@ -26,8 +27,12 @@ static const char SQL_DROPOFF_STOCK[] =
     "WHERE kind = 'dropoff' AND ref_id = ? GROUP BY site_id, category_id "
     "ORDER BY site_id, category_id";
 static const char SQL_DROPOFF_LOCK[] =
-    "SELECT status, points, local_day, COALESCE(arrival_day, '') FROM dropoffs WHERE id = ? "
-    "FOR UPDATE";
+    "SELECT status, points, local_day, COALESCE(arrival_day, ''), site_id FROM dropoffs "
+    "WHERE id = ? FOR UPDATE";
+/* what the drop-off counts for in the rollups, to take it out again */
+static const char SQL_DROPOFF_FIGURES[] =
+    "SELECT category_id, COALESCE(grams, 0), COALESCE(count, 0), points FROM dropoff_lines "
+    "WHERE dropoff_id = ? ORDER BY line_no";
 static const char SQL_DROPOFF_REVERSE[] =
     "UPDATE dropoffs SET status = 'reversed', reversed_at = NOW(6), reversed_by = ?, "
     "reverse_reason = ?, clawed_back = ?, shortfall = ? WHERE id = ?";
@@ -276,8 +281,8 @@ int ledger_adjust(struct db *d, const struct adjust_in *in, struct ledger_answer
  * is the 409 the first leaves. */
 struct reverse_group {
     struct {
-        long long id, points;
-        int stmt, stock_stmt;
+        long long id, points, site_id;
+        int stmt, stock_stmt, lines_stmt;
         bool parsed, reversed;
         char day[11], arrival[11];
     } locks[LEDGER_GROUP_MAX];
@@ -328,7 +333,10 @@ static int reverse_read(struct engine_tx *tx, struct ledger_op *op)
     g->locks[k].id = in->dropoff_id;
     g->locks[k].stmt = engine_read(tx, SQL_DROPOFF_LOCK, "i", in->dropoff_id);
     g->locks[k].stock_stmt = engine_read(tx, SQL_DROPOFF_STOCK, "i", in->dropoff_id);
-    return g->locks[k].stmt < 0 || g->locks[k].stock_stmt < 0 ? -1 : 0;
+    g->locks[k].lines_stmt = engine_read(tx, SQL_DROPOFF_FIGURES, "i", in->dropoff_id);
+    return g->locks[k].stmt < 0 || g->locks[k].stock_stmt < 0 || g->locks[k].lines_stmt < 0
+               ? -1
+               : 0;
 }
 
 static int reverse_decide(struct engine_tx *tx, struct ledger_op *op)
@@ -353,6 +361,7 @@ static int reverse_decide(struct engine_tx *tx, struct ledger_op *op)
         g->locks[k].points = db_rows_int(r, 1);
         snprintf(g->locks[k].day, sizeof g->locks[k].day, "%s", db_rows_str(r, 2, NULL));
         snprintf(g->locks[k].arrival, sizeof g->locks[k].arrival, "%s", db_rows_str(r, 3, NULL));
+        g->locks[k].site_id = db_rows_int(r, 4);
         g->locks[k].parsed = true;
     }
     bool reversed = g->locks[k].reversed;
@@ -393,6 +402,17 @@ static int reverse_decide(struct engine_tx *tx, struct ledger_op *op)
         if (back > 0 && engine_stock_move(tx, st, -back, "reversal", in->dropoff_id, NULL, today) != 0)
             return -1;
     }
+    /* it leaves the collection's figures, on its own day */
+    struct rollup_line rl[DROPOFF_MAX_LINES];
+    int nl = 0;
+    struct db_rows *lr = engine_read_rows(tx, g->locks[k].lines_stmt);
+    while (lr && db_rows_next(lr) && nl < DROPOFF_MAX_LINES)
+        rl[nl++] = (struct rollup_line){ db_rows_int(lr, 0), db_rows_int(lr, 1),
+                                         db_rows_int(lr, 2), db_rows_int(lr, 3) };
+    struct rollup_dropoff fact = { g->locks[k].site_id, h->id, h->region_id, rollup_day(day), nl,
+                                   rl };
+    if (!lr || rollup_dropoff(tx, &fact, -1) != 0)
+        return -1;
     if (engine_write(tx, SQL_DROPOFF_REVERSE, "ssiii", in->actor, in->reason, clawed,
                      points - clawed, in->dropoff_id) < 0 ||
         engine_write(tx, SQL_DAILY_UNDO, "iis", in->dropoff_id, h->id, day) < 0 ||
