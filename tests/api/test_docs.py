@@ -1,7 +1,8 @@
 """The API reference agrees with the route table and the server: every route of
 api/routes.c is in docs/openapi.yaml with the same method, path and roles, nothing more is
-documented, and every route answers as the table says (401 without a token, or, for the
-public ones, something other than 404/405)."""
+documented, the route index of docs/api.md lists the same routes and roles, and every route
+answers as the table says (401 without a token, or, for the public ones, something other
+than 404/405)."""
 
 import os
 import re
@@ -27,7 +28,8 @@ ROUTE_ROW = re.compile(
 
 # Keyed routes of the contract (api.md, Idempotency): required, and optional.
 IDEMPOTENT_REQUIRED = {("POST", "/v1/dropoffs"), ("POST", "/v1/redemptions"),
-                       ("POST", "/v1/households/{id}/adjustments")}
+                       ("POST", "/v1/households/{id}/adjustments"), ("POST", "/v1/shipments"),
+                       ("POST", "/v1/sites/{id}/stock-counts"), ("POST", "/v1/outbound")}
 IDEMPOTENT_OPTIONAL = {("POST", "/v1/households/import")}
 
 
@@ -131,6 +133,38 @@ def openapi_operations(ctx):
     return ops
 
 
+ALL_ROLES = ROLE_BITS["ROLES_ANY"]
+
+
+def api_md_route_index(ctx):
+    """{(METHOD, path): (roles set, line)} from the table under `## Route index` in
+    docs/api.md; roles are `none`, `any token`, or role names separated by commas."""
+    text = _read(ctx, "docs", "api.md")
+    rows = {}
+    in_index = False
+    for n, line in enumerate(text.split("\n"), 1):
+        if line.startswith("## "):
+            in_index = line.strip() == "## Route index"
+            continue
+        m = re.match(r"\|\s*(GET|POST|PUT|PATCH|DELETE)\s*\|\s*`([^`]+)`\s*\|([^|]*)\|", line)
+        if not in_index or not m:
+            continue
+        cell = m.group(3).strip()
+        if cell == "none":
+            roles = set()
+        elif cell == "any token":
+            roles = set(ALL_ROLES)
+        else:
+            roles = {x.strip() for x in cell.split(",")}
+            unknown = roles - ALL_ROLES
+            assert not unknown, "docs/api.md:%d: unknown roles %s" % (n, sorted(unknown))
+        k = (m.group(1), m.group(2))
+        assert k not in rows, "docs/api.md:%d: %s %s listed twice in the route index" % (n, k[0], k[1])
+        rows[k] = (roles, n)
+    assert rows, "docs/api.md: no rows found under `## Route index`"
+    return rows
+
+
 def _sample_path(path):
     return re.sub(r"\{\w+\}", "1", path)
 
@@ -176,6 +210,22 @@ def test_docs_openapi_idempotency_keys_as_the_contract_says(ctx):
         "Idempotency-Key required on %s; expected %s" % (sorted(required), sorted(IDEMPOTENT_REQUIRED & table))
     assert optional == IDEMPOTENT_OPTIONAL & table, \
         "Idempotency-Key optional on %s; expected %s" % (sorted(optional), sorted(IDEMPOTENT_OPTIONAL & table))
+
+
+def test_docs_api_md_route_index_matches_route_table(ctx):
+    index = api_md_route_index(ctx)
+    table = {(m, p): roles for m, p, roles, _ in routes_table(ctx)}
+    problems = []
+    for k in sorted(set(table) - set(index)):
+        problems.append("%s %s: missing from the route index of docs/api.md" % k)
+    for k in sorted(set(index) - set(table)):
+        problems.append("%s %s (docs/api.md:%d): not in api/routes.c" % (k[0], k[1], index[k][1]))
+    for k in sorted(set(index) & set(table)):
+        roles, n = index[k]
+        if roles != table[k]:
+            problems.append("%s %s (docs/api.md:%d): roles %s, routes.c says %s"
+                            % (k[0], k[1], n, sorted(roles), sorted(table[k])))
+    assert not problems, "\n".join(problems)
 
 
 def test_docs_every_route_answers_as_the_table_says(ctx):
