@@ -105,6 +105,13 @@ void h_sites_stock_movements(struct req *r);
 void h_sites_stock_counts(struct req *r);
 void h_outbound_create(struct req *r);
 
+/* api/reports.c, api/report_flows.c */
+void h_reports_collection(struct req *r);
+void h_reports_participation(struct req *r);
+void h_reports_leaderboard(struct req *r);
+void h_reports_points(struct req *r);
+void h_reports_flows(struct req *r);
+
 /* Renderers shared between resource files. */
 #include <jansson.h>
 struct site;

@@ -98,6 +98,11 @@ const struct route wb_routes[] = {
     { "POST", "/v1/outbound", ROLE_ATTENDANT, BODY_JSON, 0, h_outbound_create },
 
     /* reports */
+    { "GET", "/v1/reports/collection", ROLES_ADMINS, BODY_NONE, 0, h_reports_collection },
+    { "GET", "/v1/reports/participation", ROLES_ADMINS, BODY_NONE, 0, h_reports_participation },
+    { "GET", "/v1/reports/leaderboard", ROLES_ADMINS, BODY_NONE, 0, h_reports_leaderboard },
+    { "GET", "/v1/reports/flows", ROLES_ADMINS, BODY_NONE, 0, h_reports_flows },
+    { "GET", "/v1/reports/points", ROLES_ADMINS, BODY_NONE, 0, h_reports_points },
     { "GET", "/v1/reports/ledger-check", ROLE_ADMIN, BODY_NONE, 0, h_reports_ledger_check },
 };
 

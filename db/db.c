@@ -464,18 +464,21 @@ static int bind_params(struct db *d, struct bound *b, const struct db_param *p, 
  * CR_NEW_STMT_METADATA and leaves the link in step.  Either way a fresh
  * statement runs again: the second case meets only statements with a
  * result, and none of ours writes as well (no INSERT ... RETURNING).
- * Returns the statement or NULL with the error set. */
-static MYSQL_STMT *run(struct db *d, const char *sql, const struct db_param *p, int n)
+ * Returns the statement or NULL with the error set.  A statement built at
+ * run time (cached false) is prepared for this call alone and belongs to
+ * the caller, who closes it. */
+static MYSQL_STMT *run_stmt(struct db *d, const char *sql, const struct db_param *p, int n,
+                            bool cached)
 {
     if (d->dead) {
         set_err(d, CR_SERVER_GONE_ERROR, "connection is down");
         return NULL;
     }
     struct bound b;
-    MYSQL_STMT *ok = NULL;
+    MYSQL_STMT *ok = NULL, *st = NULL;
     if (bind_params(d, &b, p, n) != 0 || begin_if_pending(d) != 0)
         goto out;
-    MYSQL_STMT *st = get_stmt(d, sql);
+    st = cached ? get_stmt(d, sql) : prepare_fresh(d, sql);
     for (int attempt = 0; st && attempt < 2; attempt++) {
         if (mysql_stmt_param_count(st) != (unsigned long)n) {
             set_err(d, CR_UNKNOWN_ERROR, "parameter count does not match the statement");
@@ -491,13 +494,20 @@ static MYSQL_STMT *run(struct db *d, const char *sql, const struct db_param *p, 
             goto out;
         }
         set_err_stmt(d, st);
-        if (d->err != ER_NEED_REPREPARE && d->err != CR_NEW_STMT_METADATA)
+        if (!cached || (d->err != ER_NEED_REPREPARE && d->err != CR_NEW_STMT_METADATA))
             goto out;
         st = reprepare(d, sql);
     }
 out:
+    if (!cached && st && !ok)
+        mysql_stmt_close(st);
     bound_free(&b);
     return ok;
+}
+
+static MYSQL_STMT *run(struct db *d, const char *sql, const struct db_param *p, int n)
+{
+    return run_stmt(d, sql, p, n, true);
 }
 
 /* The printf-style entry points: the format becomes an array and takes
@@ -649,6 +659,15 @@ struct db_rows *db_query_params(struct db *d, const char *sql, const struct db_p
 {
     MYSQL_STMT *st = run(d, sql, p, n);
     return st ? fetch_all(d, st) : NULL;
+}
+
+struct db_rows *db_query_built(struct db *d, const char *sql, const struct db_param *p, int n)
+{
+    MYSQL_STMT *st = run_stmt(d, sql, p, n, false);
+    struct db_rows *r = st ? fetch_all(d, st) : NULL;
+    if (st)
+        mysql_stmt_close(st);
+    return r;
 }
 
 int db_query_int(struct db *d, long long *out, const char *sql, const char *fmt, ...)

@@ -97,6 +97,11 @@ long long db_exec_params(struct db *d, const char *sql, const struct db_param *p
 /* As db_query, with an array of parameters. */
 struct db_rows *db_query_params(struct db *d, const char *sql, const struct db_param *p, int n);
 
+/* As db_query_params for SQL put together at run time: the statement
+ * cache knows a statement by its string's address, so one built in a
+ * buffer is prepared for this call alone. */
+struct db_rows *db_query_built(struct db *d, const char *sql, const struct db_param *p, int n);
+
 /* Run a statement that returns rows; NULL on error.  The whole result is
  * buffered client-side, so the connection is free again on return.  The
  * caller frees it with db_rows_free(). */

@@ -1,0 +1,300 @@
+/* reports.c - see reports.h.
+ *
+ * The SQL is put together from fixed fragments only (the group's key, the
+ * filters present); every value is a bound parameter. */
+#include "db/reports.h"
+#include "db/db.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The child of the region (path ?, id ?) that a row's path lies under:
+ * the path's next id after the region's, or the region itself. */
+#define CHILD(col)                                                                         \
+    "COALESCE(CAST(NULLIF(SUBSTRING_INDEX(SUBSTRING(" col ", LENGTH(?) + 1), '/', 1), '') " \
+    "AS UNSIGNED), ?)"
+
+#define MAX_PARAMS 16
+
+struct sql {
+    char text[2048];
+    size_t len;
+    struct db_param p[MAX_PARAMS];
+    int n;
+};
+
+static void sql_add(struct sql *q, const char *text)
+{
+    int w = snprintf(q->text + q->len, sizeof q->text - q->len, "%s", text);
+    if (w > 0)
+        q->len += (size_t)w;
+}
+
+static void sql_int(struct sql *q, long long v)
+{
+    if (q->n < MAX_PARAMS)
+        q->p[q->n++] = (struct db_param){ 'i', v, NULL, 0 };
+}
+
+static void sql_str(struct sql *q, const char *s)
+{
+    if (q->n < MAX_PARAMS)
+        q->p[q->n++] = (struct db_param){ 's', 0, s, 0 };
+}
+
+static struct db_rows *sql_run(struct db *d, struct sql *q)
+{
+    return db_query_built(d, q->text, q->p, q->n);
+}
+
+/* ---- collection ---- */
+
+/* The key of a group over drop-off rows (alias d, site t, region g) or
+ * over stat_site_day rows (alias s). */
+static void collection_key(struct sql *q, const struct collection_query *c, bool raw)
+{
+    switch (c->group) {
+    case GROUP_CATEGORY:
+        sql_add(q, raw ? "l.category_id" : "s.category_id");
+        break;
+    case GROUP_SITE:
+        sql_add(q, raw ? "d.site_id" : "s.site_id");
+        break;
+    case GROUP_REGION:
+        sql_add(q, CHILD("g.path"));
+        sql_str(q, c->path);
+        sql_int(q, c->region_id);
+        break;
+    case GROUP_DAY:
+        sql_add(q, raw ? "d.local_day" : "s.local_day");
+        break;
+    case GROUP_MONTH:
+        sql_add(q, raw ? "DATE_FORMAT(d.local_day, '%Y-%m')" : "DATE_FORMAT(s.local_day, '%Y-%m')");
+        break;
+    }
+}
+
+static void collection_filters(struct sql *q, const struct collection_query *c, const char *site)
+{
+    if (c->site_id) {
+        sql_add(q, site);
+        sql_int(q, c->site_id);
+    }
+    if (c->network) {
+        sql_add(q, " AND t.network = ?");
+        sql_str(q, c->network);
+    }
+}
+
+struct db_rows *report_collection(struct db *d, const struct collection_query *c, bool grouped)
+{
+    struct sql q = { .len = 0 };
+    sql_add(&q, "SELECT ");
+    if (grouped)
+        collection_key(&q, c, false);
+    else
+        sql_add(&q, "''");
+    sql_add(&q, ", COALESCE(SUM(s.dropoffs), 0), COALESCE(SUM(s.grams), 0), "
+                "COALESCE(SUM(s.items), 0), COALESCE(SUM(s.points), 0) FROM stat_site_day s "
+                "JOIN sites t ON t.id = s.site_id JOIN regions g ON g.id = t.region_id "
+                "WHERE g.path LIKE CONCAT(?, '%') AND s.local_day BETWEEN ? AND ?");
+    sql_str(&q, c->path);
+    sql_str(&q, c->p.from);
+    sql_str(&q, c->p.to);
+    if (grouped && c->group == GROUP_CATEGORY && !c->category_id) {
+        sql_add(&q, " AND s.category_id <> 0");
+    } else {
+        /* the drop-offs themselves (row 0), or those of one category */
+        sql_add(&q, " AND s.category_id = ?");
+        sql_int(&q, c->category_id);
+    }
+    collection_filters(&q, c, " AND s.site_id = ?");
+    if (grouped)
+        sql_add(&q, " GROUP BY 1 ORDER BY 1");
+    return sql_run(d, &q);
+}
+
+struct db_rows *report_collection_households(struct db *d, const struct collection_query *c,
+                                             bool grouped)
+{
+    bool lines = c->category_id || (grouped && c->group == GROUP_CATEGORY);
+    struct sql q = { .len = 0 };
+    sql_add(&q, "SELECT ");
+    if (grouped)
+        collection_key(&q, c, true);
+    else
+        sql_add(&q, "''");
+    sql_add(&q, ", COUNT(DISTINCT d.household_id) FROM dropoffs d "
+                "JOIN sites t ON t.id = d.site_id JOIN regions g ON g.id = t.region_id ");
+    if (lines)
+        sql_add(&q, "JOIN dropoff_lines l ON l.dropoff_id = d.id ");
+    sql_add(&q, "WHERE g.path LIKE CONCAT(?, '%') AND d.local_day BETWEEN ? AND ? "
+                "AND d.status = 'ok'");
+    sql_str(&q, c->path);
+    sql_str(&q, c->p.from);
+    sql_str(&q, c->p.to);
+    if (c->category_id) {
+        sql_add(&q, " AND l.category_id = ?");
+        sql_int(&q, c->category_id);
+    }
+    collection_filters(&q, c, " AND d.site_id = ?");
+    if (grouped)
+        sql_add(&q, " GROUP BY 1");
+    return sql_run(d, &q);
+}
+
+/* ---- people ---- */
+
+struct db_rows *report_households_open(struct db *d, const char *path, long long region_id,
+                                       long long at)
+{
+    return db_query(d,
+                    "SELECT " CHILD("g.path") ", COUNT(*) FROM households h "
+                    "JOIN regions g ON g.id = h.region_id WHERE g.path LIKE CONCAT(?, '%') "
+                    "AND h.created_at < FROM_UNIXTIME(?) "
+                    "AND (h.closed_at IS NULL OR h.closed_at >= FROM_UNIXTIME(?)) GROUP BY 1",
+                    "sisii", path, region_id, path, at, at);
+}
+
+struct db_rows *report_active(struct db *d, const char *path, long long region_id,
+                              const char *first, const char *last)
+{
+    return db_query(d,
+                    "SELECT " CHILD("g.path") ", DATE_FORMAT(s.month, '%Y-%m'), COUNT(*) "
+                    "FROM stat_household_month s JOIN regions g ON g.id = s.region_id "
+                    "WHERE g.path LIKE CONCAT(?, '%') AND s.month BETWEEN ? AND ? "
+                    "AND s.dropoffs > 0 GROUP BY 1, 2",
+                    "sisss", path, region_id, path, first, last);
+}
+
+struct db_rows *report_leaderboard(struct db *d, const char *path, const char *month, int limit)
+{
+    return db_query(d,
+                    "SELECT s.household_id, s.points, s.dropoffs, h.head_name, g.name "
+                    "FROM stat_household_month s JOIN regions g ON g.id = s.region_id "
+                    "JOIN households h ON h.id = s.household_id "
+                    "WHERE s.month = ? AND g.path LIKE CONCAT(?, '%') AND s.dropoffs > 0 "
+                    "ORDER BY s.points DESC, s.household_id LIMIT ?",
+                    "ssi", month, path, (long long)limit);
+}
+
+/* ---- points ---- */
+
+struct db_rows *report_points_moved(struct db *d, const char *path, long long region_id,
+                                    long long start, long long end)
+{
+    return db_query(d,
+                    "SELECT " CHILD("g.path") ", l.kind, SUM(l.delta) FROM ledger l "
+                    "JOIN households h ON h.id = l.household_id "
+                    "JOIN regions g ON g.id = h.region_id WHERE g.path LIKE CONCAT(?, '%') "
+                    "AND l.created_at >= FROM_UNIXTIME(?) "
+                    "AND (? = 0 OR l.created_at < FROM_UNIXTIME(?)) GROUP BY 1, 2",
+                    "sisiii", path, region_id, path, start, end, end);
+}
+
+struct db_rows *report_balances(struct db *d, const char *path, long long region_id)
+{
+    return db_query(d,
+                    "SELECT " CHILD("g.path") ", SUM(h.balance) FROM households h "
+                    "JOIN regions g ON g.id = h.region_id WHERE g.path LIKE CONCAT(?, '%') "
+                    "GROUP BY 1",
+                    "sis", path, region_id, path);
+}
+
+/* ---- flows ---- */
+
+struct db_rows *report_stock_moved(struct db *d, const char *path, const char *from,
+                                   const char *to)
+{
+    return db_query(d,
+                    "SELECT s.category_id, t.tier, s.kind, SUM(s.qty) FROM stat_stock_day s "
+                    "JOIN sites t ON t.id = s.site_id JOIN regions g ON g.id = t.region_id "
+                    "WHERE g.path LIKE CONCAT(?, '%') AND (? = '' OR s.local_day >= ?) "
+                    "AND s.local_day <= ? GROUP BY 1, 2, 3",
+                    "ssss", path, from, from, to);
+}
+
+struct db_rows *report_stock_now(struct db *d, const char *path)
+{
+    return db_query(d,
+                    "SELECT st.category_id, t.tier, SUM(st.on_hand) FROM site_stock st "
+                    "JOIN sites t ON t.id = st.site_id JOIN regions g ON g.id = t.region_id "
+                    "WHERE g.path LIKE CONCAT(?, '%') GROUP BY 1, 2",
+                    "s", path);
+}
+
+struct db_rows *report_stock_after(struct db *d, const char *path, const char *to)
+{
+    return db_query(d,
+                    "SELECT s.category_id, t.tier, SUM(s.qty) FROM stat_stock_day s "
+                    "JOIN sites t ON t.id = s.site_id JOIN regions g ON g.id = t.region_id "
+                    "WHERE g.path LIKE CONCAT(?, '%') AND s.local_day > ? GROUP BY 1, 2",
+                    "ss", path, to);
+}
+
+struct db_rows *report_outbound(struct db *d, const char *path, const char *from,
+                                const char *to)
+{
+    return db_query(d,
+                    "SELECT l.category_id, o.disposition, SUM(l.qty) FROM outbounds o "
+                    "JOIN outbound_lines l ON l.outbound_id = o.id "
+                    "JOIN sites t ON t.id = o.site_id JOIN regions g ON g.id = t.region_id "
+                    "WHERE g.path LIKE CONCAT(?, '%') AND (? = '' OR o.local_day >= ?) "
+                    "AND o.local_day <= ? GROUP BY 1, 2",
+                    "ssss", path, from, from, to);
+}
+
+/* Shipments with both ends in the region (path, path). */
+#define BOTH_ENDS                                                                        \
+    "FROM shipments x JOIN shipment_lines l ON l.shipment_id = x.id "                    \
+    "JOIN sites f ON f.id = x.from_site_id JOIN regions gf ON gf.id = f.region_id "      \
+    "JOIN sites t ON t.id = x.to_site_id JOIN regions gt ON gt.id = t.region_id "        \
+    "WHERE gf.path LIKE CONCAT(?, '%') AND gt.path LIKE CONCAT(?, '%') "
+
+struct db_rows *report_in_transit(struct db *d, const char *path, long long at)
+{
+    return db_query(d,
+                    "SELECT l.category_id, SUM(l.sent) " BOTH_ENDS
+                    "AND x.sent_at < FROM_UNIXTIME(?) "
+                    "AND (x.received_at IS NULL OR x.received_at >= FROM_UNIXTIME(?)) "
+                    "AND (x.cancelled_at IS NULL OR x.cancelled_at >= FROM_UNIXTIME(?)) "
+                    "GROUP BY 1",
+                    "ssiii", path, path, at, at, at);
+}
+
+struct db_rows *report_transit_loss(struct db *d, const char *path, long long start,
+                                    long long end)
+{
+    return db_query(d,
+                    "SELECT l.category_id, SUM(l.sent - l.received) " BOTH_ENDS
+                    "AND x.received_at >= FROM_UNIXTIME(?) AND x.received_at < FROM_UNIXTIME(?) "
+                    "GROUP BY 1",
+                    "ssii", path, path, start, end);
+}
+
+struct db_rows *report_border(struct db *d, const char *path, long long start, long long end)
+{
+    return db_query(
+        d,
+        "SELECT l.category_id, "
+        "SUM(IF(fin AND x.sent_at >= FROM_UNIXTIME(?) AND x.sent_at < FROM_UNIXTIME(?), l.sent, 0)) "
+        "- SUM(IF(fin AND x.cancelled_at >= FROM_UNIXTIME(?) "
+        "AND x.cancelled_at < FROM_UNIXTIME(?), l.sent, 0)), "
+        "SUM(IF(NOT fin AND x.received_at >= FROM_UNIXTIME(?) "
+        "AND x.received_at < FROM_UNIXTIME(?), l.received, 0)) "
+        "FROM (SELECT x.*, gf.path LIKE CONCAT(?, '%') AS fin, gt.path LIKE CONCAT(?, '%') AS tin "
+        "FROM shipments x JOIN sites f ON f.id = x.from_site_id "
+        "JOIN regions gf ON gf.id = f.region_id JOIN sites t ON t.id = x.to_site_id "
+        "JOIN regions gt ON gt.id = t.region_id) x "
+        "JOIN shipment_lines l ON l.shipment_id = x.id WHERE x.fin <> x.tin GROUP BY 1",
+        "iiiiiiss", start, end, start, end, start, end, path, path);
+}
+
+struct db_rows *report_shortfall(struct db *d, const char *path)
+{
+    return db_query(d,
+                    "SELECT st.category_id, SUM(st.shortfall) FROM site_stock st "
+                    "JOIN sites t ON t.id = st.site_id JOIN regions g ON g.id = t.region_id "
+                    "WHERE g.path LIKE CONCAT(?, '%') GROUP BY 1",
+                    "s", path);
+}

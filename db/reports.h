@@ -1,0 +1,107 @@
+/* reports.h - the statistics of api.md's "Reports", read from the rollups
+ * (db/rollup.h) and, where a figure cannot be summed, from the rows
+ * beneath them.  Each function answers rows for the caller (api/reports.c)
+ * to shape; a region is given by its materialised path ("/" for the whole
+ * tree), a period by local days, both included.
+ *
+ * The region a figure belongs to: a site's for what was collected and
+ * moved (collection, flows), a household's for people and points
+ * (participation, leaderboard, points).  "child" is the child of the
+ * region on the figure's path, or the region itself for what lies in it
+ * directly (a sorting centre of the county). */
+#ifndef WB_REPORTS_H
+#define WB_REPORTS_H
+
+#include <stdbool.h>
+
+struct db;
+struct db_rows;
+
+struct report_period {
+    char from[11], to[11];          /* local days, both included */
+    long long start, end;           /* [start, end) in epoch seconds */
+};
+
+/* ---- collection ---- */
+
+enum report_group { GROUP_CATEGORY, GROUP_SITE, GROUP_REGION, GROUP_DAY, GROUP_MONTH };
+
+struct collection_query {
+    const char *path;               /* the region's */
+    long long region_id;            /* 0: the whole tree */
+    struct report_period p;
+    enum report_group group;
+    long long category_id, site_id; /* 0: any */
+    const char *network;            /* NULL: any */
+};
+
+/* Rows (key, dropoffs, grams, items, points) per group, sorted by key;
+ * grouped = false: one row of the totals (key ""). */
+struct db_rows *report_collection(struct db *d, const struct collection_query *q, bool grouped);
+
+/* Rows (key, households): distinct households per group, or the one row
+ * of the whole window. */
+struct db_rows *report_collection_households(struct db *d, const struct collection_query *q,
+                                             bool grouped);
+
+/* ---- people ---- */
+
+/* Rows (child, households) of the accounts open at `at` (epoch seconds:
+ * created before it, not closed by then), per child of the region. */
+struct db_rows *report_households_open(struct db *d, const char *path, long long region_id,
+                                       long long at);
+
+/* Rows (child, month "YYYY-MM", active) of households with a credited
+ * drop-off in each month of first..last ("YYYY-MM-01"). */
+struct db_rows *report_active(struct db *d, const char *path, long long region_id,
+                              const char *first, const char *last);
+
+/* Rows (household_id, points, dropoffs, head_name, region_name) of the
+ * month's households with a credited drop-off, most points first, then by
+ * id; limit rows. */
+struct db_rows *report_leaderboard(struct db *d, const char *path, const char *month,
+                                   int limit);
+
+/* ---- points ---- */
+
+/* Rows (child, kind, points) of every ledger row in [start, end) (end 0:
+ * from start on). */
+struct db_rows *report_points_moved(struct db *d, const char *path, long long region_id,
+                                    long long start, long long end);
+
+/* Rows (child, balance): the households' balances now. */
+struct db_rows *report_balances(struct db *d, const char *path, long long region_id);
+
+/* ---- flows ---- */
+
+/* Rows (category_id, tier, kind, qty) of the stock movements at the
+ * region's sites filed on from..to ("" from: since the beginning). */
+struct db_rows *report_stock_moved(struct db *d, const char *path, const char *from,
+                                   const char *to);
+
+/* Rows (category_id, tier, on_hand) of the region's sites now. */
+struct db_rows *report_stock_now(struct db *d, const char *path);
+
+/* Rows (category_id, tier, qty) of the movements filed after day `to`. */
+struct db_rows *report_stock_after(struct db *d, const char *path, const char *to);
+
+/* Rows (category_id, disposition, qty) of outbound on from..to. */
+struct db_rows *report_outbound(struct db *d, const char *path, const char *from,
+                                const char *to);
+
+/* Rows (category_id, in_transit) of shipments between two sites of the
+ * region sent before `at` and neither received nor cancelled by then. */
+struct db_rows *report_in_transit(struct db *d, const char *path, long long at);
+
+/* Rows (category_id, loss) of such shipments received in [start, end). */
+struct db_rows *report_transit_loss(struct db *d, const char *path, long long start,
+                                    long long end);
+
+/* Rows (category_id, left, entered) of shipments crossing the region's
+ * border in [start, end): sent out (less those cancelled), received in. */
+struct db_rows *report_border(struct db *d, const char *path, long long start, long long end);
+
+/* Rows (category_id, shortfall) of the region's sites now. */
+struct db_rows *report_shortfall(struct db *d, const char *path);
+
+#endif
