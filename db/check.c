@@ -105,6 +105,8 @@ int ledger_check(struct db *d, struct cache *c, json_t **violations, long long *
         add(v, db_rows_int(r, 0), "debt", detail);
     }
     db_rows_free(r);
+    if (chain_check(d, v) != 0)
+        goto fail;
 
     /* Redis: every household, a thousand at a time, pipelined */
     for (long long after = 0; c;) {

@@ -7,6 +7,13 @@
  *   reversal_once   a reversed drop-off has at most one reversal row, and
  *                   only reversed drop-offs have one
  *   redis_balance   Redis, where it holds a balance, agrees
+ * and of the chain and the rollups (household_id null; check_chain.c):
+ *   stock_sum       a site's stock is the sum and count of its movements,
+ *                   never below 0
+ *   rollup_site_day, rollup_stock_day, rollup_household_month
+ *                   each rollup row equals the rows it sums
+ *   mass_balance    per category, collected - reversed = on hand + in
+ *                   transit + transit losses + outbound + count differences
  * Used by `wbctl reconcile` and GET /v1/reports/ledger-check. */
 #ifndef WB_CHECK_H
 #define WB_CHECK_H
@@ -23,6 +30,9 @@ struct cache;
  * households.  cache may be NULL (the Redis check is then skipped).
  * 0 or -1 (store error). */
 int ledger_check(struct db *d, struct cache *c, json_t **violations, long long *checked);
+
+/* The chain's and the rollups' checks alone, appended to v.  0 or -1. */
+int chain_check(struct db *d, json_t *v);
 
 /* Rebuild Redis's balances from MariaDB: every cached balance entry is
  * replaced by the household's current balance and seq.  Returns the

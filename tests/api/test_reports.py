@@ -429,3 +429,46 @@ def test_reports_reach(ctx):
         expect_status(ctx.get("/v1/reports/%s?%s" % (name, q), token=f.ra.token), 200)
     expect_error(ctx.get("/v1/reports/collection?region_id=%d&site_id=%d" % (f.Z["id"], f.S1["id"]),
                          token=f.rz.token), 404, "not_found")
+
+
+# ----------------------------------------------------------------------------- ledger check
+
+def _violations(ctx):
+    body = expect_json(ctx.get("/v1/reports/ledger-check", token=ctx.admin_token, timeout=120), 200)
+    return body["violations"]
+
+
+def test_reports_ledger_check_verifies_rollups_stock_and_mass_balance(ctx):
+    f = fx(ctx)
+    mine = lambda vs: [v for v in vs if v["rule"] in ("stock_sum", "rollup_site_day",  # noqa: E731
+                                                      "rollup_stock_day", "rollup_household_month",
+                                                      "mass_balance")]
+    expect_eq(mine(_violations(ctx)), [], "chain and rollup violations of a clean store")
+    s1 = f.S1["id"]
+    # each invariant broken by hand, seen, and mended
+    cases = [
+        ("UPDATE stat_site_day SET grams = grams + 1 WHERE site_id = %d AND category_id = 0" % s1,
+         "UPDATE stat_site_day SET grams = grams - 1 WHERE site_id = %d AND category_id = 0" % s1,
+         "rollup_site_day"),
+        ("UPDATE stat_stock_day SET qty = qty + 5 WHERE site_id = %d AND kind = 'dropoff'" % s1,
+         "UPDATE stat_stock_day SET qty = qty - 5 WHERE site_id = %d AND kind = 'dropoff'" % s1,
+         "rollup_stock_day"),
+        ("UPDATE stat_household_month SET points = points + 1 WHERE household_id = %d"
+         % f.hh[0]["id"],
+         "UPDATE stat_household_month SET points = points - 1 WHERE household_id = %d"
+         % f.hh[0]["id"], "rollup_household_month"),
+        ("UPDATE site_stock SET on_hand = on_hand + 7 WHERE site_id = %d" % s1,
+         "UPDATE site_stock SET on_hand = on_hand - 7 WHERE site_id = %d" % s1, "stock_sum"),
+    ]
+    for brk, mend, rule in cases:
+        ctx.sql(brk)
+        try:
+            rules = {v["rule"] for v in _violations(ctx)}
+        finally:
+            ctx.sql(mend)
+        assert rule in rules, "%s not reported after %r: %r" % (rule, brk, rules)
+        assert "mass_balance" in rules or rule != "stock_sum", rules
+    expect_eq(mine(_violations(ctx)), [], "mended")
+    for v in _violations(ctx):
+        if v["rule"] in ("stock_sum", "mass_balance"):
+            expect_eq(v["household_id"], None, "a chain violation names no household")

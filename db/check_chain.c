@@ -1,0 +1,142 @@
+/* check_chain.c - the invariants of the chain and of the rollups (see
+ * check.h).  Each check is one statement, so it reads one consistent
+ * snapshot even while movements commit. */
+#include "db/check.h"
+#include "db/db.h"
+
+#include <stdio.h>
+
+/* A site's stock head is the sum and the count of its movements. */
+static const char SQL_STOCK[] =
+    "SELECT COALESCE(s.site_id, m.site_id), COALESCE(s.category_id, m.category_id), "
+    "COALESCE(s.on_hand, 0), COALESCE(s.seq, 0), COALESCE(m.q, 0), COALESCE(m.n, 0) "
+    "FROM site_stock s LEFT JOIN (SELECT site_id, category_id, SUM(delta) AS q, COUNT(*) AS n, "
+    "MIN(on_hand_after) AS low FROM stock_movements GROUP BY site_id, category_id) m "
+    "ON m.site_id = s.site_id AND m.category_id = s.category_id "
+    "WHERE s.on_hand <> COALESCE(m.q, 0) OR s.seq <> COALESCE(m.n, 0) OR s.on_hand < 0 "
+    "OR COALESCE(m.low, 0) < 0 "
+    "UNION ALL SELECT m.site_id, m.category_id, 0, 0, SUM(m.delta), COUNT(*) "
+    "FROM stock_movements m LEFT JOIN site_stock s ON s.site_id = m.site_id "
+    "AND s.category_id = m.category_id WHERE s.site_id IS NULL "
+    "GROUP BY m.site_id, m.category_id LIMIT 100";
+
+/* The rollups against the rows they sum (differences either way). */
+static const char SQL_SITE_DAY[] =
+    "WITH raw AS (SELECT site_id, local_day, category_id, SUM(n) AS n, SUM(g) AS g, "
+    "SUM(i) AS i, SUM(p) AS p FROM (SELECT d.site_id, d.local_day, 0 AS category_id, 1 AS n, "
+    "d.grams AS g, d.items AS i, d.points AS p FROM dropoffs d WHERE d.status = 'ok' "
+    "UNION ALL SELECT d.site_id, d.local_day, l.category_id, 1, COALESCE(l.grams, 0), "
+    "COALESCE(l.count, 0), l.points FROM dropoffs d JOIN dropoff_lines l ON l.dropoff_id = d.id "
+    "WHERE d.status = 'ok') x GROUP BY 1, 2, 3) "
+    "SELECT r.site_id, r.local_day, r.category_id FROM raw r LEFT JOIN stat_site_day s "
+    "ON s.site_id = r.site_id AND s.local_day = r.local_day AND s.category_id = r.category_id "
+    "WHERE s.site_id IS NULL OR s.dropoffs <> r.n OR s.grams <> r.g OR s.items <> r.i "
+    "OR s.points <> r.p "
+    "UNION ALL SELECT s.site_id, s.local_day, s.category_id FROM stat_site_day s "
+    "LEFT JOIN raw r ON s.site_id = r.site_id AND s.local_day = r.local_day "
+    "AND s.category_id = r.category_id WHERE r.site_id IS NULL AND (s.dropoffs <> 0 "
+    "OR s.grams <> 0 OR s.items <> 0 OR s.points <> 0) LIMIT 100";
+static const char SQL_STOCK_DAY[] =
+    "WITH raw AS (SELECT site_id, local_day, category_id, kind, SUM(delta) AS q, COUNT(*) AS n "
+    "FROM stock_movements GROUP BY 1, 2, 3, 4) "
+    "SELECT r.site_id, r.local_day, r.category_id, r.kind FROM raw r LEFT JOIN stat_stock_day s "
+    "ON s.site_id = r.site_id AND s.local_day = r.local_day AND s.category_id = r.category_id "
+    "AND s.kind = r.kind WHERE s.site_id IS NULL OR s.qty <> r.q OR s.moves <> r.n "
+    "UNION ALL SELECT s.site_id, s.local_day, s.category_id, s.kind FROM stat_stock_day s "
+    "LEFT JOIN raw r ON s.site_id = r.site_id AND s.local_day = r.local_day "
+    "AND s.category_id = r.category_id AND s.kind = r.kind "
+    "WHERE r.site_id IS NULL AND (s.qty <> 0 OR s.moves <> 0) LIMIT 100";
+static const char SQL_HOUSEHOLD_MONTH[] =
+    "WITH raw AS (SELECT household_id, DATE_FORMAT(local_day, '%Y-%m-01') AS month, "
+    "COUNT(*) AS n, SUM(points) AS p, SUM(grams) AS g, SUM(items) AS i FROM dropoffs "
+    "WHERE status = 'ok' GROUP BY 1, 2) "
+    "SELECT r.household_id, r.month FROM raw r LEFT JOIN stat_household_month s "
+    "ON s.household_id = r.household_id AND s.month = r.month "
+    "WHERE s.household_id IS NULL OR s.dropoffs <> r.n OR s.points <> r.p OR s.grams <> r.g "
+    "OR s.items <> r.i "
+    "UNION ALL SELECT s.household_id, s.month FROM stat_household_month s "
+    "LEFT JOIN raw r ON s.household_id = r.household_id AND s.month = r.month "
+    "WHERE r.household_id IS NULL AND (s.dropoffs <> 0 OR s.points <> 0 OR s.grams <> 0 "
+    "OR s.items <> 0) LIMIT 100";
+
+/* The mass balance of the whole chain, per category: what came in at the
+ * drop-off sites and stayed (collected - reversed) is on hand, in transit,
+ * lost in transit, sent out, or missing at a count. */
+static const char SQL_MASS[] =
+    "SELECT c.id, c.code, "
+    "COALESCE((SELECT SUM(delta) FROM stock_movements WHERE category_id = c.id "
+    "AND kind IN ('dropoff', 'reversal')), 0), "
+    "COALESCE((SELECT SUM(on_hand) FROM site_stock WHERE category_id = c.id), 0) "
+    "+ COALESCE((SELECT SUM(l.sent) FROM shipment_lines l JOIN shipments x "
+    "ON x.id = l.shipment_id WHERE l.category_id = c.id AND x.status = 'in_transit'), 0) "
+    "+ COALESCE((SELECT SUM(l.sent - l.received) FROM shipment_lines l JOIN shipments x "
+    "ON x.id = l.shipment_id WHERE l.category_id = c.id AND x.status = 'received'), 0) "
+    "+ COALESCE((SELECT SUM(qty) FROM outbound_lines WHERE category_id = c.id), 0) "
+    "- COALESCE((SELECT SUM(delta) FROM stock_movements WHERE category_id = c.id "
+    "AND kind = 'count'), 0) "
+    "FROM categories c";
+
+static void add(json_t *v, const char *rule, const char *detail)
+{
+    if (json_array_size(v) >= CHECK_MAX_VIOLATIONS)
+        return;
+    json_array_append_new(v, json_pack("{s:n, s:s, s:s}", "household_id", "rule", rule,
+                                       "detail", detail));
+}
+
+/* Rows of a rollup's key (nkeys columns) that disagree. */
+static int keys_check(struct db *d, json_t *v, const char *sql, int nkeys, const char *rule,
+                      const char *what)
+{
+    struct db_rows *r = db_query(d, sql, "");
+    if (!r)
+        return -1;
+    char detail[200];
+    while (db_rows_next(r)) {
+        int n = snprintf(detail, sizeof detail, "the row of %s ", what);
+        for (int k = 0; k < nkeys && n > 0 && (size_t)n < sizeof detail; k++)
+            n += snprintf(detail + n, sizeof detail - (size_t)n, "%s%s", k ? "/" : "",
+                          db_rows_str(r, k, NULL));
+        if (n > 0 && (size_t)n < sizeof detail)
+            snprintf(detail + n, sizeof detail - (size_t)n, " disagrees with the rows it sums");
+        add(v, rule, detail);
+    }
+    db_rows_free(r);
+    return 0;
+}
+
+int chain_check(struct db *d, json_t *v)
+{
+    char detail[200];
+    struct db_rows *r = db_query(d, SQL_STOCK, "");
+    if (!r)
+        return -1;
+    while (db_rows_next(r)) {
+        snprintf(detail, sizeof detail,
+                 "site %lld category %lld: on hand %lld at seq %lld, its movements sum to %lld "
+                 "in %lld rows (or one went below 0)",
+                 db_rows_int(r, 0), db_rows_int(r, 1), db_rows_int(r, 2), db_rows_int(r, 3),
+                 db_rows_int(r, 4), db_rows_int(r, 5));
+        add(v, "stock_sum", detail);
+    }
+    db_rows_free(r);
+    if (keys_check(d, v, SQL_SITE_DAY, 3, "rollup_site_day", "site/day/category") != 0 ||
+        keys_check(d, v, SQL_STOCK_DAY, 4, "rollup_stock_day", "site/day/category/kind") != 0 ||
+        keys_check(d, v, SQL_HOUSEHOLD_MONTH, 2, "rollup_household_month", "household/month") !=
+            0)
+        return -1;
+    if (!(r = db_query(d, SQL_MASS, "")))
+        return -1;
+    while (db_rows_next(r)) {
+        long long in = db_rows_int(r, 2), out = db_rows_int(r, 3);
+        if (in == out)
+            continue;
+        snprintf(detail, sizeof detail,
+                 "%s: collected less reversed is %lld, on hand, in transit, lost, sent out and "
+                 "missing come to %lld",
+                 db_rows_str(r, 1, NULL), in, out);
+        add(v, "mass_balance", detail);
+    }
+    db_rows_free(r);
+    return 0;
+}
