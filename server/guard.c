@@ -429,7 +429,8 @@ static uint64_t body_limit(const struct guard_frame *f, const struct head *h,
             memcpy(tok, h->auth + 7, h->auth_len - 7);
             tok[h->auth_len - 7] = '\0';
             struct principal who;
-            ok = token_verify(f->secret, tok, clock_now(), &who) == 0;
+            ok = token_verify_cached(f->tokens, f->secret, tok, (long long)clock_now(),
+                                     &who) == 0;
             sodium_memzero(tok, h->auth_len - 7);
             free(tok);
         }
@@ -457,10 +458,11 @@ static void request_done(struct guard_frame *f)
     drop_held(f);
 }
 
-void guard_frame_init(struct guard_frame *f, const char *secret)
+void guard_frame_init(struct guard_frame *f, const char *secret, struct token_memo *tokens)
 {
     memset(f, 0, sizeof *f);
     f->secret = secret;
+    f->tokens = tokens;
     f->st = F_HEAD;
 }
 
@@ -976,6 +978,7 @@ struct lingering {
 struct guard_host {
     struct event_base *base;
     const struct config *cfg;
+    struct token_memo *tokens;        /* the worker's, borrowed (token.h) */
     struct evbuffer *tmp, *out;       /* scratch, empty between calls */
     TAILQ_HEAD(, guard) all;
     TAILQ_HEAD(, lingering) lingering;
@@ -1286,7 +1289,7 @@ static struct bufferevent *on_accept(struct event_base *base, void *arg)
         g->bev = bev;
         g->stash = evbuffer_new();
         g->timer = evtimer_new(base, on_timer, g);
-        guard_frame_init(&g->frame, h->cfg->jwt_secret);
+        guard_frame_init(&g->frame, h->cfg->jwt_secret, h->tokens);
     }
     struct timeval zero = { 0, 0 };
     bool full = open > h->cfg->max_connections;
@@ -1326,13 +1329,14 @@ static struct bufferevent *on_accept(struct event_base *base, void *arg)
 }
 
 struct guard_host *guard_host_new(struct event_base *base, struct evhttp *http,
-                                  const struct config *cfg)
+                                  const struct config *cfg, struct token_memo *tokens)
 {
     struct guard_host *h = calloc(1, sizeof *h);
     if (!h)
         return NULL;
     h->base = base;
     h->cfg = cfg;
+    h->tokens = tokens;
     TAILQ_INIT(&h->all);
     TAILQ_INIT(&h->lingering);
     h->tmp = evbuffer_new();

@@ -42,6 +42,7 @@ struct event_base;
 struct evhttp;
 struct evbuffer;
 struct evkeyvalq;
+struct token_memo;
 
 #define GUARD_HEAD_MAX (32 * 1024)      /* request line + headers, raw bytes */
 #define GUARD_UNAUTH_MAX (4 * 1024)     /* body of a request without a valid token */
@@ -56,9 +57,11 @@ int guard_init(void);
 struct guard_host;
 
 /* Guard every connection http accepts from now on (evhttp_set_bevcb).
- * cfg is borrowed for the host's life.  NULL when out of memory. */
+ * cfg and tokens (the worker's memo of verified tokens, token.h; NULL:
+ * every token is verified in full) are borrowed for the host's life.
+ * NULL when out of memory. */
 struct guard_host *guard_host_new(struct event_base *base, struct evhttp *http,
-                                  const struct config *cfg);
+                                  const struct config *cfg, struct token_memo *tokens);
 
 /* After evhttp_free(http): release what is left (a guard whose
  * connection closed before it could hook the close).  NULL is fine. */
@@ -112,6 +115,7 @@ struct guard_progress {
 struct guard_frame {        /* the fields are the frame's own */
     int st;
     const char *secret;     /* WB_JWT_SECRET, borrowed */
+    struct token_memo *tokens;      /* borrowed; NULL: no memo */
     struct evbuffer *hold, *body;   /* a chunked request being decoded */
     size_t scan, line, skipped, held, trailer;
     uint64_t left, seen, limit, declared, given;
@@ -119,10 +123,12 @@ struct guard_frame {        /* the fields are the frame's own */
     unsigned long seq;
 };
 
-/* Start framing a connection; secret (borrowed) verifies bearer tokens.
- * guard_frame_release frees what the frame holds (a zeroed frame holds
- * nothing). */
-void guard_frame_init(struct guard_frame *f, const char *secret);
+/* Start framing a connection; secret (borrowed) verifies bearer tokens,
+ * through tokens (borrowed, token_verify_cached; NULL: in full each
+ * time) - the router verifies the same token again on the same worker,
+ * and then finds it there.  guard_frame_release frees what the frame
+ * holds (a zeroed frame holds nothing). */
+void guard_frame_init(struct guard_frame *f, const char *secret, struct token_memo *tokens);
 void guard_frame_release(struct guard_frame *f);
 
 /* Take bytes from in (everything that can be decided is drained; an

@@ -194,63 +194,6 @@ static void set_remote(struct req *r)
  * MariaDB when Redis cannot be asked (breaker open, link not ready, no
  * trusted epoch).  The link's own timeout bounds the wait. */
 
-/* Verified tokens, remembered per worker thread.  Verifying a token
- * (libjwt's decode: base64, two JSON parses, an HMAC through OpenSSL's
- * EVP) costs about 16 us here, as much as the rest of an auth/me, and a
- * client sends the same token again and again.  So each worker thread
- * remembers the principals of the tokens it verified last, in a
- * direct-mapped table keyed by a keyed BLAKE2b-128 of the token's bytes
- * (the key random per thread: no one can make another string that maps
- * to a remembered token, and the table's layout tells nothing).  A hit
- * still checks exp and iat against the clock, as token_verify would;
- * revocation is checked on every request whatever the table says, and a
- * token that failed verification is never remembered. */
-#define TOKEN_MEMO_SLOTS 512              /* a power of two */
-#define TOKEN_MEMO_MAX_LEN 2048           /* longer tokens are verified each time */
-
-struct token_memo {
-    bool used;
-    unsigned char mac[16];
-    struct principal who;
-};
-
-static _Thread_local struct token_memo token_memo[TOKEN_MEMO_SLOTS];
-static _Thread_local unsigned char token_memo_key[crypto_generichash_KEYBYTES];
-static _Thread_local bool token_memo_keyed;
-
-/* token_verify, through the table: 0 with *who filled, or -1. */
-static int verify_token(const char *secret, const char *token, time_t now,
-                        struct principal *who)
-{
-    size_t len = strlen(token);
-    if (len > TOKEN_MEMO_MAX_LEN)
-        return token_verify(secret, token, now, who);
-    if (!token_memo_keyed) {
-        randombytes_buf(token_memo_key, sizeof token_memo_key);
-        token_memo_keyed = true;
-    }
-    unsigned char mac[16];
-    if (crypto_generichash(mac, sizeof mac, (const unsigned char *)token, len, token_memo_key,
-                           sizeof token_memo_key) != 0)
-        return token_verify(secret, token, now, who);
-    struct token_memo *m = &token_memo[(mac[0] | (unsigned)mac[1] << 8) & (TOKEN_MEMO_SLOTS - 1)];
-    if (m->used && sodium_memcmp(m->mac, mac, sizeof mac) == 0 &&
-        m->who.exp > (long long)now && m->who.iat <= (long long)now) {
-        *who = m->who;
-        return 0;
-    }
-    if (token_verify(secret, token, now, who) != 0)
-        return -1;
-    /* remembered only once its iat has come: a hit need then check no
-     * clock skew allowance */
-    if (who->iat <= (long long)now) {
-        m->used = true;
-        memcpy(m->mac, mac, sizeof mac);
-        m->who = *who;
-    }
-    return 0;
-}
-
 struct auth_wait {
     struct req *r;
     struct revoke_query q;
@@ -305,8 +248,10 @@ static void on_auth_read(void *arg, const struct cache_entry *got)
     auth_done(arg, got);
 }
 
-/* Verify the token and start its revocation check.  Replies and frees r
- * in every case, now or once Redis has answered. */
+/* Verify the token (through the worker's memo of verified tokens,
+ * token.h: most requests repeat a token the worker has seen) and start
+ * its revocation check, which no memo skips.  Replies and frees r in
+ * every case, now or once Redis has answered. */
 static void authenticate(struct req *r)
 {
     const char *h = req_header(r, "Authorization");
@@ -314,7 +259,8 @@ static void authenticate(struct req *r)
     struct auth_wait *aw = NULL;
     if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
         reply_error(r, 401, "unauthorized", NULL, "a bearer token is required");
-    } else if (verify_token(r->w->cfg->jwt_secret, h + 7, clock_now(), &r->who) != 0) {
+    } else if (token_verify_cached(r->w->tokens, r->w->cfg->jwt_secret, h + 7,
+                                   (long long)clock_now(), &r->who) != 0) {
         reply_error(r, 401, "unauthorized", NULL, "the token is invalid or expired");
     } else if (!(d = worker_db(r->w))) {
         reply_error(r, 503, "unavailable", NULL,

@@ -11,6 +11,7 @@
 #include "server/ledger_pool.h"
 #include "api/money.h"
 #include "server/guard.h"
+#include "server/token.h"
 #include "db/db.h"
 #include "db/cache.h"
 #include "db/idem.h"
@@ -218,6 +219,10 @@ static void *worker_main(void *arg)
     w->http = NULL;
     guard_host_free(w->guard);
     w->guard = NULL;
+    /* its last users (router, guard) are gone with evhttp and the guard:
+     * wipe the remembered principals now rather than at worker_free */
+    token_memo_free(w->tokens);
+    w->tokens = NULL;
     dblink_close(&w->link);
     db_thread_end();
     return NULL;
@@ -233,6 +238,12 @@ int worker_start(struct worker *w)
         log_msg(LOG_ERROR, "worker %d: cannot create the event loop", w->index);
         return -1;
     }
+    /* the tokens this worker verified, for its router and its guard */
+    w->tokens = token_memo_new();
+    if (!w->tokens) {
+        log_msg(LOG_ERROR, "worker %d: cannot allocate its token memo", w->index);
+        return -1;
+    }
     /* Every connection's bytes pass the guard first (guard.h): it refuses
      * a body over its route's limit from its Content-Length or as soon as
      * a chunked one passes it, before anything is buffered, and answers
@@ -240,7 +251,7 @@ int worker_start(struct worker *w)
      * stay at or above the guard's so they never fire: the body at the
      * largest route's, the headers at the guard's 32 KiB plus room for
      * the marker line the guard adds. */
-    w->guard = guard_host_new(w->base, w->http, w->cfg);
+    w->guard = guard_host_new(w->base, w->http, w->cfg, w->tokens);
     if (!w->guard) {
         log_msg(LOG_ERROR, "worker %d: cannot create the connection guard", w->index);
         return -1;
@@ -310,6 +321,7 @@ void worker_free(struct worker *w)
     if (w->http)
         evhttp_free(w->http);
     guard_host_free(w->guard);
+    token_memo_free(w->tokens);     /* a start that failed: the thread never ran */
     dblink_close(&w->link);
     cache_free(w->cache);
     ledger_inbox_free(w->inbox);

@@ -17,6 +17,7 @@ struct guard_host;
 struct db;
 struct cache;
 struct ledger_inbox;
+struct token_memo;
 
 struct worker {
     int index;
@@ -36,6 +37,8 @@ struct worker {
     char name[24];                /* "worker 3", for the log */
     struct cache *cache;
     struct ledger_inbox *inbox;   /* the ledger pool hands finished jobs back here */
+    struct token_memo *tokens;    /* tokens it verified last (token.h); its thread's,
+                                   * lent to the router and the guard */
     int inflight;                 /* requests received, not yet answered */
     int unflushed;                /* answers sent, not yet written out */
     bool stopping;

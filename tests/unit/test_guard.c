@@ -21,11 +21,24 @@
 
 static const char SECRET[] = "0123456789abcdef0123456789abcdef-guard";
 
+/* The frames verify through a memo, as a worker's do. */
+static struct token_memo *memo;
+
 static int setup(void **state)
 {
     (void)state;
     assert_true(sodium_init() >= 0);
     assert_int_equal(guard_init(), 0);
+    memo = token_memo_new();
+    assert_non_null(memo);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    token_memo_free(memo);
+    memo = NULL;
     return 0;
 }
 
@@ -37,7 +50,7 @@ static char *run(struct guard_frame *f, const char *const *chunks, size_t nchunk
     assert_non_null(in);
     assert_non_null(out);
     guard_frame_release(f);
-    guard_frame_init(f, SECRET);
+    guard_frame_init(f, SECRET, memo);
     for (size_t i = 0; i < nchunks; i++) {
         assert_int_equal(evbuffer_add(in, chunks[i], strlen(chunks[i])), 0);
         assert_int_equal(guard_frame_feed(f, in, out), 0);
@@ -423,5 +436,5 @@ int main(void)
         cmocka_unit_test(test_body_bytes_can_be_skipped_without_copying),
         cmocka_unit_test(test_escape_keeps_utf8_and_encodes_the_rest),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
