@@ -35,9 +35,12 @@ int cmd_reconcile(int argc, char **argv)
     size_t i;
     json_t *x;
     json_array_foreach(v, i, x) {
-        printf("household %lld: %s: %s\n",
-               (long long)json_integer_value(json_object_get(x, "household_id")),
-               json_string_value(json_object_get(x, "rule")),
+        json_t *hid = json_object_get(x, "household_id");
+        if (json_is_integer(hid))
+            printf("household %lld: ", (long long)json_integer_value(hid));
+        else
+            printf("chain: ");
+        printf("%s: %s\n", json_string_value(json_object_get(x, "rule")),
                json_string_value(json_object_get(x, "detail")));
     }
     size_t n = json_array_size(v);

@@ -150,6 +150,7 @@ static const struct command {
     { "import-households", cmd_import_households, "FILE.csv [--charset gb18030]: import, all or nothing" },
     { "cards", cmd_cards, "--region-id N --out FILE.svg|FILE.pdf: printable card sheet" },
     { "reconcile", cmd_reconcile, "[--fix]: check the ledger invariants (--fix: rebuild Redis first)" },
+    { "export", cmd_export, "REPORT [--region-id N --from DAY --to DAY ...] [--out FILE]: a report as CSV" },
     { "seed-demo", cmd_seed_demo, "create the demo province once and print how to sign in" },
 };
 

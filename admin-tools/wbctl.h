@@ -25,5 +25,6 @@ int cmd_import_households(int argc, char **argv);
 int cmd_cards(int argc, char **argv);
 int cmd_seed_demo(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

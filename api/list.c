@@ -4,6 +4,7 @@
 #include "server/clock.h"
 #include "server/request.h"
 #include "api/reach.h"
+#include "db/csvout.h"
 #include "db/db.h"
 #include "db/regions.h"
 
@@ -164,6 +165,15 @@ const char *list_root_or_reply(struct req *r, struct db *d, const char *param,
     if (!root)
         reply_db_error(r, d);
     return root;
+}
+
+void reply_csv(struct req *r, struct csv_out *out)
+{
+    if (out->failed)
+        reply_error(r, 500, "internal", NULL, "out of memory");
+    else
+        reply_raw(r, 200, "text/csv; charset=utf-8", out->buf, out->len);
+    csv_out_release(out);
 }
 
 bool format_csv_or_reply(struct req *r, bool *csv)

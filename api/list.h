@@ -28,6 +28,11 @@ bool query_day_or_reply(struct req *r, const char *name, char out[11]);
  * JSON; another ?format= is 400 (false after replying). */
 bool format_csv_or_reply(struct req *r, bool *csv);
 
+/* Reply 200 with out's CSV, or 500 when building it ran out of memory;
+ * then release out. */
+struct csv_out;
+void reply_csv(struct req *r, struct csv_out *out);
+
 struct db;
 struct db_rows;
 struct region;

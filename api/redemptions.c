@@ -457,11 +457,7 @@ void h_redemptions_summary(struct req *r)
     db_rows_free(rows);
     if (csv) {
         json_decref(items);
-        if (out.failed)
-            reply_error(r, 500, "internal", NULL, "out of memory");
-        else
-            reply_raw(r, 200, "text/csv; charset=utf-8", out.buf, out.len);
-        csv_out_release(&out);
+        reply_csv(r, &out);
         return;
     }
     reply_json(r, 200, json_pack("{s:o, s:{s:I, s:I}}", "items", items, "totals", "count",

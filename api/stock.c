@@ -122,14 +122,13 @@ static void reply_movements_csv(struct req *r, struct db *d, long long site_id, 
         csv_out_row_end(&out);
     }
     db_rows_free(rows);
-    if (n > MOVEMENTS_CSV_MAX)
+    if (n > MOVEMENTS_CSV_MAX) {
+        csv_out_release(&out);
         reply_error(r, 400, "invalid_request", "from",
                     "more than %d movements: export a shorter period", MOVEMENTS_CSV_MAX);
-    else if (out.failed)
-        reply_error(r, 500, "internal", NULL, "out of memory");
-    else
-        reply_raw(r, 200, "text/csv; charset=utf-8", out.buf, out.len);
-    csv_out_release(&out);
+        return;
+    }
+    reply_csv(r, &out);
 }
 
 void h_sites_stock_movements(struct req *r)

@@ -90,9 +90,7 @@ static int month_days(int y, int m)
     return m == 2 && leap(y) ? 29 : md[m - 1];
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil). */
-static long long days_from_civil(int y, int m, int d)
+long long clock_days_from_civil(int y, int m, int d)
 {
     y -= m <= 2;
     long long era = (y >= 0 ? y : y - 399) / 400;
@@ -100,6 +98,19 @@ static long long days_from_civil(int y, int m, int d)
     long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + doe - 719468;
+}
+
+void clock_civil_from_days(long long z, int *y, int *m, int *d)
+{
+    z += 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
 bool clock_parse_day(const char *s, int *y, int *m, int *d)
@@ -153,7 +164,7 @@ bool clock_parse_rfc3339(const char *s, time_t *out)
     }
     if (*p)
         return false;
-    long long secs = days_from_civil(y, mo, d) * 86400LL + h * 3600LL + mi * 60LL + se - off;
+    long long secs = clock_days_from_civil(y, mo, d) * 86400LL + h * 3600LL + mi * 60LL + se - off;
     *out = (time_t)secs;
     return true;
 }

@@ -34,6 +34,11 @@ bool clock_parse_rfc3339(const char *s, time_t *out);
  * 1970-01-01 of that local date. */
 void clock_local_day(time_t t, char *buf, size_t len);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard
+ * Hinnant's days_from_civil and civil_from_days). */
+long long clock_days_from_civil(int y, int m, int d);
+void clock_civil_from_days(long long days, int *y, int *m, int *d);
+
 /* Parse YYYY-MM-DD strictly (a real date); true on success. */
 bool clock_parse_day(const char *s, int *y, int *m, int *d);
 

@@ -6,6 +6,7 @@ its BOM, header, Chinese labels and inert formulas; refusals of bad parameters a
 callers without reach."""
 
 import datetime
+import os
 import random
 import time
 
@@ -472,3 +473,29 @@ def test_reports_ledger_check_verifies_rollups_stock_and_mass_balance(ctx):
     for v in _violations(ctx):
         if v["rule"] in ("stock_sum", "mass_balance"):
             expect_eq(v["household_id"], None, "a chain violation names no household")
+
+
+# ----------------------------------------------------------------------------- wbctl export
+
+def test_reports_wbctl_export_writes_the_same_csv(ctx):
+    f = fx(ctx)
+    for name, args, query in [
+        ("collection", ["--group-by", "site"], "group_by=site"),
+        ("flows", [], ""),
+        ("participation", ["--month", this_month()], "month=" + this_month()),
+        ("leaderboard", ["--month", this_month(), "--limit", "3"], "month=%s&limit=3" % this_month()),
+        ("points", ["--from", today(), "--to", today()], "from=%s&to=%s" % (today(), today())),
+    ]:
+        out = os.path.join(ctx.dir, "export-%s.csv" % name)
+        p = ctx.wbctl("export", name, "--region-id", str(f.A["id"]), *args, "--out", out)
+        assert p.returncode == 0, "wbctl export %s: %s" % (name, p.stderr)
+        r = ctx.get("/v1/reports/%s?region_id=%d&format=csv&%s" % (name, f.A["id"], query),
+                    token=ctx.admin_token)
+        expect_status(r, 200)
+        with open(out, "rb") as fh:
+            expect_eq(fh.read(), r.body, "wbctl export %s against the API" % name)
+    p = ctx.wbctl("export", "collection", "--region-id", str(f.A["id"]), "--group-by", "week")
+    expect_eq(p.returncode, 2, "a bad --group-by")
+    assert "--group-by" in p.stderr, p.stderr
+    p = ctx.wbctl("export", "nothing")
+    expect_eq(p.returncode, 2, "an unknown report")

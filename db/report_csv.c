@@ -1,6 +1,6 @@
-/* report_out.c - see report_out.h. */
-#include "api/report_out.h"
-#include "server/request.h"
+/* report_csv.c - a report's JSON as CSV (see report_build.h); the CSV
+ * itself (BOM, quoting, cells made inert) is csvout.c's. */
+#include "db/report_build.h"
 #include "db/csvout.h"
 
 #include <stdio.h>
@@ -55,34 +55,18 @@ static void csv_rows(struct csv_out *out, const char *const *cols, json_t *rows)
     }
 }
 
-void report_reply(struct req *r, bool csv, const char *const *cols, json_t *body)
+void report_csv(const char *const *cols, json_t *body, struct csv_out *out)
 {
-    if (!body) {
-        reply_error(r, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    if (!csv) {
-        reply_json(r, 200, body);
-        return;
-    }
-    struct csv_out out;
-    csv_out_init(&out, true);
     char head[64];
     for (int c = 0; cols[c]; c++) {
         snprintf(head, sizeof head, "%s", cols[c]);
         for (char *p = head; *p; p++)
             if (*p == '.')
                 *p = '_';
-        csv_out_text(&out, head);
+        csv_out_text(out, head);
     }
-    csv_out_row_end(&out);
-    csv_rows(&out, cols, json_object_get(body, "rows"));
+    csv_out_row_end(out);
+    csv_rows(out, cols, json_object_get(body, "rows"));
     if (json_object_get(body, "totals"))
-        csv_rows(&out, cols, json_object_get(body, "totals"));
-    json_decref(body);
-    if (out.failed)
-        reply_error(r, 500, "internal", NULL, "out of memory");
-    else
-        reply_raw(r, 200, "text/csv; charset=utf-8", out.buf, out.len);
-    csv_out_release(&out);
+        csv_rows(out, cols, json_object_get(body, "totals"));
 }

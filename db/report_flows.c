@@ -1,4 +1,4 @@
-/* report_flows.c - GET /v1/reports/flows: where what was collected went,
+/* report_flows.c - the flows report: where what was collected went,
  * per category and in total, and whether the mass balance holds.
  *
  * Every term is a sum of stock movements or of shipment lines, in grams
@@ -15,12 +15,7 @@
  * both ends of every shipment (they stay in one county), so its
  * left_region and entered_region are 0 and, from the beginning, its
  * opening terms too: collected - reversed = everything else. */
-#include "api/handlers.h"
-#include "api/list.h"
-#include "api/reach.h"
-#include "api/report_out.h"
-#include "api/report_params.h"
-#include "server/request.h"
+#include "db/report_build.h"
 #include "db/catalog.h"
 #include "db/db.h"
 #include "db/regions.h"
@@ -33,15 +28,6 @@ enum term {
     T_COLLECTED, T_REVERSED, T_SHIP_D, T_SHIP_T, T_RECV_T, T_RECV_S, T_LOSS, T_TRANSIT,
     T_COUNT, T_OUT_RECYCLED, T_OUT_ENERGY, T_OUT_LANDFILL, T_OUT_HAZARD, T_ON_D, T_ON_T, T_ON_S,
     T_OPEN_ON, T_OPEN_TRANSIT, T_LEFT, T_ENTERED, T_SHORTFALL, T_WINDOW, T_N
-};
-
-static const char *const flows_cols[] = {
-    "category", "unit", "collected", "reversed", "shipped.from_dropoff", "shipped.from_transfer",
-    "received.at_transfer", "received.at_sorting", "transit_loss", "in_transit",
-    "count_difference", "outbound.recycled", "outbound.energy_recovery", "outbound.landfill",
-    "outbound.hazardous_treatment", "on_hand.dropoff", "on_hand.transfer", "on_hand.sorting",
-    "opening.on_hand", "opening.in_transit", "left_region", "entered_region",
-    "reversal_shortfall", "balanced", NULL
 };
 
 struct flows {
@@ -101,7 +87,7 @@ static int each(struct flows *f, struct db_rows *rows, int term, int col)
     return 0;
 }
 
-static int gather(struct db *d, const struct scope *s, const struct report_period *p,
+static int gather(struct db *d, const struct report_scope *s, const struct report_period *p,
                   struct flows *f)
 {
     struct db_rows *rows = report_stock_moved(d, s->path, p->from, p->to);
@@ -200,23 +186,15 @@ static bool any(const long long *v)
     return false;
 }
 
-void h_reports_flows(struct req *r)
+json_t *report_flows(struct db *d, const struct report_query *q)
 {
-    struct scope s;
-    struct report_period p;
-    bool csv;
-    struct db *d = db_or_reply(r);
-    if (!d || !format_csv_or_reply(r, &csv) || !period_or_reply(r, &p) ||
-        !scope_or_reply(r, d, &s))
-        return;
     struct flows f = { NULL, 0, NULL };
     f.ncats = catalog_all(d, &f.cats);
     if (f.ncats >= 0)
         f.v = calloc((size_t)f.ncats + 2, sizeof *f.v);
-    if (f.ncats < 0 || !f.v || gather(d, &s, &p, &f) != 0) {
+    if (f.ncats < 0 || !f.v || gather(d, &q->s, &q->p, &f) != 0) {
         free(f.v);
-        reply_db_error(r, d);
-        return;
+        return NULL;
     }
     json_t *items = json_array(), *totals = json_array();
     bool all = true;
@@ -233,8 +211,7 @@ void h_reports_flows(struct req *r)
     json_array_append_new(totals, flows_row("total", "g", f.v[f.ncats]));
     json_array_append_new(totals, flows_row("total", "item", f.v[f.ncats + 1]));
     free(f.v);
-    report_reply(r, csv, flows_cols,
-                 json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:b}", "region_id", (json_int_t)s.id,
-                           "region_name", s.name, "from", p.from, "to", p.to, "rows", items,
-                           "totals", totals, "balanced", all));
+    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:b}", "region_id", (json_int_t)q->s.id,
+                     "region_name", q->s.name, "from", q->p.from, "to", q->p.to, "rows", items,
+                     "totals", totals, "balanced", all);
 }

@@ -1,0 +1,478 @@
+/* report_build.c - the reports as JSON (see report_build.h); flows are
+ * report_flows.c's. */
+#include "db/report_build.h"
+#include "db/catalog.h"
+#include "db/db.h"
+#include "db/mask.h"
+#include "db/sites.h"
+#include "server/clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const columns[REPORT_KINDS][32] = {
+    [REPORT_COLLECTION] = { "key", "label", "dropoffs", "grams", "items", "points", "households",
+                            NULL },
+    [REPORT_PARTICIPATION] = { "region_id", "name", "month", "households", "active_households",
+                               "rate", NULL },
+    [REPORT_LEADERBOARD] = { "rank", "household_id", "head_name_masked", "region_name", "points",
+                             "dropoffs", NULL },
+    [REPORT_FLOWS] = { "category", "unit", "collected", "reversed", "shipped.from_dropoff",
+                       "shipped.from_transfer", "received.at_transfer", "received.at_sorting",
+                       "transit_loss", "in_transit", "count_difference", "outbound.recycled",
+                       "outbound.energy_recovery", "outbound.landfill",
+                       "outbound.hazardous_treatment", "on_hand.dropoff", "on_hand.transfer",
+                       "on_hand.sorting", "opening.on_hand", "opening.in_transit",
+                       "left_region", "entered_region", "reversal_shortfall", "balanced",
+                       NULL },
+    [REPORT_POINTS] = { "region_id", "name", "issued.dropoffs", "issued.adjustments",
+                        "reversed", "redeemed", "voided", "recovered", "expired", "outstanding",
+                        NULL },
+};
+
+const char *const *report_columns(enum report_kind kind)
+{
+    return columns[kind];
+}
+
+static void month_text(long long mv, char *out, size_t len, bool first_day)
+{
+    /* months are parsed from YYYY-MM: the year has four digits */
+    unsigned long long u = mv < 0 ? 0 : (unsigned long long)mv;
+    unsigned y = (unsigned)(u / 12 % 10000), m = (unsigned)(u % 12 + 1);
+    snprintf(out, len, first_day ? "%04u-%02u-01" : "%04u-%02u", y, m);
+}
+
+/* ---- the children of a region, by id ---- */
+
+struct child {
+    long long id;
+    char name[401];
+};
+
+struct children {
+    struct child *c;           /* sorted by id */
+    int n;
+};
+
+static int child_cmp(const void *a, const void *b)
+{
+    long long x = ((const struct child *)a)->id, y = ((const struct child *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* The region's children, and the region itself (for what lies in it
+ * directly), sorted by id.  0 or -1. */
+static int children_load(struct db *d, const struct report_scope *s, struct children *out)
+{
+    struct db_rows *r = s->id ? db_query(d, "SELECT id, name FROM regions WHERE parent_id = ? "
+                                            "UNION ALL SELECT id, name FROM regions WHERE id = ?",
+                                         "ii", s->id, s->id)
+                              : db_query(d, "SELECT id, name FROM regions WHERE parent_id IS NULL",
+                                         "");
+    if (!r)
+        return -1;
+    out->n = 0;
+    out->c = NULL;
+    int cap = 0;
+    while (db_rows_next(r)) {
+        if (out->n == cap) {
+            cap = cap ? 2 * cap : 32;
+            struct child *p = realloc(out->c, (size_t)cap * sizeof *p);
+            if (!p) {
+                db_rows_free(r);
+                return -1;
+            }
+            out->c = p;
+        }
+        out->c[out->n].id = db_rows_int(r, 0);
+        snprintf(out->c[out->n].name, sizeof out->c[out->n].name, "%s", db_rows_str(r, 1, NULL));
+        out->n++;
+    }
+    db_rows_free(r);
+    if (out->n > 1)
+        qsort(out->c, (size_t)out->n, sizeof *out->c, child_cmp);
+    return 0;
+}
+
+static const char *child_name(const struct children *ch, long long id)
+{
+    struct child key = { .id = id };
+    struct child *c = ch->n ? bsearch(&key, ch->c, (size_t)ch->n, sizeof *ch->c, child_cmp) : NULL;
+    return c ? c->name : "";
+}
+
+
+/* ---- collection ---- */
+
+static json_t *collection_key(const struct collection_query *q, const char *raw,
+                              const struct category *cats, int ncats)
+{
+    if (q->group == GROUP_CATEGORY) {
+        long long id = atoll(raw);
+        for (int i = 0; i < ncats; i++)
+            if (cats[i].id == id)
+                return json_string(cats[i].code);
+        return json_string(raw);
+    }
+    if (q->group == GROUP_SITE || q->group == GROUP_REGION)
+        return json_integer(atoll(raw));
+    return json_string(raw);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    json_t *x = json_object_get(*(json_t *const *)a, "key");
+    json_t *y = json_object_get(*(json_t *const *)b, "key");
+    if (json_is_integer(x) && json_is_integer(y)) {
+        json_int_t u = json_integer_value(x), v = json_integer_value(y);
+        return u < v ? -1 : u > v;
+    }
+    return strcmp(json_string_value(x) ? json_string_value(x) : "",
+                  json_string_value(y) ? json_string_value(y) : "");
+}
+
+/* Labels: a category's Chinese name (else its name), a site's or
+ * region's name, a day's or month's own text. */
+static int collection_label(struct db *d, const struct collection_query *q, json_t *row,
+                            const struct category *cats, int ncats, const struct children *ch)
+{
+    json_t *key = json_object_get(row, "key");
+    const char *label = json_string_value(key);
+    struct site s;
+    if (q->group == GROUP_CATEGORY) {
+        for (int i = 0; i < ncats; i++)
+            if (label && strcmp(cats[i].code, label) == 0)
+                label = cats[i].name_zh[0] ? cats[i].name_zh : cats[i].name;
+    } else if (q->group == GROUP_SITE) {
+        int found = site_get(d, (long long)json_integer_value(key), &s);
+        if (found < 0)
+            return -1;
+        label = found ? s.name : "";
+    } else if (q->group == GROUP_REGION) {
+        label = child_name(ch, (long long)json_integer_value(key));
+    }
+    json_object_set_new(row, "label", json_string(label ? label : ""));
+    return 0;
+}
+
+static json_t *figures(struct db_rows *rows)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "dropoffs", (json_int_t)db_rows_int(rows, 1),
+                     "grams", (json_int_t)db_rows_int(rows, 2), "items",
+                     (json_int_t)db_rows_int(rows, 3), "points", (json_int_t)db_rows_int(rows, 4),
+                     "households", (json_int_t)0);
+}
+
+/* Put each group's distinct households into its row. */
+static int collection_households(struct db *d, const struct collection_query *q, json_t *rows,
+                                 const struct category *cats, int ncats, json_t *totals)
+{
+    struct db_rows *hr = report_collection_households(d, q, true);
+    if (!hr)
+        return -1;
+    while (db_rows_next(hr)) {
+        json_t *key = collection_key(q, db_rows_str(hr, 0, NULL), cats, ncats);
+        size_t i;
+        json_t *row;
+        json_array_foreach(rows, i, row) {
+            json_t *k = json_object_get(row, "key");
+            if (json_equal(k, key))
+                json_object_set_new(row, "households", json_integer(db_rows_int(hr, 1)));
+        }
+        json_decref(key);
+    }
+    db_rows_free(hr);
+    if (!(hr = report_collection_households(d, q, false)))
+        return -1;
+    if (db_rows_next(hr))
+        json_object_set_new(totals, "households", json_integer(db_rows_int(hr, 1)));
+    db_rows_free(hr);
+    return 0;
+}
+
+static json_t *participation_row(long long id, const char *name, const char *month,
+                                 long long households, long long active)
+{
+    double rate = households ? (double)active / (double)households : 0.0;
+    rate = (double)(long long)(rate * 10000.0 + 0.5) / 10000.0;
+    return json_pack("{s:I, s:s, s:s, s:I, s:I, s:f}", "region_id", (json_int_t)id, "name", name,
+                     "month", month, "households", (json_int_t)households, "active_households",
+                     (json_int_t)active, "rate", rate);
+}
+
+enum { P_DROPOFF, P_ADJUST, P_REVERSED, P_REDEEMED, P_VOIDED, P_RECOVERED, P_EXPIRED,
+       P_OUTSTANDING, P_N };
+
+static int points_term(const char *kind)
+{
+    static const char *const kinds[] = { "dropoff", "adjustment", "reversal", "redemption",
+                                         "void", "recovery", "expiry" };
+    for (int i = 0; i < 7; i++)
+        if (strcmp(kind, kinds[i]) == 0)
+            return i;
+    return -1;
+}
+
+static json_t *points_row(long long id, const char *name, const long long *v)
+{
+    /* debits are shown as the amounts they took */
+    return json_pack("{s:I, s:s, s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:I}", "region_id",
+                     (json_int_t)id, "name", name, "issued", "dropoffs", (json_int_t)v[P_DROPOFF],
+                     "adjustments", (json_int_t)v[P_ADJUST], "reversed",
+                     (json_int_t)-v[P_REVERSED], "redeemed", (json_int_t)-v[P_REDEEMED], "voided",
+                     (json_int_t)v[P_VOIDED], "recovered", (json_int_t)-v[P_RECOVERED], "expired",
+                     (json_int_t)-v[P_EXPIRED], "outstanding", (json_int_t)v[P_OUTSTANDING]);
+}
+
+static int child_index(const struct children *ch, long long id)
+{
+    for (int c = 0; c < ch->n; c++)
+        if (ch->c[c].id == id)
+            return c;
+    return -1;
+}
+
+static json_t *build_collection(struct db *d, const struct report_query *rq)
+{
+    static const char *const group_names[] = { "category", "site", "region", "day", "month" };
+    struct collection_query q = { rq->s.path, rq->s.id, rq->p, rq->group, rq->category_id,
+                                  rq->site_id, rq->network[0] ? rq->network : NULL };
+    const struct category *cats;
+    int ncats = catalog_all(d, &cats);
+    struct children ch = { NULL, 0 };
+    struct db_rows *rows = ncats >= 0 ? report_collection(d, &q, true) : NULL;
+    if (!rows || (q.group == GROUP_REGION && children_load(d, &rq->s, &ch) != 0)) {
+        db_rows_free(rows);
+        free(ch.c);
+        return NULL;
+    }
+    json_t *items = json_array();
+    while (db_rows_next(rows)) {
+        if (db_rows_int(rows, 1) == 0)
+            continue;           /* every drop-off of it was reversed */
+        json_t *row = figures(rows);
+        json_object_set_new(row, "key", collection_key(&q, db_rows_str(rows, 0, NULL), cats, ncats));
+        json_array_append_new(items, row);
+    }
+    db_rows_free(rows);
+    /* sorted by the key as shown (a category's code, not its id) */
+    size_t n = json_array_size(items);
+    json_t **v = n ? malloc(n * sizeof *v) : NULL;
+    for (size_t i = 0; v && i < n; i++)
+        v[i] = json_incref(json_array_get(items, i));
+    if (v)
+        qsort(v, n, sizeof *v, key_cmp);
+    json_array_clear(items);
+    int rc = n && !v ? -1 : 0;
+    for (size_t i = 0; v && i < n; i++) {
+        if (rc == 0)
+            rc = collection_label(d, &q, v[i], cats, ncats, &ch);
+        json_array_append_new(items, v[i]);
+    }
+    free(v);
+    free(ch.c);
+    json_t *totals = NULL;
+    struct db_rows *tr = rc == 0 ? report_collection(d, &q, false) : NULL;
+    if (tr && db_rows_next(tr))
+        totals = figures(tr);
+    db_rows_free(tr);
+    if (!totals || collection_households(d, &q, items, cats, ncats, totals) != 0) {
+        json_decref(items);
+        json_decref(totals);
+        return NULL;
+    }
+    json_object_set_new(totals, "key", json_string("total"));
+    json_object_set_new(totals, "label", json_string("合计"));
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o}", "region_id", (json_int_t)rq->s.id,
+                     "region_name", rq->s.name, "from", q.p.from, "to", q.p.to, "group_by",
+                     group_names[q.group], "rows", items, "totals", totals);
+}
+
+/* ---- participation ---- */
+
+/* The epoch second a month begins (local time). */
+static long long month_start(long long mv)
+{
+    return (long long)clock_local_midnight((int)(mv / 12), (int)(mv % 12 + 1), 1);
+}
+
+static json_t *build_participation(struct db *d, const struct report_query *q)
+{
+    const struct report_scope *s = &q->s;
+    long long m0 = q->month0;
+    int nm = (int)(q->month1 - q->month0 + 1);
+    struct children ch;
+    if (children_load(d, s, &ch) != 0)
+        return NULL;
+    /* households[c][m], active[c][m] over the children, then the totals */
+    size_t cells = (size_t)(ch.n + 1) * (size_t)nm;
+    long long *hh = calloc(cells, sizeof *hh), *act = calloc(cells, sizeof *act);
+    bool ok = hh && act;
+    for (int m = 0; ok && m < nm; m++) {
+        struct db_rows *rows = report_households_open(d, s->path, s->id, month_start(m0 + m + 1));
+        ok = rows != NULL;
+        while (ok && db_rows_next(rows)) {
+            int c = child_index(&ch, db_rows_int(rows, 0));
+            if (c >= 0)
+                hh[(size_t)c * (size_t)nm + (size_t)m] += db_rows_int(rows, 1);
+            hh[(size_t)ch.n * (size_t)nm + (size_t)m] += db_rows_int(rows, 1);
+        }
+        db_rows_free(rows);
+    }
+    char first[11], last[11];
+    month_text(q->month0, first, sizeof first, true);
+    month_text(q->month1, last, sizeof last, true);
+    struct db_rows *rows = ok ? report_active(d, s->path, s->id, first, last) : NULL;
+    ok = rows != NULL;
+    while (ok && db_rows_next(rows)) {
+        char mt[8];
+        snprintf(mt, sizeof mt, "%s", db_rows_str(rows, 1, NULL));
+        int y, mo;
+        if (sscanf(mt, "%4d-%2d", &y, &mo) != 2)
+            continue;
+        long long mv = (long long)y * 12 + mo - 1;
+        if (mv < q->month0 || mv > q->month1)
+            continue;
+        int m = (int)(mv - m0), c = child_index(&ch, db_rows_int(rows, 0));
+        if (c >= 0)
+            act[(size_t)c * (size_t)nm + (size_t)m] += db_rows_int(rows, 2);
+        act[(size_t)ch.n * (size_t)nm + (size_t)m] += db_rows_int(rows, 2);
+    }
+    db_rows_free(rows);
+    json_t *items = ok ? json_array() : NULL, *totals = ok ? json_array() : NULL;
+    for (int c = 0; ok && c <= ch.n; c++) {
+        for (int m = 0; m < nm; m++) {
+            size_t at = (size_t)c * (size_t)nm + (size_t)m;
+            char mt[8];
+            month_text(m0 + m, mt, sizeof mt, false);
+            if (c == ch.n)
+                json_array_append_new(totals, participation_row(s->id, s->name, mt, hh[at],
+                                                                act[at]));
+            else if (ch.c[c].id != s->id || hh[at] || act[at])
+                /* the region itself is a row only for households directly in it */
+                json_array_append_new(items, participation_row(ch.c[c].id, ch.c[c].name, mt,
+                                                               hh[at], act[at]));
+        }
+    }
+    free(hh);
+    free(act);
+    free(ch.c);
+    if (!ok)
+        return NULL;
+    return json_pack("{s:I, s:s, s:o, s:o}", "region_id", (json_int_t)s->id, "region_name",
+                     s->name, "rows", items, "totals", totals);
+}
+
+/* ---- leaderboard ---- */
+
+static json_t *build_leaderboard(struct db *d, const struct report_query *q)
+{
+    char month[11], mt[8];
+    month_text(q->month0, month, sizeof month, true);
+    month_text(q->month0, mt, sizeof mt, false);
+    struct db_rows *rows = report_leaderboard(d, q->s.path, month, q->limit);
+    if (!rows)
+        return NULL;
+    json_t *items = json_array();
+    long long rank = 0, prev = -1, seen = 0;
+    while (db_rows_next(rows)) {
+        long long points = db_rows_int(rows, 1);
+        seen++;
+        if (points != prev)
+            rank = seen;            /* equal points share a rank: 1, 2, 2, 4 */
+        prev = points;
+        char masked[401];
+        mask_name(db_rows_str(rows, 3, NULL), masked, sizeof masked);
+        json_array_append_new(items, json_pack("{s:I, s:I, s:s, s:s, s:I, s:I}", "rank",
+                                               (json_int_t)rank, "household_id",
+                                               (json_int_t)db_rows_int(rows, 0),
+                                               "head_name_masked", masked, "region_name",
+                                               db_rows_str(rows, 4, NULL), "points",
+                                               (json_int_t)points, "dropoffs",
+                                               (json_int_t)db_rows_int(rows, 2)));
+    }
+    db_rows_free(rows);
+    return json_pack("{s:I, s:s, s:s, s:o}", "region_id", (json_int_t)q->s.id, "region_name",
+                     q->s.name, "month", mt, "rows", items);
+}
+
+/* ---- points ---- */
+
+/* Add rows (child, kind, points) to v by kind; after: rows of what moved
+ * after the period, taken from the outstanding instead. */
+static int points_add(const struct children *ch, long long (*v)[P_N], struct db_rows *rows,
+                      bool after)
+{
+    if (!rows)
+        return -1;
+    while (db_rows_next(rows)) {
+        int c = child_index(ch, db_rows_int(rows, 0));
+        int t = after ? P_OUTSTANDING : points_term(db_rows_str(rows, 1, NULL));
+        long long x = after ? -db_rows_int(rows, 2) : db_rows_int(rows, 2);
+        if (c >= 0 && t >= 0) {
+            v[c][t] += x;
+            v[ch->n][t] += x;
+        }
+    }
+    db_rows_free(rows);
+    return 0;
+}
+
+static json_t *build_points(struct db *d, const struct report_query *q)
+{
+    const struct report_scope *s = &q->s;
+    struct children ch;
+    if (children_load(d, s, &ch) != 0)
+        return NULL;
+    long long (*v)[P_N] = calloc((size_t)ch.n + 1, sizeof *v);
+    bool ok = v && points_add(&ch, v, report_points_moved(d, s->path, s->id, q->p.start,
+                                                          q->p.end), false) == 0;
+    /* outstanding at to's end: the balances now, less what moved since */
+    struct db_rows *bal = ok ? report_balances(d, s->path, s->id) : NULL;
+    ok = bal != NULL;
+    while (ok && db_rows_next(bal)) {
+        int c = child_index(&ch, db_rows_int(bal, 0));
+        if (c >= 0) {
+            v[c][P_OUTSTANDING] += db_rows_int(bal, 1);
+            v[ch.n][P_OUTSTANDING] += db_rows_int(bal, 1);
+        }
+    }
+    db_rows_free(bal);
+    ok = ok && points_add(&ch, v, report_points_moved(d, s->path, s->id, q->p.end, 0), true) == 0;
+    json_t *items = ok ? json_array() : NULL;
+    for (int c = 0; ok && c < ch.n; c++) {
+        bool any = false;
+        for (int t = 0; t < P_N; t++)
+            any |= v[c][t] != 0;
+        if (ch.c[c].id != s->id || any)
+            json_array_append_new(items, points_row(ch.c[c].id, ch.c[c].name, v[c]));
+    }
+    json_t *totals = ok ? points_row(s->id, s->name, v[ch.n]) : NULL;
+    free(v);
+    free(ch.c);
+    if (!ok)
+        return NULL;
+    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o}", "region_id", (json_int_t)s->id,
+                     "region_name", s->name, "from", q->p.from, "to", q->p.to, "rows", items,
+                     "totals", totals);
+}
+
+json_t *report_build(struct db *d, enum report_kind kind, const struct report_query *q)
+{
+    switch (kind) {
+    case REPORT_COLLECTION:
+        return build_collection(d, q);
+    case REPORT_PARTICIPATION:
+        return build_participation(d, q);
+    case REPORT_LEADERBOARD:
+        return build_leaderboard(d, q);
+    case REPORT_FLOWS:
+        return report_flows(d, q);
+    case REPORT_POINTS:
+        return build_points(d, q);
+    default:
+        return NULL;
+    }
+}
