@@ -38,7 +38,7 @@ const struct config *wbctl_config(void)
     return &cfg;
 }
 
-struct db *wbctl_db(void)
+static struct db *connect_db(bool local_infile)
 {
     struct db_params p = {
         .host = cfg.db_host,
@@ -49,12 +49,23 @@ struct db *wbctl_db(void)
         .name = cfg.db_name,
         .connect_timeout = 5,
         .rw_timeout = 600,
+        .local_infile = local_infile,
     };
     char err[256];
     struct db *d = db_open(&p, err, sizeof err);
     if (!d)
         die(1, "%s", err);
     return d;
+}
+
+struct db *wbctl_db(void)
+{
+    return connect_db(false);
+}
+
+struct db *wbctl_db_bulk(void)
+{
+    return connect_db(true);
 }
 
 const char *opt_value(int argc, char **argv, const char *name)
@@ -152,6 +163,8 @@ static const struct command {
     { "reconcile", cmd_reconcile, "[--fix]: check the ledger invariants (--fix: rebuild Redis first)" },
     { "export", cmd_export, "REPORT [--region-id N --from DAY --to DAY ...] [--out FILE]: a report as CSV" },
     { "seed-demo", cmd_seed_demo, "create the demo province once and print how to sign in" },
+    { "seed-province", cmd_seed_province,
+      "[--households N --dropoffs M --months K --villages-per-town V --seed S]: a whole province in bulk" },
 };
 
 static void usage(FILE *f)

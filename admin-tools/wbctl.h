@@ -15,6 +15,9 @@ const struct config *wbctl_config(void);
 /* Connect to MariaDB with the loaded configuration, or die(1). */
 struct db *wbctl_db(void);
 
+/* The same, allowed to send LOAD DATA LOCAL (db/bulk.h). */
+struct db *wbctl_db_bulk(void);
+
 /* "--name value" among argv, NULL when absent; die(2) when the value is
  * missing. */
 const char *opt_value(int argc, char **argv, const char *name);
@@ -26,5 +29,6 @@ int cmd_cards(int argc, char **argv);
 int cmd_seed_demo(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_seed_province(int argc, char **argv);
 
 #endif

@@ -36,6 +36,7 @@ struct db {
     /* copies of the parameters, for reconnects */
     char *host, *socket, *user, *password, *name;
     int port, connect_timeout, rw_timeout;
+    bool local_infile;
     struct cached_stmt *stmts;
     size_t nstmts, capstmts;
     int err;
@@ -154,6 +155,10 @@ static int connect_now(struct db *d)
     /* Never read /etc/mysql: the private server is all we talk to. */
     unsigned int proto = d->socket ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
     mysql_optionsv(d->my, MYSQL_OPT_PROTOCOL, &proto);
+    if (d->local_infile) {
+        unsigned int on = 1;
+        mysql_optionsv(d->my, MYSQL_OPT_LOCAL_INFILE, &on);
+    }
 
     if (!mysql_real_connect(d->my, d->socket ? NULL : d->host, d->user,
                             d->password, d->name, (unsigned int)d->port,
@@ -186,6 +191,7 @@ struct db *db_open(const struct db_params *p, char *err, size_t errlen)
     d->port = p->port;
     d->connect_timeout = p->connect_timeout > 0 ? p->connect_timeout : 3;
     d->rw_timeout = p->rw_timeout > 0 ? p->rw_timeout : 10;
+    d->local_infile = p->local_infile;
     if (connect_now(d) != 0) {
         snprintf(err, errlen, "mariadb: %s", d->errstr);
         db_close(d);

@@ -40,6 +40,7 @@ struct db_params {
     const char *name;       /* database */
     int connect_timeout;    /* seconds */
     int rw_timeout;         /* seconds, read and write */
+    bool local_infile;      /* allow LOAD DATA LOCAL (db/bulk.h); off for the server */
 };
 
 enum db_errkind {

@@ -389,7 +389,8 @@ start_mariadb() {
     --log-error="$DB_ERR" \
     --innodb_flush_log_at_trx_commit=1 \
     --innodb-lock-wait-timeout=3 \
-    --innodb-buffer-pool-size=256M \
+    --innodb-buffer-pool-size="${WB_DB_BUFFER_POOL:-256M}" \
+    --innodb-log-file-size="${WB_DB_LOG_SIZE:-96M}" \
     --max-connections=500 \
     --character-set-server=utf8mb4 \
     --collation-server=utf8mb4_unicode_ci \

@@ -1,0 +1,158 @@
+"""wbctl seed-province: a whole province loaded in bulk, in a database of its own on the
+same MariaDB, served by a second wastebankd.  After the seed the ledger check, reconcile
+and the flows report balance, and the reports agree with the raw rows."""
+import datetime
+import os
+import re
+import subprocess
+
+from lib import expect_eq, expect_json
+from test_ledger import CST
+
+DB = "wbprov"
+_W = None
+
+
+def _root_sql(ctx, query):
+    p = subprocess.run(["mariadb", "--no-defaults", "--socket=" + ctx.env["WB_DB_SOCKET"],
+                        "-uroot", "-N", "-B", "-e", query],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, "root SQL %r: %s" % (query, p.stderr)
+    return [tuple(line.split("\t")) for line in p.stdout.splitlines()]
+
+
+class World:
+    pass
+
+
+def world(ctx):
+    """Seed once: 2 counties' worth of Hebei would be enough, but the seed takes the
+    whole division file; a small activity keeps it to a few seconds."""
+    global _W
+    if _W:
+        return _W
+    w = World()
+    user = ctx.env["WB_DB_USER"]
+    _root_sql(ctx, "CREATE DATABASE IF NOT EXISTS %s CHARACTER SET utf8mb4 "
+                   "COLLATE utf8mb4_unicode_ci; GRANT ALL ON %s.* TO '%s'@'localhost'; "
+                   "GRANT ALL ON %s.* TO '%s'@'127.0.0.1'" % (DB, DB, user, DB, user))
+    w.env = dict(ctx.env, WB_DB_NAME=DB)
+    p = ctx.wbctl("migrate", env=w.env)
+    assert p.returncode == 0, p.stderr
+    p = ctx.wbctl("seed-province", "--households", "500", "--dropoffs", "8000", "--months", "3",
+                  "--villages-per-town", "1", "--seed", "7", env=w.env, timeout=300)
+    assert p.returncode == 0, "seed-province: %s %s" % (p.stdout, p.stderr)
+    w.out = p.stdout
+    w.province = int(re.search(r"\(region (\d+)\)", p.stdout).group(1))
+    p = ctx.wbctl("create-admin", "--username", "prov", input="province-admin-pw\n", env=w.env)
+    assert p.returncode == 0, p.stderr
+    w.server = ctx.spawn_server(ctx.server_env({"WB_DB_NAME": DB}), "province")
+    r = w.server.call("POST", "/v1/auth/login",
+                      body={"username": "prov", "password": "province-admin-pw"})
+    w.token = expect_json(r, 200)["token"]
+    _W = w
+    return w
+
+
+def sql(ctx, query):
+    e = ctx.env
+    p = subprocess.run(["mariadb", "--no-defaults", "--socket=" + e["WB_DB_SOCKET"],
+                        "-u" + e["WB_DB_USER"], "-p" + e["WB_DB_PASSWORD"], "-N", "-B", DB,
+                        "-e", query], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, "SQL %r: %s" % (query, p.stderr)
+    return [tuple(line.split("\t")) for line in p.stdout.splitlines()]
+
+
+def one(ctx, query):
+    return int(sql(ctx, query)[0][0])
+
+
+def get(w, path):
+    return expect_json(w.server.call("GET", path, token=w.token, timeout=120), 200)
+
+
+def window():
+    today = datetime.datetime.now(CST).date()
+    y, m = today.year, today.month - 2
+    if m < 1:
+        y, m = y - 1, m + 12
+    return datetime.date(y, m, 1), today - datetime.timedelta(days=1)
+
+
+def test_province_seed_loads_a_consistent_province(ctx):
+    w = world(ctx)
+    expect_eq(one(ctx, "SELECT COUNT(*) FROM dropoffs"), 8000, "drop-offs")
+    expect_eq(one(ctx, "SELECT COUNT(*) FROM households"), 500, "households")
+    expect_eq(one(ctx, "SELECT COUNT(*) FROM regions WHERE level = 'county'"), 190, "counties")
+    expect_eq(one(ctx, "SELECT COUNT(*) FROM regions WHERE level = 'town'"), 2365, "towns")
+    for what, q in [
+        ("reversed drop-offs", "SELECT COUNT(*) FROM dropoffs WHERE status = 'reversed'"),
+        ("received shipments", "SELECT COUNT(*) FROM shipments WHERE status = 'received'"),
+        ("cancelled shipments", "SELECT COUNT(*) FROM shipments WHERE status = 'cancelled'"),
+        ("losses in transit", "SELECT COUNT(*) FROM shipment_lines WHERE received < sent"),
+        ("stock counts", "SELECT COUNT(*) FROM stock_counts"),
+        ("outbounds", "SELECT COUNT(*) FROM outbounds"),
+        ("redemptions", "SELECT COUNT(*) FROM redemptions"),
+        ("redemption ledger rows", "SELECT COUNT(*) FROM ledger WHERE kind = 'redemption'"),
+    ]:
+        assert one(ctx, q) > 0, "no %s in the seeded province" % what
+    # every drop-off is of its household's town: the site's region is the village's parent
+    expect_eq(one(ctx, "SELECT COUNT(*) FROM dropoffs d JOIN households h ON h.id = d.household_id "
+                       "JOIN regions v ON v.id = h.region_id JOIN sites s ON s.id = d.site_id "
+                       "WHERE s.region_id <> v.parent_id"), 0, "drop-offs at another town's site")
+    # a second run does nothing
+    p = ctx.wbctl("seed-province", "--households", "5", "--dropoffs", "5", env=w.env)
+    expect_eq(p.returncode, 0, "second run")
+    assert "exists already" in p.stderr, p.stderr
+    expect_eq(one(ctx, "SELECT COUNT(*) FROM dropoffs"), 8000, "drop-offs after the second run")
+
+
+def test_province_ledger_check_and_reconcile_find_nothing(ctx):
+    w = world(ctx)
+    body = get(w, "/v1/reports/ledger-check")
+    expect_eq(body["violations"], [], "ledger check of the seeded province")
+    p = ctx.wbctl("reconcile", env=w.env, timeout=300)
+    expect_eq(p.returncode, 0, "reconcile: %s %s" % (p.stdout, p.stderr))
+    assert "0 violations" in p.stdout, p.stdout
+
+
+def test_province_flows_balance_over_the_whole_window(ctx):
+    w = world(ctx)
+    first, last = window()
+    body = get(w, "/v1/reports/flows?region_id=%d&from=%s&to=%s" % (w.province, first, last))
+    expect_eq(body["balanced"], True, "flows of the province")
+    collected = one(ctx, "SELECT COALESCE(SUM(delta), 0) FROM stock_movements WHERE kind = 'dropoff'")
+    expect_eq(sum(t["collected"] for t in body["totals"]), collected,
+              "collected (grams and items) against the movements")
+    # and for one county, one month
+    county = one(ctx, "SELECT id FROM regions WHERE level = 'county' ORDER BY id LIMIT 1")
+    body = get(w, "/v1/reports/flows?region_id=%d&month=%s" % (county, last.strftime("%Y-%m")))
+    expect_eq(body["balanced"], True, "flows of one county")
+
+
+def test_province_collection_equals_the_raw_rows(ctx):
+    w = world(ctx)
+    first, last = window()
+    body = get(w, "/v1/reports/collection?region_id=%d&from=%s&to=%s" % (w.province, first, last))
+    n, grams, points, households = sql(ctx, "SELECT COUNT(*), SUM(grams), SUM(points), "
+                                            "COUNT(DISTINCT household_id) FROM dropoffs "
+                                            "WHERE status = 'ok'")[0]
+    t = body["totals"]
+    expect_eq(t["dropoffs"], int(n), "drop-offs")
+    expect_eq(t["grams"], int(grams), "grams")
+    expect_eq(t["points"], int(points), "points")
+    expect_eq(t["households"], int(households), "distinct households")
+    body = get(w, "/v1/reports/points?region_id=%d&from=%s&to=%s" % (w.province, first, last))
+    spent = one(ctx, "SELECT -SUM(delta) FROM ledger WHERE kind = 'redemption'")
+    expect_eq(body["totals"]["redeemed"], spent, "redeemed points")
+
+
+def test_province_export_writes_the_flows_csv(ctx):
+    w = world(ctx)
+    out = os.path.join(ctx.dir, "province-flows.csv")
+    p = ctx.wbctl("export", "flows", "--region-id", str(w.province), "--out", out, env=w.env)
+    expect_eq(p.returncode, 0, "export: %s" % p.stderr)
+    with open(out, "rb") as f:
+        data = f.read()
+    assert data.startswith(b"\xef\xbb\xbf"), data[:20]
+    assert data.count(b"\n") >= 2, data
