@@ -52,7 +52,7 @@ WBCTL_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard admin-tools/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
-.PHONY: all san unit unit-bins test run stop bench clean install-deps fuzz
+.PHONY: all san unit unit-bins test run stop bench bench-reports clean install-deps fuzz
 all: $(BIN)/wastebankd $(BIN)/wbctl $(BIN)/dbrate
 
 san:
@@ -123,6 +123,12 @@ stop:
 bench: install-deps
 	$(MAKE) all
 	bench/run.sh
+
+# The reports at province scale: worlds of 1M households with 1M and 10M
+# drop-offs, generated once under var/bench-reports/ and reused.
+bench-reports: install-deps
+	$(MAKE) all
+	bench/reports.sh
 
 # libFuzzer targets for the parsers of untrusted input (needs clang and
 # libclang-rt-14-dev; not part of `make test`).  FUZZ_SECONDS per target.

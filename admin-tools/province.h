@@ -55,6 +55,10 @@ struct pv_site {
         day_p[PV_MAX_CATS + 1];
     int64_t mv_q[PV_MAX_CATS][PV_KINDS], mv_n[PV_MAX_CATS][PV_KINDS];
     int touched;
+    /* this month's, summed from the days as they end */
+    int64_t mon_n[PV_MAX_CATS + 1], mon_g[PV_MAX_CATS + 1], mon_i[PV_MAX_CATS + 1],
+        mon_p[PV_MAX_CATS + 1];
+    int64_t mon_q[PV_MAX_CATS][PV_KINDS], mon_m[PV_MAX_CATS][PV_KINDS];
 };
 
 struct pv_household {

@@ -57,8 +57,8 @@ struct trip {
 
 struct out {
     struct bulk *dropoffs, *lines, *ledger, *moves, *ships, *ship_lines, *counts, *count_lines,
-        *outbounds, *out_lines, *redemptions, *red_lines, *site_day, *stock_day, *hh_month,
-        *heads, *households;
+        *outbounds, *out_lines, *redemptions, *red_lines, *site_day, *site_month, *stock_day,
+        *stock_month, *hh_month, *heads, *households;
 };
 
 struct sim {
@@ -478,6 +478,17 @@ static int flush_day(struct sim *s)
     struct province *p = s->p;
     for (int k = 0; k < s->ntouched; k++) {
         struct pv_site *x = &p->sites[s->touched[k]];
+        for (int c = 0; c <= p->ncats; c++) {
+            x->mon_n[c] += x->day_n[c];
+            x->mon_g[c] += x->day_g[c];
+            x->mon_i[c] += x->day_i[c];
+            x->mon_p[c] += x->day_p[c];
+        }
+        for (int c = 0; c < p->ncats; c++)
+            for (int kind = 0; kind < PV_KINDS; kind++) {
+                x->mon_q[c][kind] += x->mv_q[c][kind];
+                x->mon_m[c][kind] += x->mv_n[c][kind];
+            }
         for (int c = 0; c <= p->ncats; c++)
             if (x->day_n[c] && bulk_row(s->o.site_day, "%lld\t%s\t%lld\t%lld\t%lld\t%lld\t%lld",
                                         x->id, s->daystr, c ? p->cats[c - 1].id : 0,
@@ -500,6 +511,37 @@ static int flush_day(struct sim *s)
         x->touched = 0;
     }
     s->ntouched = 0;
+    return 0;
+}
+
+/* The month's rollup rows of every site (the month of the day simulated). */
+static int flush_month(struct sim *s)
+{
+    struct province *p = s->p;
+    char month[11];
+    snprintf(month, sizeof month, "%.7s-01", s->daystr);
+    for (int k = 0; k < p->nsites; k++) {
+        struct pv_site *x = &p->sites[k];
+        for (int c = 0; c <= p->ncats; c++)
+            if (x->mon_n[c] && bulk_row(s->o.site_month, "%lld\t%s\t%lld\t%lld\t%lld\t%lld\t%lld",
+                                        x->id, month, c ? p->cats[c - 1].id : 0,
+                                        (long long)x->mon_n[c], (long long)x->mon_g[c],
+                                        (long long)x->mon_i[c], (long long)x->mon_p[c]) != 0)
+                return -1;
+        for (int c = 0; c < p->ncats; c++)
+            for (int kind = 0; kind < PV_KINDS; kind++)
+                if (x->mon_m[c][kind] &&
+                    bulk_row(s->o.stock_month, "%lld\t%s\t%lld\t%s\t%lld\t%lld", x->id, month,
+                             p->cats[c].id, kinds[kind], (long long)x->mon_q[c][kind],
+                             (long long)x->mon_m[c][kind]) != 0)
+                    return -1;
+        memset(x->mon_n, 0, sizeof x->mon_n);
+        memset(x->mon_g, 0, sizeof x->mon_g);
+        memset(x->mon_i, 0, sizeof x->mon_i);
+        memset(x->mon_p, 0, sizeof x->mon_p);
+        memset(x->mon_q, 0, sizeof x->mon_q);
+        memset(x->mon_m, 0, sizeof x->mon_m);
+    }
     return 0;
 }
 
@@ -584,8 +626,13 @@ static int open_out(struct db *d, struct out *o)
     o->site_day = loader(d, "stat_site_day",
                          "(site_id, local_day, category_id, dropoffs, grams, items, points)",
                          &failed);
+    o->site_month = loader(d, "stat_site_month",
+                           "(site_id, month, category_id, dropoffs, grams, items, points)",
+                           &failed);
     o->stock_day = loader(d, "stat_stock_day",
                           "(site_id, local_day, category_id, kind, qty, moves)", &failed);
+    o->stock_month = loader(d, "stat_stock_month",
+                            "(site_id, month, category_id, kind, qty, moves)", &failed);
     o->hh_month = loader(d, "stat_household_month",
                          "(household_id, month, region_id, dropoffs, points, grams, items)",
                          &failed);
@@ -698,12 +745,12 @@ static int simulate(struct sim *s)
             if (month_end(s, 1) != 0)
                 return -1;
         }
-        if (flush_day(s) != 0)
+        if (flush_day(s) != 0 || (td == 1 && flush_month(s) != 0))
             return -1;
     }
     s->day = last;
     day_string(last, s->daystr);
-    if (month_end(s, 0) != 0)                         /* the month so far */
+    if (month_end(s, 0) != 0 || flush_month(s) != 0)  /* the month so far */
         return -1;
     return final_rows(s, start_midnight);
 }

@@ -59,12 +59,37 @@ static const char SQL_HOUSEHOLD_MONTH[] =
     "WHERE r.household_id IS NULL AND (s.dropoffs <> 0 OR s.points <> 0 OR s.grams <> 0 "
     "OR s.items <> 0) LIMIT 100";
 
+/* Each month row is the sum of its days. */
+static const char SQL_SITE_MONTH[] =
+    "WITH raw AS (SELECT site_id, DATE_FORMAT(local_day, '%Y-%m-01') AS month, category_id, "
+    "SUM(dropoffs) AS n, SUM(grams) AS g, SUM(items) AS i, SUM(points) AS p FROM stat_site_day "
+    "GROUP BY 1, 2, 3) "
+    "SELECT r.site_id, r.month, r.category_id FROM raw r LEFT JOIN stat_site_month s "
+    "ON s.site_id = r.site_id AND s.month = r.month AND s.category_id = r.category_id "
+    "WHERE COALESCE(s.dropoffs, 0) <> r.n OR COALESCE(s.grams, 0) <> r.g "
+    "OR COALESCE(s.items, 0) <> r.i OR COALESCE(s.points, 0) <> r.p "
+    "UNION ALL SELECT s.site_id, s.month, s.category_id FROM stat_site_month s "
+    "LEFT JOIN raw r ON s.site_id = r.site_id AND s.month = r.month "
+    "AND s.category_id = r.category_id WHERE r.site_id IS NULL AND (s.dropoffs <> 0 "
+    "OR s.grams <> 0 OR s.items <> 0 OR s.points <> 0) LIMIT 100";
+static const char SQL_STOCK_MONTH[] =
+    "WITH raw AS (SELECT site_id, DATE_FORMAT(local_day, '%Y-%m-01') AS month, category_id, "
+    "kind, SUM(qty) AS q, SUM(moves) AS n FROM stat_stock_day GROUP BY 1, 2, 3, 4) "
+    "SELECT r.site_id, r.month, r.category_id, r.kind FROM raw r LEFT JOIN stat_stock_month s "
+    "ON s.site_id = r.site_id AND s.month = r.month AND s.category_id = r.category_id "
+    "AND s.kind = r.kind WHERE COALESCE(s.qty, 0) <> r.q OR COALESCE(s.moves, 0) <> r.n "
+    "UNION ALL SELECT s.site_id, s.month, s.category_id, s.kind FROM stat_stock_month s "
+    "LEFT JOIN raw r ON s.site_id = r.site_id AND s.month = r.month "
+    "AND s.category_id = r.category_id AND s.kind = r.kind "
+    "WHERE r.site_id IS NULL AND (s.qty <> 0 OR s.moves <> 0) LIMIT 100";
+
 /* The mass balance of the whole chain, per category: what came in at the
  * drop-off sites and stayed (collected - reversed) is on hand, in transit,
- * lost in transit, sent out, or missing at a count. */
+ * lost in transit, sent out, or missing at a count.  The movements are
+ * summed from their month rollup, which the checks above tie to them. */
 static const char SQL_MASS[] =
     "SELECT c.id, c.code, "
-    "COALESCE((SELECT SUM(delta) FROM stock_movements WHERE category_id = c.id "
+    "COALESCE((SELECT SUM(qty) FROM stat_stock_month WHERE category_id = c.id "
     "AND kind IN ('dropoff', 'reversal')), 0), "
     "COALESCE((SELECT SUM(on_hand) FROM site_stock WHERE category_id = c.id), 0) "
     "+ COALESCE((SELECT SUM(l.sent) FROM shipment_lines l JOIN shipments x "
@@ -72,7 +97,7 @@ static const char SQL_MASS[] =
     "+ COALESCE((SELECT SUM(l.sent - l.received) FROM shipment_lines l JOIN shipments x "
     "ON x.id = l.shipment_id WHERE l.category_id = c.id AND x.status = 'received'), 0) "
     "+ COALESCE((SELECT SUM(qty) FROM outbound_lines WHERE category_id = c.id), 0) "
-    "- COALESCE((SELECT SUM(delta) FROM stock_movements WHERE category_id = c.id "
+    "- COALESCE((SELECT SUM(qty) FROM stat_stock_month WHERE category_id = c.id "
     "AND kind = 'count'), 0) "
     "FROM categories c";
 
@@ -122,6 +147,9 @@ int chain_check(struct db *d, json_t *v)
     db_rows_free(r);
     if (keys_check(d, v, SQL_SITE_DAY, 3, "rollup_site_day", "site/day/category") != 0 ||
         keys_check(d, v, SQL_STOCK_DAY, 4, "rollup_stock_day", "site/day/category/kind") != 0 ||
+        keys_check(d, v, SQL_SITE_MONTH, 3, "rollup_site_month", "site/month/category") != 0 ||
+        keys_check(d, v, SQL_STOCK_MONTH, 4, "rollup_stock_month", "site/month/category/kind") !=
+            0 ||
         keys_check(d, v, SQL_HOUSEHOLD_MONTH, 2, "rollup_household_month", "household/month") !=
             0)
         return -1;

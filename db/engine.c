@@ -214,7 +214,15 @@ int engine_stock_move(struct engine_tx *tx, struct engine_stock *st, long long d
 
 int engine_tally(struct engine_tx *tx, int rollup, const long long *key, const long long *val)
 {
-    return tally_add(&tx->tallies[rollup], key, val);
+    if (tally_add(&tx->tallies[rollup], key, val) != 0)
+        return -1;
+    int month = rollup_month_twin(rollup);
+    if (month < 0)
+        return 0;
+    long long mkey[TALLY_KEYS_MAX];
+    memcpy(mkey, key, (size_t)rollup_specs[rollup].nkeys * sizeof *key);
+    mkey[1] = rollup_month(key[1]);
+    return tally_add(&tx->tallies[month], mkey, val);
 }
 
 void engine_touch(struct engine_tx *tx, struct household_head *h)

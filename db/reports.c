@@ -3,6 +3,7 @@
  * The SQL is put together from fixed fragments only (the group's key, the
  * filters present); every value is a bound parameter. */
 #include "db/reports.h"
+#include "server/clock.h"
 #include "db/db.h"
 
 #include <stdio.h>
@@ -45,6 +46,65 @@ static void sql_str(struct sql *q, const char *s)
 static struct db_rows *sql_run(struct db *d, struct sql *q)
 {
     return db_query_built(d, q->text, q->p, q->n);
+}
+
+/* ---- days and months ---- */
+
+/* The whole months inside from..to (days YYYY-MM-DD), as days: wf the
+ * first day of the first of them, wt the last day of the last; when there
+ * is none, wf is after wt. */
+static void whole_months(const char *from, const char *to, char wf[11], char wt[11])
+{
+    int y, m, d;
+    snprintf(wf, 11, "9999-12-31");
+    snprintf(wt, 11, "1000-01-01");
+    if (!clock_parse_day(from, &y, &m, &d))
+        return;
+    long long first = clock_days_from_civil(y, m, d);
+    if (d != 1)
+        first = clock_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1);
+    if (!clock_parse_day(to, &y, &m, &d))
+        return;
+    long long last = clock_days_from_civil(y, m, d);
+    int ny, nm, nd;
+    clock_civil_from_days(last + 1, &ny, &nm, &nd);
+    if (nd != 1)                                       /* to is not a month's last day */
+        last = clock_days_from_civil(y, m, 1) - 1;
+    if (first > last)
+        return;
+    clock_civil_from_days(first, &y, &m, &d);
+    snprintf(wf, 11, "%04d-%02d-%02d", y, m, d);
+    clock_civil_from_days(last, &y, &m, &d);
+    snprintf(wt, 11, "%04d-%02d-%02d", y, m, d);
+}
+
+/* A derived table "s" of the day rollup's rows filed on from..to, its
+ * whole months read from the month rollup instead: cols are the value
+ * columns both have; a month row's day is its 1st.  wf and wt hold the
+ * whole months (whole_months) and outlive the query. */
+static void rollup_rows(struct sql *q, const char *day_table, const char *month_table,
+                        const char *cols, const char *from, const char *to, char wf[11],
+                        char wt[11], bool days_only)
+{
+    if (days_only) {
+        snprintf(wf, 11, "9999-12-31");
+        snprintf(wt, 11, "1000-01-01");
+    } else {
+        whole_months(from, to, wf, wt);
+    }
+    char text[512];
+    snprintf(text, sizeof text,
+             "(SELECT x.site_id, x.local_day, %s FROM %s x WHERE x.local_day BETWEEN ? AND ? "
+             "AND (x.local_day < ? OR x.local_day > ?) UNION ALL SELECT x.site_id, x.month, %s "
+             "FROM %s x WHERE x.month BETWEEN ? AND ?) s ",
+             cols, day_table, cols, month_table);
+    sql_add(q, text);
+    sql_str(q, from);
+    sql_str(q, to);
+    sql_str(q, wf);
+    sql_str(q, wt);
+    sql_str(q, wf);
+    sql_str(q, wt);
 }
 
 /* ---- collection ---- */
@@ -95,12 +155,14 @@ struct db_rows *report_collection(struct db *d, const struct collection_query *c
     else
         sql_add(&q, "''");
     sql_add(&q, ", COALESCE(SUM(s.dropoffs), 0), COALESCE(SUM(s.grams), 0), "
-                "COALESCE(SUM(s.items), 0), COALESCE(SUM(s.points), 0) FROM stat_site_day s "
-                "JOIN sites t ON t.id = s.site_id JOIN regions g ON g.id = t.region_id "
-                "WHERE g.path LIKE CONCAT(?, '%') AND s.local_day BETWEEN ? AND ?");
+                "COALESCE(SUM(s.items), 0), COALESCE(SUM(s.points), 0) FROM ");
+    char wf[11], wt[11];
+    rollup_rows(&q, "stat_site_day", "stat_site_month",
+                "x.category_id, x.dropoffs, x.grams, x.items, x.points", c->p.from, c->p.to, wf,
+                wt, grouped && c->group == GROUP_DAY);
+    sql_add(&q, "JOIN sites t ON t.id = s.site_id JOIN regions g ON g.id = t.region_id "
+                "WHERE g.path LIKE CONCAT(?, '%')");
     sql_str(&q, c->path);
-    sql_str(&q, c->p.from);
-    sql_str(&q, c->p.to);
     if (grouped && c->group == GROUP_CATEGORY && !c->category_id) {
         sql_add(&q, " AND s.category_id <> 0");
     } else {
@@ -206,12 +268,15 @@ struct db_rows *report_balances(struct db *d, const char *path, long long region
 struct db_rows *report_stock_moved(struct db *d, const char *path, const char *from,
                                    const char *to)
 {
-    return db_query(d,
-                    "SELECT s.category_id, t.tier, s.kind, SUM(s.qty) FROM stat_stock_day s "
-                    "JOIN sites t ON t.id = s.site_id JOIN regions g ON g.id = t.region_id "
-                    "WHERE g.path LIKE CONCAT(?, '%') AND (? = '' OR s.local_day >= ?) "
-                    "AND s.local_day <= ? GROUP BY 1, 2, 3",
-                    "ssss", path, from, from, to);
+    struct sql q = { .len = 0 };
+    char wf[11], wt[11];
+    sql_add(&q, "SELECT s.category_id, t.tier, s.kind, SUM(s.qty) FROM ");
+    rollup_rows(&q, "stat_stock_day", "stat_stock_month", "x.category_id, x.kind, x.qty",
+                from && *from ? from : "1000-01-01", to, wf, wt, false);
+    sql_add(&q, "JOIN sites t ON t.id = s.site_id JOIN regions g ON g.id = t.region_id "
+                "WHERE g.path LIKE CONCAT(?, '%') GROUP BY 1, 2, 3");
+    sql_str(&q, path);
+    return sql_run(d, &q);
 }
 
 struct db_rows *report_stock_now(struct db *d, const char *path)

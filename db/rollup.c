@@ -20,6 +20,20 @@ const struct tally_spec rollup_specs[ROLLUP_COUNT] = {
           " ON DUPLICATE KEY UPDATE qty = qty + VALUES(qty), moves = moves + VALUES(moves)", 6 },
         4, 2,
     },
+    [ROLLUP_SITE_MONTH] = {
+        { "INSERT INTO stat_site_month (site_id, month, category_id, dropoffs, grams, items, "
+          "points) VALUES ", "(?,?,?,?,?,?,?)",
+          " ON DUPLICATE KEY UPDATE dropoffs = dropoffs + VALUES(dropoffs), "
+          "grams = grams + VALUES(grams), items = items + VALUES(items), "
+          "points = points + VALUES(points)", 7 },
+        3, 4,
+    },
+    [ROLLUP_STOCK_MONTH] = {
+        { "INSERT INTO stat_stock_month (site_id, month, category_id, kind, qty, moves) VALUES ",
+          "(?,?,?,?,?,?)",
+          " ON DUPLICATE KEY UPDATE qty = qty + VALUES(qty), moves = moves + VALUES(moves)", 6 },
+        4, 2,
+    },
     [ROLLUP_HOUSEHOLD_MONTH] = {
         { "INSERT INTO stat_household_month (household_id, month, region_id, dropoffs, points, "
           "grams, items) VALUES ", "(?,?,?,?,?,?,?)",
@@ -42,6 +56,13 @@ long long rollup_day(const char *local_day)
 long long rollup_month(long long day)
 {
     return day / 100 * 100 + 1;
+}
+
+int rollup_month_twin(int rollup)
+{
+    return rollup == ROLLUP_SITE_DAY    ? ROLLUP_SITE_MONTH
+           : rollup == ROLLUP_STOCK_DAY ? ROLLUP_STOCK_MONTH
+                                        : -1;
 }
 
 int rollup_stock_kind(const char *kind)

@@ -6,7 +6,10 @@
  *                         the drop-off and category (0: the drop-offs);
  *   stat_stock_day        every stock movement, per site, day, category
  *                         and kind (engine_stock_move adds them);
- *   stat_household_month  each household's credited drop-offs per month.
+ *   stat_household_month  each household's credited drop-offs per month;
+ *   stat_site_month,      the first two again per month (migration 0010),
+ *   stat_stock_month      so that a long period reads its whole months
+ *                         from a twelfth of the rows.
  *
  * A drop-off enters the first and the last as it is credited, and leaves
  * them again, on its own day and month, when it is reversed: reversed
@@ -19,7 +22,14 @@
 struct engine_tx;
 
 /* The rollups, in the order a group writes them. */
-enum { ROLLUP_SITE_DAY, ROLLUP_STOCK_DAY, ROLLUP_HOUSEHOLD_MONTH, ROLLUP_COUNT };
+enum {
+    ROLLUP_SITE_DAY,
+    ROLLUP_SITE_MONTH,
+    ROLLUP_STOCK_DAY,
+    ROLLUP_STOCK_MONTH,
+    ROLLUP_HOUSEHOLD_MONTH,
+    ROLLUP_COUNT
+};
 extern const struct tally_spec rollup_specs[ROLLUP_COUNT];
 
 /* "2026-11-28" -> 20261128 (a DATE takes the number); 0 when malformed. */
@@ -27,6 +37,10 @@ long long rollup_day(const char *local_day);
 
 /* The month of a day: 20261128 -> 20261101. */
 long long rollup_month(long long day);
+
+/* The month rollup that follows a day rollup (its key is the day's with
+ * the day, key[1], made its month), or -1. */
+int rollup_month_twin(int rollup);
 
 /* The position (1-based) of a stock movement's kind in the ENUM of
  * stock_movements and stat_stock_day; 0 for an unknown kind. */
