@@ -310,17 +310,20 @@ static json_t *build_participation(struct db *d, const struct report_query *q)
     size_t cells = (size_t)(ch.n + 1) * (size_t)nm;
     long long *hh = calloc(cells, sizeof *hh), *act = calloc(cells, sizeof *act);
     bool ok = hh && act;
-    for (int m = 0; ok && m < nm; m++) {
-        struct db_rows *rows = report_households_open(d, s->path, s->id, month_start(m0 + m + 1));
-        ok = rows != NULL;
-        while (ok && db_rows_next(rows)) {
-            int c = child_index(&ch, db_rows_int(rows, 0));
+    long long ends[REPORT_OPEN_MAX];
+    for (int m = 0; m < nm && m < REPORT_OPEN_MAX; m++)
+        ends[m] = month_start(m0 + m + 1);
+    struct db_rows *spans = ok ? report_households_open(d, s->path, s->id, ends, nm) : NULL;
+    ok = spans != NULL;
+    while (ok && db_rows_next(spans)) {
+        int c = child_index(&ch, db_rows_int(spans, 0));
+        for (int m = 0; m < nm; m++) {
             if (c >= 0)
-                hh[(size_t)c * (size_t)nm + (size_t)m] += db_rows_int(rows, 1);
-            hh[(size_t)ch.n * (size_t)nm + (size_t)m] += db_rows_int(rows, 1);
+                hh[(size_t)c * (size_t)nm + (size_t)m] += db_rows_int(spans, 1 + m);
+            hh[(size_t)ch.n * (size_t)nm + (size_t)m] += db_rows_int(spans, 1 + m);
         }
-        db_rows_free(rows);
     }
+    db_rows_free(spans);
     char first[11], last[11];
     month_text(q->month0, first, sizeof first, true);
     month_text(q->month1, last, sizeof last, true);

@@ -15,10 +15,10 @@
     "COALESCE(CAST(NULLIF(SUBSTRING_INDEX(SUBSTRING(" col ", LENGTH(?) + 1), '/', 1), '') " \
     "AS UNSIGNED), ?)"
 
-#define MAX_PARAMS 16
+#define MAX_PARAMS 64
 
 struct sql {
-    char text[2048];
+    char text[6144];
     size_t len;
     struct db_param p[MAX_PARAMS];
     int n;
@@ -78,13 +78,15 @@ static void whole_months(const char *from, const char *to, char wf[11], char wt[
     snprintf(wt, 11, "%04d-%02d-%02d", y, m, d);
 }
 
-/* A derived table "s" of the day rollup's rows filed on from..to, its
- * whole months read from the month rollup instead: cols are the value
- * columns both have; a month row's day is its 1st.  wf and wt hold the
- * whole months (whole_months) and outlive the query. */
+/* A derived table "s" of the day rollup's rows filed on from..to at the
+ * sites of the region (path), its whole months read from the month
+ * rollup instead: cols are the value columns both have; a month row's day
+ * is its 1st.  Each branch finds the region's sites first, so it reads
+ * only their rows.  wf and wt hold the whole months (whole_months) and
+ * outlive the query. */
 static void rollup_rows(struct sql *q, const char *day_table, const char *month_table,
-                        const char *cols, const char *from, const char *to, char wf[11],
-                        char wt[11], bool days_only)
+                        const char *cols, const char *path, const char *from, const char *to,
+                        char wf[11], char wt[11], bool days_only)
 {
     if (days_only) {
         snprintf(wf, 11, "9999-12-31");
@@ -92,17 +94,23 @@ static void rollup_rows(struct sql *q, const char *day_table, const char *month_
     } else {
         whole_months(from, to, wf, wt);
     }
-    char text[512];
+    char text[768];
     snprintf(text, sizeof text,
-             "(SELECT x.site_id, x.local_day, %s FROM %s x WHERE x.local_day BETWEEN ? AND ? "
-             "AND (x.local_day < ? OR x.local_day > ?) UNION ALL SELECT x.site_id, x.month, %s "
-             "FROM %s x WHERE x.month BETWEEN ? AND ?) s ",
+             "(SELECT x.site_id, x.local_day, %s FROM regions r0 STRAIGHT_JOIN sites t0 "
+             "ON t0.region_id = r0.id STRAIGHT_JOIN %s x ON x.site_id = t0.id "
+             "WHERE r0.path LIKE CONCAT(?, '%%') AND x.local_day BETWEEN ? AND ? "
+             "AND (x.local_day < ? OR x.local_day > ?) "
+             "UNION ALL SELECT x.site_id, x.month, %s FROM regions r0 STRAIGHT_JOIN sites t0 "
+             "ON t0.region_id = r0.id STRAIGHT_JOIN %s x ON x.site_id = t0.id "
+             "WHERE r0.path LIKE CONCAT(?, '%%') AND x.month BETWEEN ? AND ?) s ",
              cols, day_table, cols, month_table);
     sql_add(q, text);
+    sql_str(q, path);
     sql_str(q, from);
     sql_str(q, to);
     sql_str(q, wf);
     sql_str(q, wt);
+    sql_str(q, path);
     sql_str(q, wf);
     sql_str(q, wt);
 }
@@ -158,8 +166,8 @@ struct db_rows *report_collection(struct db *d, const struct collection_query *c
                 "COALESCE(SUM(s.items), 0), COALESCE(SUM(s.points), 0) FROM ");
     char wf[11], wt[11];
     rollup_rows(&q, "stat_site_day", "stat_site_month",
-                "x.category_id, x.dropoffs, x.grams, x.items, x.points", c->p.from, c->p.to, wf,
-                wt, grouped && c->group == GROUP_DAY);
+                "x.category_id, x.dropoffs, x.grams, x.items, x.points", c->path, c->p.from,
+                c->p.to, wf, wt, grouped && c->group == GROUP_DAY);
     sql_add(&q, "JOIN sites t ON t.id = s.site_id JOIN regions g ON g.id = t.region_id "
                 "WHERE g.path LIKE CONCAT(?, '%')");
     sql_str(&q, c->path);
@@ -208,24 +216,46 @@ struct db_rows *report_collection_households(struct db *d, const struct collecti
 /* ---- people ---- */
 
 struct db_rows *report_households_open(struct db *d, const char *path, long long region_id,
-                                       long long at)
+                                       const long long *at, int n)
 {
-    return db_query(d,
-                    "SELECT " CHILD("g.path") ", COUNT(*) FROM households h "
-                    "JOIN regions g ON g.id = h.region_id WHERE g.path LIKE CONCAT(?, '%') "
-                    "AND h.created_at < FROM_UNIXTIME(?) "
-                    "AND (h.closed_at IS NULL OR h.closed_at >= FROM_UNIXTIME(?)) GROUP BY 1",
-                    "sisii", path, region_id, path, at, at);
+    /* one pass over the region's households, a sum for each moment;
+     * the child's path is worked out once a village, not once a household */
+    struct sql q = { .len = 0 };
+    if (n < 1 || n > REPORT_OPEN_MAX)
+        return NULL;
+    sql_add(&q, "SELECT " CHILD("x.path"));
+    sql_str(&q, path);
+    sql_int(&q, region_id);
+    for (int i = 0; i < n; i++) {
+        char col[40];
+        snprintf(col, sizeof col, ", SUM(x.n%d)", i);
+        sql_add(&q, col);
+    }
+    sql_add(&q, " FROM (SELECT g.path AS path");
+    for (int i = 0; i < n; i++) {
+        char col[160];
+        snprintf(col, sizeof col,
+                 ", SUM(h.created_at < FROM_UNIXTIME(?) AND (h.closed_at IS NULL "
+                 "OR h.closed_at >= FROM_UNIXTIME(?))) AS n%d", i);
+        sql_add(&q, col);
+        sql_int(&q, at[i]);
+        sql_int(&q, at[i]);
+    }
+    sql_add(&q, " FROM regions g JOIN households h ON h.region_id = g.id "
+                "WHERE g.path LIKE CONCAT(?, '%') GROUP BY g.id) x GROUP BY 1");
+    sql_str(&q, path);
+    return sql_run(d, &q);
 }
 
 struct db_rows *report_active(struct db *d, const char *path, long long region_id,
                               const char *first, const char *last)
 {
     return db_query(d,
-                    "SELECT " CHILD("g.path") ", DATE_FORMAT(s.month, '%Y-%m'), COUNT(*) "
-                    "FROM stat_household_month s JOIN regions g ON g.id = s.region_id "
+                    "SELECT " CHILD("x.path") ", x.month, SUM(x.n) FROM (SELECT g.path AS path, "
+                    "DATE_FORMAT(s.month, '%Y-%m') AS month, COUNT(*) AS n "
+                    "FROM regions g JOIN stat_household_month s ON s.region_id = g.id "
                     "WHERE g.path LIKE CONCAT(?, '%') AND s.month BETWEEN ? AND ? "
-                    "AND s.dropoffs > 0 GROUP BY 1, 2",
+                    "AND s.dropoffs > 0 GROUP BY g.id, s.month) x GROUP BY 1, 2",
                     "sisss", path, region_id, path, first, last);
 }
 
@@ -246,11 +276,13 @@ struct db_rows *report_points_moved(struct db *d, const char *path, long long re
                                     long long start, long long end)
 {
     return db_query(d,
-                    "SELECT " CHILD("g.path") ", l.kind, SUM(l.delta) FROM ledger l "
+                    "SELECT " CHILD("x.path") ", x.kind, SUM(x.s) FROM (SELECT g.path AS path, "
+                    "l.kind AS kind, SUM(l.delta) AS s FROM ledger l "
                     "JOIN households h ON h.id = l.household_id "
                     "JOIN regions g ON g.id = h.region_id WHERE g.path LIKE CONCAT(?, '%') "
                     "AND l.created_at >= FROM_UNIXTIME(?) "
-                    "AND (? = 0 OR l.created_at < FROM_UNIXTIME(?)) GROUP BY 1, 2",
+                    "AND (? = 0 OR l.created_at < FROM_UNIXTIME(?)) GROUP BY g.id, l.kind) x "
+                    "GROUP BY 1, 2",
                     "sisiii", path, region_id, path, start, end, end);
 }
 
@@ -271,7 +303,7 @@ struct db_rows *report_stock_moved(struct db *d, const char *path, const char *f
     struct sql q = { .len = 0 };
     char wf[11], wt[11];
     sql_add(&q, "SELECT s.category_id, t.tier, s.kind, SUM(s.qty) FROM ");
-    rollup_rows(&q, "stat_stock_day", "stat_stock_month", "x.category_id, x.kind, x.qty",
+    rollup_rows(&q, "stat_stock_day", "stat_stock_month", "x.category_id, x.kind, x.qty", path,
                 from && *from ? from : "1000-01-01", to, wf, wt, false);
     sql_add(&q, "JOIN sites t ON t.id = s.site_id JOIN regions g ON g.id = t.region_id "
                 "WHERE g.path LIKE CONCAT(?, '%') GROUP BY 1, 2, 3");
@@ -291,8 +323,9 @@ struct db_rows *report_stock_now(struct db *d, const char *path)
 struct db_rows *report_stock_after(struct db *d, const char *path, const char *to)
 {
     return db_query(d,
-                    "SELECT s.category_id, t.tier, SUM(s.qty) FROM stat_stock_day s "
-                    "JOIN sites t ON t.id = s.site_id JOIN regions g ON g.id = t.region_id "
+                    "SELECT s.category_id, t.tier, SUM(s.qty) FROM regions g "
+                    "STRAIGHT_JOIN sites t ON t.region_id = g.id "
+                    "STRAIGHT_JOIN stat_stock_day s ON s.site_id = t.id "
                     "WHERE g.path LIKE CONCAT(?, '%') AND s.local_day > ? GROUP BY 1, 2",
                     "ss", path, to);
 }

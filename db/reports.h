@@ -46,10 +46,12 @@ struct db_rows *report_collection_households(struct db *d, const struct collecti
 
 /* ---- people ---- */
 
-/* Rows (child, households) of the accounts open at `at` (epoch seconds:
- * created before it, not closed by then), per child of the region. */
+/* Rows (child, open_0, ..., open_n-1) of the accounts open at each
+ * moment at[i] (epoch seconds: created before it, not closed by then),
+ * per child of the region; 1 <= n <= REPORT_OPEN_MAX. */
+#define REPORT_OPEN_MAX 24
 struct db_rows *report_households_open(struct db *d, const char *path, long long region_id,
-                                       long long at);
+                                       const long long *at, int n);
 
 /* Rows (child, month "YYYY-MM", active) of households with a credited
  * drop-off in each month of first..last ("YYYY-MM-01"). */
