@@ -13,6 +13,7 @@
 #   BENCH_REPORTS_HOUSEHOLDS  (1000000)           households of every world
 #   BENCH_REPORTS_DROPOFFS    ("1000000 10000000") drop-offs, one world each
 #   BENCH_REPORTS_REQUESTS    (20)
+#   BENCH_REPORTS_WIDE_REQUESTS (BENCH_REPORTS_REQUESTS) for the province x year
 #   BENCH_REPORTS_POOL        (4G)                InnoDB buffer pool
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,7 @@ ROOT=${BENCH_REPORTS_DIR:-var/bench-reports}
 HH=${BENCH_REPORTS_HOUSEHOLDS:-1000000}
 WORLDS=${BENCH_REPORTS_DROPOFFS:-1000000 10000000}
 N=${BENCH_REPORTS_REQUESTS:-20}
+NW=${BENCH_REPORTS_WIDE_REQUESTS:-$N}
 SERVER_PID=
 W=
 
@@ -75,7 +77,7 @@ for M in $WORLDS; do
         sleep 0.1
     done
     python3 bench/reports.py measure "http://127.0.0.1:$PORT" bench-reports "$(cat "$W/admin.pw")" \
-        --county "$COUNTY" --province "$PROVINCE" --world "$M drop-offs" --requests "$N" \
+        --county "$COUNTY" --province "$PROVINCE" --world "$M drop-offs" --requests "$N" --province-requests "$NW" \
         --out "$W/result.json" --db-socket "$WB_DB_SOCKET" --db-user "$WB_DB_USER" \
         --db-password "$WB_DB_PASSWORD" --db-name "$WB_DB_NAME"
     kill -TERM "$SERVER_PID"

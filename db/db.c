@@ -871,6 +871,8 @@ enum db_errkind db_errkind(const struct db *d)
     case ER_LOCK_DEADLOCK:
     case ER_LOCK_WAIT_TIMEOUT:
         return DB_RETRY;
+    case ER_STATEMENT_TIMEOUT:
+        return DB_SLOW;
     default:
         return DB_OTHER;
     }

@@ -48,6 +48,7 @@ enum db_errkind {
     DB_DUP,        /* duplicate key (1062) */
     DB_RETRY,      /* deadlock (1213) or lock wait timeout (1205): retry whole tx */
     DB_CONN,       /* connection lost or unreachable: reconnect */
+    DB_SLOW,       /* a statement ran past its max_statement_time (a report): 503 */
     DB_OTHER       /* anything else: a bug or a constraint; answer 500 */
 };
 

@@ -1,6 +1,7 @@
 /* report_build.c - the reports as JSON (see report_build.h); flows are
  * report_flows.c's. */
 #include "db/report_build.h"
+#include "db/regions.h"
 #include "db/catalog.h"
 #include "db/db.h"
 #include "db/mask.h"
@@ -429,9 +430,11 @@ static json_t *build_points(struct db *d, const struct report_query *q)
     struct children ch;
     if (children_load(d, s, &ch) != 0)
         return NULL;
+    /* a county or less reads its households' own rows; more, the period's */
+    bool narrow = s->id && region_level_rank(s->level) >= region_level_rank("county");
     long long (*v)[P_N] = calloc((size_t)ch.n + 1, sizeof *v);
     bool ok = v && points_add(&ch, v, report_points_moved(d, s->path, s->id, q->p.start,
-                                                          q->p.end), false) == 0;
+                                                          q->p.end, narrow), false) == 0;
     /* outstanding at to's end: the balances now, less what moved since */
     struct db_rows *bal = ok ? report_balances(d, s->path, s->id) : NULL;
     ok = bal != NULL;
@@ -443,7 +446,7 @@ static json_t *build_points(struct db *d, const struct report_query *q)
         }
     }
     db_rows_free(bal);
-    ok = ok && points_add(&ch, v, report_points_moved(d, s->path, s->id, q->p.end, 0), true) == 0;
+    ok = ok && points_add(&ch, v, report_points_moved(d, s->path, s->id, q->p.end, 0, narrow), true) == 0;
     json_t *items = ok ? json_array() : NULL;
     for (int c = 0; ok && c < ch.n; c++) {
         bool any = false;

@@ -1,7 +1,10 @@
 /* reports.c - see reports.h.
  *
  * The SQL is put together from fixed fragments only (the group's key, the
- * filters present); every value is a bound parameter. */
+ * filters present); every value is a bound parameter.  Every statement is
+ * bounded (BOUNDED): past 8 s MariaDB stops it, and the
+ * report is answered 503, before the link's read timeout gives up on it
+ * and leaves it running. */
 #include "db/reports.h"
 #include "server/clock.h"
 #include "db/db.h"
@@ -16,6 +19,7 @@
     "AS UNSIGNED), ?)"
 
 #define MAX_PARAMS 64
+#define BOUNDED "SET STATEMENT max_statement_time = 8 FOR "
 
 struct sql {
     char text[6144];
@@ -157,7 +161,7 @@ static void collection_filters(struct sql *q, const struct collection_query *c, 
 struct db_rows *report_collection(struct db *d, const struct collection_query *c, bool grouped)
 {
     struct sql q = { .len = 0 };
-    sql_add(&q, "SELECT ");
+    sql_add(&q, BOUNDED "SELECT ");
     if (grouped)
         collection_key(&q, c, false);
     else
@@ -189,7 +193,7 @@ struct db_rows *report_collection_households(struct db *d, const struct collecti
 {
     bool lines = c->category_id || (grouped && c->group == GROUP_CATEGORY);
     struct sql q = { .len = 0 };
-    sql_add(&q, "SELECT ");
+    sql_add(&q, BOUNDED "SELECT ");
     if (grouped)
         collection_key(&q, c, true);
     else
@@ -223,7 +227,7 @@ struct db_rows *report_households_open(struct db *d, const char *path, long long
     struct sql q = { .len = 0 };
     if (n < 1 || n > REPORT_OPEN_MAX)
         return NULL;
-    sql_add(&q, "SELECT " CHILD("x.path"));
+    sql_add(&q, BOUNDED "SELECT " CHILD("x.path"));
     sql_str(&q, path);
     sql_int(&q, region_id);
     for (int i = 0; i < n; i++) {
@@ -241,7 +245,7 @@ struct db_rows *report_households_open(struct db *d, const char *path, long long
         sql_int(&q, at[i]);
         sql_int(&q, at[i]);
     }
-    sql_add(&q, " FROM regions g JOIN households h ON h.region_id = g.id "
+    sql_add(&q, " FROM regions g STRAIGHT_JOIN households h ON h.region_id = g.id "
                 "WHERE g.path LIKE CONCAT(?, '%') GROUP BY g.id) x GROUP BY 1");
     sql_str(&q, path);
     return sql_run(d, &q);
@@ -251,7 +255,7 @@ struct db_rows *report_active(struct db *d, const char *path, long long region_i
                               const char *first, const char *last)
 {
     return db_query(d,
-                    "SELECT " CHILD("x.path") ", x.month, SUM(x.n) FROM (SELECT g.path AS path, "
+                    BOUNDED "SELECT " CHILD("x.path") ", x.month, SUM(x.n) FROM (SELECT g.path AS path, "
                     "DATE_FORMAT(s.month, '%Y-%m') AS month, COUNT(*) AS n "
                     "FROM regions g JOIN stat_household_month s ON s.region_id = g.id "
                     "WHERE g.path LIKE CONCAT(?, '%') AND s.month BETWEEN ? AND ? "
@@ -262,7 +266,7 @@ struct db_rows *report_active(struct db *d, const char *path, long long region_i
 struct db_rows *report_leaderboard(struct db *d, const char *path, const char *month, int limit)
 {
     return db_query(d,
-                    "SELECT s.household_id, s.points, s.dropoffs, h.head_name, g.name "
+                    BOUNDED "SELECT s.household_id, s.points, s.dropoffs, h.head_name, g.name "
                     "FROM stat_household_month s JOIN regions g ON g.id = s.region_id "
                     "JOIN households h ON h.id = s.household_id "
                     "WHERE s.month = ? AND g.path LIKE CONCAT(?, '%') AND s.dropoffs > 0 "
@@ -272,24 +276,32 @@ struct db_rows *report_leaderboard(struct db *d, const char *path, const char *m
 
 /* ---- points ---- */
 
+/* The ledger rows of a period at the households of a region, summed per
+ * village and kind: over a county or less, read household by household
+ * (the region's own history); over more, by time (the period's rows). */
+#define POINTS_MOVED(from)                                                                  \
+    BOUNDED "SELECT " CHILD("x.path") ", x.kind, SUM(x.s) FROM (SELECT g.path AS path, "   \
+    "l.kind AS kind, SUM(l.delta) AS s FROM " from " WHERE g.path LIKE CONCAT(?, '%') "     \
+    "AND l.created_at >= FROM_UNIXTIME(?) AND (? = 0 OR l.created_at < FROM_UNIXTIME(?)) " \
+    "GROUP BY g.id, l.kind) x GROUP BY 1, 2"
+
 struct db_rows *report_points_moved(struct db *d, const char *path, long long region_id,
-                                    long long start, long long end)
+                                    long long start, long long end, bool by_household)
 {
-    return db_query(d,
-                    "SELECT " CHILD("x.path") ", x.kind, SUM(x.s) FROM (SELECT g.path AS path, "
-                    "l.kind AS kind, SUM(l.delta) AS s FROM ledger l "
-                    "JOIN households h ON h.id = l.household_id "
-                    "JOIN regions g ON g.id = h.region_id WHERE g.path LIKE CONCAT(?, '%') "
-                    "AND l.created_at >= FROM_UNIXTIME(?) "
-                    "AND (? = 0 OR l.created_at < FROM_UNIXTIME(?)) GROUP BY g.id, l.kind) x "
-                    "GROUP BY 1, 2",
-                    "sisiii", path, region_id, path, start, end, end);
+    static const char by_time[] =
+        POINTS_MOVED("ledger l JOIN households h ON h.id = l.household_id "
+                     "JOIN regions g ON g.id = h.region_id");
+    static const char by_hh[] =
+        POINTS_MOVED("regions g STRAIGHT_JOIN households h ON h.region_id = g.id "
+                     "STRAIGHT_JOIN ledger l ON l.household_id = h.id");
+    return db_query(d, by_household ? by_hh : by_time, "sisiii", path, region_id, path, start,
+                    end, end);
 }
 
 struct db_rows *report_balances(struct db *d, const char *path, long long region_id)
 {
     return db_query(d,
-                    "SELECT " CHILD("g.path") ", SUM(h.balance) FROM households h "
+                    BOUNDED "SELECT " CHILD("g.path") ", SUM(h.balance) FROM households h "
                     "JOIN regions g ON g.id = h.region_id WHERE g.path LIKE CONCAT(?, '%') "
                     "GROUP BY 1",
                     "sis", path, region_id, path);
@@ -302,7 +314,7 @@ struct db_rows *report_stock_moved(struct db *d, const char *path, const char *f
 {
     struct sql q = { .len = 0 };
     char wf[11], wt[11];
-    sql_add(&q, "SELECT s.category_id, t.tier, s.kind, SUM(s.qty) FROM ");
+    sql_add(&q, BOUNDED "SELECT s.category_id, t.tier, s.kind, SUM(s.qty) FROM ");
     rollup_rows(&q, "stat_stock_day", "stat_stock_month", "x.category_id, x.kind, x.qty", path,
                 from && *from ? from : "1000-01-01", to, wf, wt, false);
     sql_add(&q, "JOIN sites t ON t.id = s.site_id JOIN regions g ON g.id = t.region_id "
@@ -314,7 +326,7 @@ struct db_rows *report_stock_moved(struct db *d, const char *path, const char *f
 struct db_rows *report_stock_now(struct db *d, const char *path)
 {
     return db_query(d,
-                    "SELECT st.category_id, t.tier, SUM(st.on_hand) FROM site_stock st "
+                    BOUNDED "SELECT st.category_id, t.tier, SUM(st.on_hand) FROM site_stock st "
                     "JOIN sites t ON t.id = st.site_id JOIN regions g ON g.id = t.region_id "
                     "WHERE g.path LIKE CONCAT(?, '%') GROUP BY 1, 2",
                     "s", path);
@@ -323,7 +335,7 @@ struct db_rows *report_stock_now(struct db *d, const char *path)
 struct db_rows *report_stock_after(struct db *d, const char *path, const char *to)
 {
     return db_query(d,
-                    "SELECT s.category_id, t.tier, SUM(s.qty) FROM regions g "
+                    BOUNDED "SELECT s.category_id, t.tier, SUM(s.qty) FROM regions g "
                     "STRAIGHT_JOIN sites t ON t.region_id = g.id "
                     "STRAIGHT_JOIN stat_stock_day s ON s.site_id = t.id "
                     "WHERE g.path LIKE CONCAT(?, '%') AND s.local_day > ? GROUP BY 1, 2",
@@ -334,7 +346,7 @@ struct db_rows *report_outbound(struct db *d, const char *path, const char *from
                                 const char *to)
 {
     return db_query(d,
-                    "SELECT l.category_id, o.disposition, SUM(l.qty) FROM outbounds o "
+                    BOUNDED "SELECT l.category_id, o.disposition, SUM(l.qty) FROM outbounds o "
                     "JOIN outbound_lines l ON l.outbound_id = o.id "
                     "JOIN sites t ON t.id = o.site_id JOIN regions g ON g.id = t.region_id "
                     "WHERE g.path LIKE CONCAT(?, '%') AND (? = '' OR o.local_day >= ?) "
@@ -352,7 +364,7 @@ struct db_rows *report_outbound(struct db *d, const char *path, const char *from
 struct db_rows *report_in_transit(struct db *d, const char *path, long long at)
 {
     return db_query(d,
-                    "SELECT l.category_id, SUM(l.sent) " BOTH_ENDS
+                    BOUNDED "SELECT l.category_id, SUM(l.sent) " BOTH_ENDS
                     "AND x.sent_at < FROM_UNIXTIME(?) "
                     "AND (x.received_at IS NULL OR x.received_at >= FROM_UNIXTIME(?)) "
                     "AND (x.cancelled_at IS NULL OR x.cancelled_at >= FROM_UNIXTIME(?)) "
@@ -364,7 +376,7 @@ struct db_rows *report_transit_loss(struct db *d, const char *path, long long st
                                     long long end)
 {
     return db_query(d,
-                    "SELECT l.category_id, SUM(l.sent - l.received) " BOTH_ENDS
+                    BOUNDED "SELECT l.category_id, SUM(l.sent - l.received) " BOTH_ENDS
                     "AND x.received_at >= FROM_UNIXTIME(?) AND x.received_at < FROM_UNIXTIME(?) "
                     "GROUP BY 1",
                     "ssii", path, path, start, end);
@@ -374,7 +386,7 @@ struct db_rows *report_border(struct db *d, const char *path, long long start, l
 {
     return db_query(
         d,
-        "SELECT l.category_id, "
+        BOUNDED "SELECT l.category_id, "
         "SUM(IF(fin AND x.sent_at >= FROM_UNIXTIME(?) AND x.sent_at < FROM_UNIXTIME(?), l.sent, 0)) "
         "- SUM(IF(fin AND x.cancelled_at >= FROM_UNIXTIME(?) "
         "AND x.cancelled_at < FROM_UNIXTIME(?), l.sent, 0)), "
@@ -391,7 +403,7 @@ struct db_rows *report_border(struct db *d, const char *path, long long start, l
 struct db_rows *report_shortfall(struct db *d, const char *path)
 {
     return db_query(d,
-                    "SELECT st.category_id, SUM(st.shortfall) FROM site_stock st "
+                    BOUNDED "SELECT st.category_id, SUM(st.shortfall) FROM site_stock st "
                     "JOIN sites t ON t.id = st.site_id JOIN regions g ON g.id = t.region_id "
                     "WHERE g.path LIKE CONCAT(?, '%') GROUP BY 1",
                     "s", path);

@@ -69,7 +69,7 @@ struct db_rows *report_leaderboard(struct db *d, const char *path, const char *m
 /* Rows (child, kind, points) of every ledger row in [start, end) (end 0:
  * from start on). */
 struct db_rows *report_points_moved(struct db *d, const char *path, long long region_id,
-                                    long long start, long long end);
+                                    long long start, long long end, bool by_household);
 
 /* Rows (child, balance): the households' balances now. */
 struct db_rows *report_balances(struct db *d, const char *path, long long region_id);

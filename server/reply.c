@@ -239,13 +239,19 @@ void reply_store_error(struct req *r, int kind)
                     "the database is busy with this record; nothing was written, try again");
         return;
     }
+    if (kind == DB_SLOW) {
+        reply_error(r, 503, "unavailable", NULL,
+                    "the report took longer than the store allows; ask for a shorter period "
+                    "or a smaller region");
+        return;
+    }
     reply_error(r, 500, "internal", NULL, "internal error");
 }
 
 void reply_db_error(struct req *r, struct db *d)
 {
     int kind = d ? (int)db_errkind(d) : (int)DB_CONN;
-    if (kind != DB_CONN && kind != DB_RETRY)
+    if (kind != DB_CONN && kind != DB_RETRY && kind != DB_SLOW)
         log_msg(LOG_ERROR, "request %s: database error %d: %s", r->id, db_errno(d), db_error(d));
     reply_store_error(r, kind);
 }

@@ -339,6 +339,52 @@ def test_chain_concurrent_sends_never_take_more_than_on_hand(ctx):
     expect_eq(deltas, on_hand(ctx, site["id"], f.g), "the movements add up to the stock")
 
 
+def test_chain_dropoffs_and_shipments_racing_on_one_site(ctx):
+    """Drop-offs adding to a site's stock while shipments take from it: every shipment
+    is sent in full or refused, the stock never goes below 0, and it ends as what came
+    in less what went out."""
+    f = fx(ctx)
+    site = mk_site(ctx, f.TA["id"], "dropoff")
+    att = mk_staff(ctx, "attendant", f.TA["id"], site_id=site["id"])
+    collect(ctx, f, 600, att=att)
+    results = {"drop": [], "ship": []}
+    lock = threading.Lock()
+
+    def drop():
+        for _ in range(6):
+            r = dropoff_ok(ctx, att.token, f.h["code"], [g_line(f, 100)])
+            with lock:
+                results["drop"].append(r)
+
+    def send():
+        for _ in range(4):
+            r = ship(ctx, att, f.transfer["id"], [g_line(f, 250)])
+            with lock:
+                results["ship"].append(r)
+
+    threads = [threading.Thread(target=drop) for _ in range(3)] + \
+              [threading.Thread(target=send) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    expect_eq(len(results["drop"]), 18, "drop-offs credited")
+    sent = 0
+    for r in results["ship"]:
+        if r.status == 201:
+            sent += 250
+        else:
+            expect_error(r, 409, "insufficient_stock", "lines[0]")
+    assert sent > 0, "no shipment got through"
+    expect_eq(on_hand(ctx, site["id"], f.g), 600 + 18 * 100 - sent, "in less out")
+    rows = sorted(movements(ctx, site["id"], query="?limit=500"), key=lambda m: m["id"])
+    assert min(m["on_hand_after"] for m in rows) >= 0, rows
+    running = 0
+    for m in rows:
+        running += m["delta"]
+        expect_eq(m["on_hand_after"], running, "on hand after movement %d" % m["id"])
+
+
 def test_chain_cancel_gives_the_stock_back(ctx):
     f = fx(ctx)
     collect(ctx, f, 900)
