@@ -123,7 +123,11 @@ def measure(argv):
     api.token = json.loads(data)["token"]
     p = periods()
     status, data = api.call("GET", "/v1/regions/%d" % county)
-    county_path = json.loads(data).get("path", "") if status == 200 else ""
+    county_path = ""
+    if status == 200:
+        # the region's ancestors, itself last: its materialised path
+        ids = [a["id"] for a in json.loads(data).get("path", [])]
+        county_path = "/" + "".join("%d/" % i for i in ids) if ids else ""
     results = []
     print("%-14s %-14s %9s %9s %9s  %s" % ("report", "scope", "p50 ms", "p95 ms", "bytes", "goal"))
     for report, scope, path in queries(county, province, p):

@@ -257,7 +257,7 @@ struct db_rows *report_active(struct db *d, const char *path, long long region_i
     return db_query(d,
                     BOUNDED "SELECT " CHILD("x.path") ", x.month, SUM(x.n) FROM (SELECT g.path AS path, "
                     "DATE_FORMAT(s.month, '%Y-%m') AS month, COUNT(*) AS n "
-                    "FROM regions g JOIN stat_household_month s ON s.region_id = g.id "
+                    "FROM regions g STRAIGHT_JOIN stat_household_month s ON s.region_id = g.id "
                     "WHERE g.path LIKE CONCAT(?, '%') AND s.month BETWEEN ? AND ? "
                     "AND s.dropoffs > 0 GROUP BY g.id, s.month) x GROUP BY 1, 2",
                     "sisss", path, region_id, path, first, last);
@@ -356,8 +356,9 @@ struct db_rows *report_outbound(struct db *d, const char *path, const char *from
 
 /* Shipments with both ends in the region (path, path). */
 #define BOTH_ENDS                                                                        \
-    "FROM shipments x JOIN shipment_lines l ON l.shipment_id = x.id "                    \
-    "JOIN sites f ON f.id = x.from_site_id JOIN regions gf ON gf.id = f.region_id "      \
+    "FROM regions gf STRAIGHT_JOIN sites f ON f.region_id = gf.id "                      \
+    "STRAIGHT_JOIN shipments x ON x.from_site_id = f.id "                                \
+    "JOIN shipment_lines l ON l.shipment_id = x.id "                                     \
     "JOIN sites t ON t.id = x.to_site_id JOIN regions gt ON gt.id = t.region_id "        \
     "WHERE gf.path LIKE CONCAT(?, '%') AND gt.path LIKE CONCAT(?, '%') "
 
