@@ -1,19 +1,27 @@
 /* wbctl seed-demo: a demo province with counties, towns, villages and
  * communities, sites of every tier, shops, about 200 households and staff
- * of every role.  Runs once (the province code marks it); prints how to
- * sign in, one line a role: "role  username  password". */
+ * of every role, and a little of the chain at work: today's drop-offs at
+ * the 竹林镇 point, a shipment of part of them to the county's transfer
+ * station, received there with a small loss.  Everything moves through the
+ * ledger engine like any request.  Runs once (the province code marks it);
+ * prints how to sign in, one line a role: "role  username  password". */
 #include "admin-tools/wbctl.h"
 #include "server/config.h"
 #include "server/pwpool.h"
 #include "db/audit.h"
+#include "db/catalog.h"
+#include "db/chain.h"
 #include "db/db.h"
+#include "db/engine.h"
 #include "db/households.h"
 #include "db/ledger.h"
 #include "db/pin.h"
 #include "db/regions.h"
+#include "db/shipments.h"
 #include "db/shops.h"
 #include "db/sites.h"
 #include "db/staff.h"
+#include "server/clock.h"
 #include "qr/card.h"
 
 #include <sodium.h>
@@ -71,6 +79,7 @@ struct seed {
     struct region regs[NPLACES];
     long long site_drop, site_transfer, site_sorting, shop;
     long long demo_household;
+    long long households[200];
     char demo_pin[8];
     unsigned char pin_key[32];
 };
@@ -118,11 +127,11 @@ static int seed_tx(struct db *d, void *arg)
     snprintf(site.address, sizeof site.address, "青山县工业园区3号");
     if ((s->site_transfer = site_insert(d, &site)) < 0)
         return -1;
-    site.region_id = s->ids[0];
-    snprintf(site.name, sizeof site.name, "绿源市分拣中心");
+    site.region_id = s->ids[1];              /* shipments stay inside a county */
+    snprintf(site.name, sizeof site.name, "青山县分拣中心");
     snprintf(site.tier, sizeof site.tier, "sorting");
     snprintf(site.network, sizeof site.network, "integrated");
-    snprintf(site.address, sizeof site.address, "绿源市环卫路1号");
+    snprintf(site.address, sizeof site.address, "青山县环卫路1号");
     if ((s->site_sorting = site_insert(d, &site)) < 0)
         return -1;
     struct shop shop = { .region_id = s->ids[3] };
@@ -150,6 +159,7 @@ static int seed_tx(struct db *d, void *arg)
         long long id = household_insert(d, &h);
         if (id < 0)
             return -1;
+        s->households[i] = id;
         if (i == 0) {
             s->demo_household = id;
             if (pin_store(d, id, s->demo_pin, s->pin_key) != 0)
@@ -158,6 +168,121 @@ static int seed_tx(struct db *d, void *arg)
     }
     struct audit_actor who = { "cli", "admin", "local", "" };
     return audit_write(d, &who, "demo.seed", "region", s->province, NULL);
+}
+
+/* A key's fingerprint: the demo's requests are its own, so the key says
+ * all there is to say. */
+static void demo_fp(const char *key, unsigned char fp[IDEM_FP_BYTES])
+{
+    crypto_generichash(fp, IDEM_FP_BYTES, (const unsigned char *)key, strlen(key), NULL, 0);
+}
+
+/* Today's drop-offs of the households in 竹林镇's villages (every sixth and
+ * the one after it), paper and PET bottles.  Returns the grams of paper and
+ * the bottles credited. */
+static void demo_dropoffs(struct db *d, const struct seed *s, long long attendant,
+                          long long *paper, long long *bottles)
+{
+    const struct category *cp, *cb;
+    if (catalog_find(d, "paper", &cp) != 1 || catalog_find(d, "pet_bottle", &cb) != 1)
+        die(1, "the demo needs the standard categories paper and pet_bottle");
+    static struct dropoff_in in[LEDGER_GROUP_MAX];
+    static char keys[LEDGER_GROUP_MAX][32];
+    const struct dropoff_in *pin[LEDGER_GROUP_MAX];
+    struct ledger_answer ans[LEDGER_GROUP_MAX];
+    int rc[LEDGER_GROUP_MAX], n = 0;
+    char scope[32], actor[32];
+    snprintf(scope, sizeof scope, "site:%lld", s->site_drop);
+    snprintf(actor, sizeof actor, "s:%lld", attendant);
+    long long now = (long long)clock_now();
+    *paper = *bottles = 0;
+    for (int i = 0; i < 200 && n < LEDGER_GROUP_MAX; i++) {
+        if (i % 6 > 1)
+            continue;                          /* 上溪村 and 下溪村 are in 竹林镇 */
+        struct dropoff_in *x = &in[n];
+        memset(x, 0, sizeof *x);
+        snprintf(keys[n], sizeof keys[n], "demo-dropoff-%d", i);
+        x->scope = scope;
+        x->key = keys[n];
+        demo_fp(keys[n], x->fp);
+        x->site_id = s->site_drop;
+        x->attendant_id = attendant;
+        x->household_id = s->households[i];
+        x->card_gen = 1;
+        x->reach = "/";
+        x->recorded_at = now;
+        clock_local_day((time_t)now, x->local_day, sizeof x->local_day);
+        memcpy(x->arrival_day, x->local_day, sizeof x->arrival_day);
+        x->arrival_cap_days = wbctl_config()->cap_arrival_days;
+        x->actor = actor;
+        dropoff_line_set(&x->lines[0], cp, 800 + 150 * (i % 17));
+        dropoff_line_set(&x->lines[1], cb, 3 + i % 12);
+        x->nlines = 2;
+        pin[n++] = x;
+    }
+    ledger_dropoffs(d, pin, n, ans, rc);
+    for (int k = 0; k < n; k++) {
+        if (rc[k] != LEDGER_OK || ans[k].status != 201)
+            die(1, "a demo drop-off failed (%d, status %d): %s", rc[k], ans[k].status,
+                db_error(d));
+        *paper += in[k].lines[0].qty;
+        *bottles += in[k].lines[1].qty;
+        ledger_answer_release(&ans[k]);
+    }
+}
+
+/* Run one chain operation and return its new object's id. */
+static long long demo_run(struct db *d, struct ledger_op *op, const char *what)
+{
+    struct ledger_op *ops[1] = { op };
+    ledger_engine_run(d, ops, 1);
+    if (op->rc != LEDGER_OK || (op->ans.status != 200 && op->ans.status != 201))
+        die(1, "the demo %s failed (%d, status %d): %s", what, op->rc, op->ans.status,
+            db_error(d));
+    json_t *id = json_object_get(op->ans.body, "id");
+    long long v = json_is_integer(id) ? (long long)json_integer_value(id) : 0;
+    ledger_answer_release(&op->ans);
+    return v;
+}
+
+/* Most of the paper and every bottle go to the transfer station, which
+ * weighs 1 % less paper on arrival. */
+static void demo_shipment(struct db *d, const struct seed *s, long long from_staff,
+                          long long to_staff, long long paper, long long bottles)
+{
+    const struct category *cp, *cb;
+    if (catalog_find(d, "paper", &cp) != 1 || catalog_find(d, "pet_bottle", &cb) != 1)
+        die(1, "the demo needs the standard categories paper and pet_bottle");
+    struct shipment_in in = { .scope = "", .key = "demo-shipment" };
+    char scope[32];
+    snprintf(scope, sizeof scope, "site:%lld", s->site_drop);
+    in.scope = scope;
+    demo_fp(in.key, in.fp);
+    in.from_site_id = s->site_drop;
+    in.to_site_id = s->site_transfer;
+    in.staff_id = from_staff;
+    in.vehicle = "冀R·35721";
+    in.now = (long long)clock_now();
+    clock_local_day((time_t)in.now, in.local_day, sizeof in.local_day);
+    in.lines[0] = (struct chain_line){ .category_id = cp->id, .qty = paper * 3 / 4 };
+    snprintf(in.lines[0].code, sizeof in.lines[0].code, "%s", cp->code);
+    in.lines[1] = (struct chain_line){ .category_id = cb->id, .per_item = true, .qty = bottles };
+    snprintf(in.lines[1].code, sizeof in.lines[1].code, "%s", cb->code);
+    in.nlines = 2;
+    struct ledger_op op;
+    chain_ship_op(&op, &in);
+    long long id = demo_run(d, &op, "shipment");
+    struct shipment_rec *rec = calloc(1, sizeof *rec);
+    if (!rec || shipment_get(d, id, rec) != 1)
+        die(1, "cannot read the demo shipment: %s", db_error(d));
+    struct shipment_act act = { .rec = rec, .staff_id = to_staff, .now = (long long)clock_now() };
+    clock_local_day((time_t)act.now, act.local_day, sizeof act.local_day);
+    for (int i = 0; i < rec->nlines; i++)
+        act.received[i] = rec->lines[i].per_item ? rec->lines[i].sent
+                                                 : rec->lines[i].sent * 99 / 100;
+    chain_receive_op(&op, &act);
+    demo_run(d, &op, "receipt");
+    free(rec);
 }
 
 static long long add_staff(struct db *d, const char *username, const char *role,
@@ -200,10 +325,14 @@ int cmd_seed_demo(int argc, char **argv)
     if (db_tx(d, seed_tx, s) != 0)
         die(1, "seeding failed: %s", db_error(d));
 
-    char pw_ra[24], pw_att[24], pw_clerk[24];
+    char pw_ra[24], pw_att[24], pw_clerk[24], pw_tr[24], pw_so[24];
     add_staff(d, "qingshan_admin", "region_admin", s->ids[1], 0, 0, pw_ra);
-    add_staff(d, "zhulin_attendant", "attendant", s->ids[3], s->site_drop, 0, pw_att);
+    long long att = add_staff(d, "zhulin_attendant", "attendant", s->ids[3], s->site_drop, 0,
+                              pw_att);
     add_staff(d, "zhulin_clerk", "clerk", s->ids[3], 0, s->shop, pw_clerk);
+    long long tr = add_staff(d, "qingshan_transfer", "attendant", s->ids[1], s->site_transfer, 0,
+                             pw_tr);
+    add_staff(d, "qingshan_sorting", "attendant", s->ids[1], s->site_sorting, 0, pw_so);
     /* points to spend at the demo shop, through the ledger like any other */
     struct audit_actor cli = { "cli", "admin", "local", "" };
     struct adjust_in adj = { .scope = "cli", .key = "demo-welcome", .household_id = s->demo_household,
@@ -213,6 +342,9 @@ int cmd_seed_demo(int argc, char **argv)
     if (ledger_adjust(d, &adj, &ans) != LEDGER_OK || ans.status != 201)
         die(1, "cannot credit the demo household: %s", db_error(d));
     ledger_answer_release(&ans);
+    long long paper, bottles;
+    demo_dropoffs(d, s, att, &paper, &bottles);
+    demo_shipment(d, s, att, tr, paper, bottles);
     char code[CARD_MAX];
     struct household h;
     if (household_get(d, s->demo_household, &h, false) != 1)
@@ -221,6 +353,8 @@ int cmd_seed_demo(int argc, char **argv)
     printf("region_admin  qingshan_admin  %s\n", pw_ra);
     printf("attendant  zhulin_attendant  %s\n", pw_att);
     printf("clerk  zhulin_clerk  %s\n", pw_clerk);
+    printf("attendant  qingshan_transfer  %s\n", pw_tr);
+    printf("attendant  qingshan_sorting  %s\n", pw_so);
     printf("resident  card %s  PIN %s\n", code, s->demo_pin);
     sodium_memzero(s, sizeof *s);
     free(s);

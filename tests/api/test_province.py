@@ -156,3 +156,34 @@ def test_province_export_writes_the_flows_csv(ctx):
         data = f.read()
     assert data.startswith(b"\xef\xbb\xbf"), data[:20]
     assert data.count(b"\n") >= 2, data
+
+
+def test_demo_seed_moves_through_the_chain(ctx):
+    """wbctl seed-demo (what make run shows): drop-offs at the demo point, a shipment
+    received at the county's transfer station, and every invariant holds."""
+    db = "wbdemo"
+    user = ctx.env["WB_DB_USER"]
+    _root_sql(ctx, "CREATE DATABASE IF NOT EXISTS %s CHARACTER SET utf8mb4 "
+                   "COLLATE utf8mb4_unicode_ci; GRANT ALL ON %s.* TO '%s'@'localhost'; "
+                   "GRANT ALL ON %s.* TO '%s'@'127.0.0.1'" % (db, db, user, db, user))
+    env = dict(ctx.env, WB_DB_NAME=db)
+    p = ctx.wbctl("migrate", env=env)
+    assert p.returncode == 0, p.stderr
+    p = ctx.wbctl("seed-demo", env=env, timeout=120)
+    assert p.returncode == 0, "seed-demo: %s %s" % (p.stdout, p.stderr)
+    for who in ("qingshan_admin", "zhulin_attendant", "zhulin_clerk", "qingshan_transfer",
+                "qingshan_sorting"):
+        assert who in p.stdout, p.stdout
+    rows = _root_sql(ctx, "SELECT (SELECT COUNT(*) FROM %s.dropoffs), "
+                          "(SELECT COUNT(*) FROM %s.shipments WHERE status = 'received'), "
+                          "(SELECT COUNT(*) FROM %s.shipment_lines WHERE received < sent)"
+                          % (db, db, db))
+    n, received, lossy = map(int, rows[0])
+    assert n > 0, "no demo drop-offs"
+    expect_eq(received, 1, "received demo shipments")
+    expect_eq(lossy, 1, "demo lines that lost weight on the way")
+    p = ctx.wbctl("reconcile", env=env)
+    expect_eq(p.returncode, 0, "reconcile of the demo: %s" % p.stdout)
+    p = ctx.wbctl("seed-demo", env=env)
+    expect_eq(p.returncode, 0, "a second seed-demo")
+    assert "exists already" in p.stderr, p.stderr
