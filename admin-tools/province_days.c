@@ -11,6 +11,7 @@
  * and the rollups are the sums of what was written, so the ledger check,
  * reconcile and the flows report balance. */
 #include "admin-tools/province.h"
+#include "admin-tools/wbctl.h"
 #include "server/clock.h"
 #include "db/bulk.h"
 #include "db/db.h"
@@ -586,21 +587,37 @@ static struct bulk *loader(struct db *d, const char *table, const char *cols, in
     return b;
 }
 
+/* The four tables that take a row or more a drop-off load on connections
+ * of their own, from threads of their own, so that MariaDB loads them on
+ * every core while the days go on. */
+static struct bulk *big_loader(struct db *d, const char *table, const char *cols, int *failed)
+{
+    struct db *own = wbctl_db_bulk();
+    if (db_exec_raw(own, "SET SESSION foreign_key_checks = 0, unique_checks = 0") != 0) {
+        db_close(own);
+        *failed = 1;
+        return NULL;
+    }
+    struct bulk *b = bulk_new_own(d, own, table, cols);
+    *failed |= b == NULL;
+    return b;
+}
+
 static int open_out(struct db *d, struct out *o)
 {
     int failed = 0;
-    o->dropoffs = loader(d, "dropoffs",
+    o->dropoffs = big_loader(d, "dropoffs",
                          "(id, site_id, household_id, attendant_id, idem_key, points, grams, items, "
                          "capped, recorded_at, local_day, backdated, arrival_day, note, status, "
                          "reversed_at, reversed_by, reverse_reason, clawed_back, shortfall, created_at)",
                          &failed);
-    o->lines = loader(d, "dropoff_lines",
+    o->lines = big_loader(d, "dropoff_lines",
                       "(dropoff_id, line_no, category_id, grams, count, rate_id, points_per_unit, "
                       "points, capped)", &failed);
-    o->ledger = loader(d, "ledger",
+    o->ledger = big_loader(d, "ledger",
                        "(household_id, seq, delta, balance_after, kind, ref_id, actor, memo, "
                        "created_at)", &failed);
-    o->moves = loader(d, "stock_movements",
+    o->moves = big_loader(d, "stock_movements",
                       "(site_id, category_id, seq, delta, on_hand_after, kind, ref_id, local_day, "
                       "created_at)", &failed);
     o->ships = loader(d, "shipments",

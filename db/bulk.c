@@ -3,17 +3,26 @@
 #include "db/bulk.h"
 #include "db/db_private.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct bulk {
-    struct db *d;
+    struct db *d;            /* the caller's: errors are reported on it */
+    struct db *own;          /* with a loader thread: the connection it loads on */
     char *sql;               /* the LOAD DATA statement */
     char *buf;
     size_t len, cap;
     long long rows;
+    /* the loader thread: the buffer it is sending, and how it went */
+    pthread_t thread;
+    bool running;
+    char *sending;
+    size_t sending_len;
+    int sent_rc;
+    char sent_err[256];
 };
 
 /* The reader of one LOAD DATA: where it is in the buffer. */
@@ -70,26 +79,72 @@ struct bulk *bulk_new(struct db *d, const char *table, const char *columns)
     return b;
 }
 
-int bulk_flush(struct bulk *b)
+/* One LOAD DATA of buf on d: 0, or -1 with d's error set. */
+static int load(struct db *d, const char *sql, const char *buf, size_t len)
 {
-    if (b->len == 0)
-        return 0;
-    MYSQL *my = db_link(b->d);
+    MYSQL *my = db_link(d);
     if (!my)
         return -1;
-    struct reader r = { b->buf, b->len };
+    struct reader r = { buf, len };
     mysql_set_local_infile_handler(my, infile_init, infile_read, infile_end, infile_error, &r);
-    int rc = mysql_real_query(my, b->sql, strlen(b->sql));
+    int rc = mysql_real_query(my, sql, strlen(sql));
     mysql_set_local_infile_default(my);
     if (rc != 0) {
-        db_error_from_link(b->d);
+        db_error_from_link(d);
         return -1;
     }
     if (mysql_warning_count(my) > 0) {
-        db_error_set(b->d, 0, "LOAD DATA reported warnings: a value did not fit its column");
+        db_error_set(d, 0, "LOAD DATA reported warnings: a value did not fit its column");
         return -1;
     }
+    return 0;
+}
+
+static void *loader_main(void *arg)
+{
+    struct bulk *b = arg;
+    b->sent_rc = load(b->own, b->sql, b->sending, b->sending_len);
+    if (b->sent_rc != 0)
+        snprintf(b->sent_err, sizeof b->sent_err, "%s", db_error(b->own));
+    return NULL;
+}
+
+/* Wait for the load in flight; its outcome (0 or -1, the error on d). */
+static int wait_loader(struct bulk *b)
+{
+    if (!b->running)
+        return 0;
+    pthread_join(b->thread, NULL);
+    b->running = false;
+    if (b->sent_rc != 0) {
+        db_error_set(b->d, 0, b->sent_err);
+        return -1;
+    }
+    return 0;
+}
+
+int bulk_flush(struct bulk *b)
+{
+    if (b->len == 0)
+        return wait_loader(b);
+    if (!b->own) {
+        if (load(b->d, b->sql, b->buf, b->len) != 0)
+            return -1;
+        b->len = 0;
+        return 0;
+    }
+    if (wait_loader(b) != 0)
+        return -1;
+    char *full = b->buf;                      /* swap: the thread sends, we fill */
+    b->buf = b->sending;
+    b->sending = full;
+    b->sending_len = b->len;
     b->len = 0;
+    if (pthread_create(&b->thread, NULL, loader_main, b) != 0) {
+        db_error_set(b->d, 0, "bulk: cannot start a loader thread");
+        return -1;
+    }
+    b->running = true;
     return 0;
 }
 
@@ -126,12 +181,32 @@ long long bulk_rows(const struct bulk *b)
     return b->rows;
 }
 
+struct bulk *bulk_new_own(struct db *d, struct db *own, const char *table, const char *columns)
+{
+    struct bulk *b = bulk_new(d, table, columns);
+    if (!b) {
+        db_close(own);
+        return NULL;
+    }
+    b->own = own;
+    b->sending = malloc(b->cap);
+    if (!b->sending) {
+        bulk_free(b);
+        return NULL;
+    }
+    return b;
+}
+
 void bulk_free(struct bulk *b)
 {
     if (!b)
         return;
+    if (b->running)
+        pthread_join(b->thread, NULL);
+    db_close(b->own);
     free(b->sql);
     free(b->buf);
+    free(b->sending);
     free(b);
 }
 
@@ -139,7 +214,9 @@ int bulk_finish(struct bulk *b)
 {
     if (!b)
         return 0;
-    int rc = bulk_flush(b);
+    int rc = bulk_flush(b);              /* the rest goes to the thread ... */
+    if (wait_loader(b) != 0)             /* ... and is waited for */
+        rc = -1;
     bulk_free(b);
     return rc;
 }

@@ -20,6 +20,15 @@ struct bulk;
 /* A loader for table (columns: "(a, b, c)"); NULL when out of memory. */
 struct bulk *bulk_new(struct db *d, const char *table, const char *columns);
 
+/* The same, loading on its own connection `own` (which it takes, and
+ * closes in bulk_finish/bulk_free) from a thread of its own: while one
+ * buffer loads, the next one fills, and several such loaders keep several
+ * of the server's cores busy.  An error of a background load is reported
+ * by the next bulk_row, bulk_flush or bulk_finish, its message copied
+ * into the caller's connection (d).  NULL when out of memory. */
+struct bulk *bulk_new_own(struct db *d, struct db *own, const char *table,
+                          const char *columns);
+
 /* Append one row, printf-style, without the trailing newline; sends the
  * buffer when it is full.  0, or -1 (store error or out of memory: see
  * db_error, or bulk_failed). */
