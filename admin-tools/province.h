@@ -44,21 +44,23 @@ struct pv_village {
     int town;
 };
 
+/* A site's rollup figures over a day or a month: what drop-offs
+ * collected (index 0 of n, g, i, p is "all categories"), and the stock
+ * moved per category and kind. */
+struct pv_sums {
+    int64_t n[PV_MAX_CATS + 1], g[PV_MAX_CATS + 1], i[PV_MAX_CATS + 1], p[PV_MAX_CATS + 1];
+    int64_t q[PV_MAX_CATS][PV_KINDS], m[PV_MAX_CATS][PV_KINDS];
+};
+
 struct pv_site {
     long long id, staff_id;   /* staff_id: its attendant */
     int tier;                 /* 0 drop-off, 1 transfer, 2 sorting */
     int county;
     int64_t on_hand[PV_MAX_CATS];
     int64_t seq[PV_MAX_CATS];
-    /* today's rollups; index 0 of the site-day arrays is "all categories" */
-    int64_t day_n[PV_MAX_CATS + 1], day_g[PV_MAX_CATS + 1], day_i[PV_MAX_CATS + 1],
-        day_p[PV_MAX_CATS + 1];
-    int64_t mv_q[PV_MAX_CATS][PV_KINDS], mv_n[PV_MAX_CATS][PV_KINDS];
+    /* the rollups of today, and of this month summed from its days */
+    struct pv_sums day, month;
     int touched;
-    /* this month's, summed from the days as they end */
-    int64_t mon_n[PV_MAX_CATS + 1], mon_g[PV_MAX_CATS + 1], mon_i[PV_MAX_CATS + 1],
-        mon_p[PV_MAX_CATS + 1];
-    int64_t mon_q[PV_MAX_CATS][PV_KINDS], mon_m[PV_MAX_CATS][PV_KINDS];
 };
 
 struct pv_household {

@@ -135,8 +135,8 @@ static int move(struct sim *s, int site, int c, long long delta, int kind, long 
     char when[24];
     x->on_hand[c] += delta;
     x->seq[c]++;
-    x->mv_q[c][kind] += delta;
-    x->mv_n[c][kind]++;
+    x->day.q[c][kind] += delta;
+    x->day.m[c][kind]++;
     touch(s, site);
     s->p->n_movements++;
     pv_utc(at, when, sizeof when);
@@ -240,16 +240,16 @@ static int dropoff(struct sim *s, long long at)
                 return -1;
         return credit(s, i, -points, "reversal", id, site->staff_id, at + 600);
     }
-    site->day_n[0]++;
-    site->day_g[0] += grams;
-    site->day_i[0] += items;
-    site->day_p[0] += points;
+    site->day.n[0]++;
+    site->day.g[0] += grams;
+    site->day.i[0] += items;
+    site->day.p[0] += points;
     for (int k = 0; k < n; k++) {
         int c = cat[k] + 1;
-        site->day_n[c]++;
-        site->day_g[c] += p->cats[cat[k]].per_item ? 0 : qty[k];
-        site->day_i[c] += p->cats[cat[k]].per_item ? qty[k] : 0;
-        site->day_p[c] += pts[k];
+        site->day.n[c]++;
+        site->day.g[c] += p->cats[cat[k]].per_item ? 0 : qty[k];
+        site->day.i[c] += p->cats[cat[k]].per_item ? qty[k] : 0;
+        site->day.p[c] += pts[k];
     }
     h->m_n++;
     h->m_p += points;
@@ -473,42 +473,50 @@ static int month_end(struct sim *s, int redeem)
     return 0;
 }
 
-/* The day's rollup rows of every site it touched. */
+/* A site's rollup rows of one day or month (when: its day, or the
+ * month's 1st) into the two loaders of that period. */
+static int write_sums(struct sim *s, const struct pv_site *x, const struct pv_sums *v,
+                      const char *when, struct bulk *collected, struct bulk *moved)
+{
+    const struct province *p = s->p;
+    for (int c = 0; c <= p->ncats; c++)
+        if (v->n[c] && bulk_row(collected, "%lld\t%s\t%lld\t%lld\t%lld\t%lld\t%lld", x->id, when,
+                                c ? p->cats[c - 1].id : 0, (long long)v->n[c],
+                                (long long)v->g[c], (long long)v->i[c], (long long)v->p[c]) != 0)
+            return -1;
+    for (int c = 0; c < p->ncats; c++)
+        for (int kind = 0; kind < PV_KINDS; kind++)
+            if (v->m[c][kind] &&
+                bulk_row(moved, "%lld\t%s\t%lld\t%s\t%lld\t%lld", x->id, when, p->cats[c].id,
+                         kinds[kind], (long long)v->q[c][kind], (long long)v->m[c][kind]) != 0)
+                return -1;
+    return 0;
+}
+
+static void add_sums(struct pv_sums *to, const struct pv_sums *v)
+{
+    for (int c = 0; c <= PV_MAX_CATS; c++) {
+        to->n[c] += v->n[c];
+        to->g[c] += v->g[c];
+        to->i[c] += v->i[c];
+        to->p[c] += v->p[c];
+    }
+    for (int c = 0; c < PV_MAX_CATS; c++)
+        for (int kind = 0; kind < PV_KINDS; kind++) {
+            to->q[c][kind] += v->q[c][kind];
+            to->m[c][kind] += v->m[c][kind];
+        }
+}
+
+/* The day's rollup rows of every site it touched, added to their month. */
 static int flush_day(struct sim *s)
 {
-    struct province *p = s->p;
     for (int k = 0; k < s->ntouched; k++) {
-        struct pv_site *x = &p->sites[s->touched[k]];
-        for (int c = 0; c <= p->ncats; c++) {
-            x->mon_n[c] += x->day_n[c];
-            x->mon_g[c] += x->day_g[c];
-            x->mon_i[c] += x->day_i[c];
-            x->mon_p[c] += x->day_p[c];
-        }
-        for (int c = 0; c < p->ncats; c++)
-            for (int kind = 0; kind < PV_KINDS; kind++) {
-                x->mon_q[c][kind] += x->mv_q[c][kind];
-                x->mon_m[c][kind] += x->mv_n[c][kind];
-            }
-        for (int c = 0; c <= p->ncats; c++)
-            if (x->day_n[c] && bulk_row(s->o.site_day, "%lld\t%s\t%lld\t%lld\t%lld\t%lld\t%lld",
-                                        x->id, s->daystr, c ? p->cats[c - 1].id : 0,
-                                        (long long)x->day_n[c], (long long)x->day_g[c],
-                                        (long long)x->day_i[c], (long long)x->day_p[c]) != 0)
-                return -1;
-        for (int c = 0; c < p->ncats; c++)
-            for (int kind = 0; kind < PV_KINDS; kind++)
-                if (x->mv_n[c][kind] &&
-                    bulk_row(s->o.stock_day, "%lld\t%s\t%lld\t%s\t%lld\t%lld", x->id, s->daystr,
-                             p->cats[c].id, kinds[kind], (long long)x->mv_q[c][kind],
-                             (long long)x->mv_n[c][kind]) != 0)
-                    return -1;
-        memset(x->day_n, 0, sizeof x->day_n);
-        memset(x->day_g, 0, sizeof x->day_g);
-        memset(x->day_i, 0, sizeof x->day_i);
-        memset(x->day_p, 0, sizeof x->day_p);
-        memset(x->mv_q, 0, sizeof x->mv_q);
-        memset(x->mv_n, 0, sizeof x->mv_n);
+        struct pv_site *x = &s->p->sites[s->touched[k]];
+        if (write_sums(s, x, &x->day, s->daystr, s->o.site_day, s->o.stock_day) != 0)
+            return -1;
+        add_sums(&x->month, &x->day);
+        memset(&x->day, 0, sizeof x->day);
         x->touched = 0;
     }
     s->ntouched = 0;
@@ -518,30 +526,13 @@ static int flush_day(struct sim *s)
 /* The month's rollup rows of every site (the month of the day simulated). */
 static int flush_month(struct sim *s)
 {
-    struct province *p = s->p;
     char month[11];
     snprintf(month, sizeof month, "%.7s-01", s->daystr);
-    for (int k = 0; k < p->nsites; k++) {
-        struct pv_site *x = &p->sites[k];
-        for (int c = 0; c <= p->ncats; c++)
-            if (x->mon_n[c] && bulk_row(s->o.site_month, "%lld\t%s\t%lld\t%lld\t%lld\t%lld\t%lld",
-                                        x->id, month, c ? p->cats[c - 1].id : 0,
-                                        (long long)x->mon_n[c], (long long)x->mon_g[c],
-                                        (long long)x->mon_i[c], (long long)x->mon_p[c]) != 0)
-                return -1;
-        for (int c = 0; c < p->ncats; c++)
-            for (int kind = 0; kind < PV_KINDS; kind++)
-                if (x->mon_m[c][kind] &&
-                    bulk_row(s->o.stock_month, "%lld\t%s\t%lld\t%s\t%lld\t%lld", x->id, month,
-                             p->cats[c].id, kinds[kind], (long long)x->mon_q[c][kind],
-                             (long long)x->mon_m[c][kind]) != 0)
-                    return -1;
-        memset(x->mon_n, 0, sizeof x->mon_n);
-        memset(x->mon_g, 0, sizeof x->mon_g);
-        memset(x->mon_i, 0, sizeof x->mon_i);
-        memset(x->mon_p, 0, sizeof x->mon_p);
-        memset(x->mon_q, 0, sizeof x->mon_q);
-        memset(x->mon_m, 0, sizeof x->mon_m);
+    for (int k = 0; k < s->p->nsites; k++) {
+        struct pv_site *x = &s->p->sites[k];
+        if (write_sums(s, x, &x->month, month, s->o.site_month, s->o.stock_month) != 0)
+            return -1;
+        memset(&x->month, 0, sizeof x->month);
     }
     return 0;
 }
