@@ -187,3 +187,14 @@ def test_demo_seed_moves_through_the_chain(ctx):
     p = ctx.wbctl("seed-demo", env=env)
     expect_eq(p.returncode, 0, "a second seed-demo")
     assert "exists already" in p.stderr, p.stderr
+
+
+def test_province_seed_refuses_bad_options(ctx):
+    for args, what in [(["--households", "0"], "--households"),
+                       (["--dropoffs", "-5"], "--dropoffs"),
+                       (["--months", "40"], "--months"),
+                       (["--villages-per-town", "x"], "--villages-per-town"),
+                       (["--colour", "red"], "--colour")]:
+        p = ctx.wbctl("seed-province", *args, env=dict(ctx.env, WB_DB_NAME="wbprov_none"))
+        expect_eq(p.returncode, 2, "seed-province %r" % args)
+        assert what in p.stderr, p.stderr
