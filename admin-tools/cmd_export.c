@@ -69,7 +69,7 @@ int cmd_export(int argc, char **argv)
 {
     int kind = argc > 0 ? report_kind(argv[0]) : -1;
     if (kind < 0)
-        die(2, "usage: wbctl export collection|participation|leaderboard|flows|points "
+        die(2, "usage: wbctl export collection|participation|leaderboard|flows|points|accuracy|honour-roll "
                "[--region-id N] [--from DAY --to DAY] [--month YYYY-MM] ... [--out FILE]");
     check_options(argc - 1, argv + 1);
     struct args a = { argc - 1, argv + 1 };

@@ -333,6 +333,8 @@ int cmd_seed_demo(int argc, char **argv)
     long long tr = add_staff(d, "qingshan_transfer", "attendant", s->ids[1], s->site_transfer, 0,
                              pw_tr);
     add_staff(d, "qingshan_sorting", "attendant", s->ids[1], s->site_sorting, 0, pw_so);
+    char pw_in[24];
+    long long inspector = add_staff(d, "shangxi_inspector", "inspector", s->ids[6], 0, 0, pw_in);
     /* points to spend at the demo shop, through the ledger like any other */
     struct audit_actor cli = { "cli", "admin", "local", "" };
     struct adjust_in adj = { .scope = "cli", .key = "demo-welcome", .household_id = s->demo_household,
@@ -345,6 +347,11 @@ int cmd_seed_demo(int argc, char **argv)
     long long paper, bottles;
     demo_dropoffs(d, s, att, &paper, &bottles);
     demo_shipment(d, s, att, tr, paper, bottles);
+    long long village[40];
+    int nv = 0;
+    for (int i = 0; i < 200 && nv < 40; i += 6)      /* i % 6 == 0: 上溪村 */
+        village[nv++] = s->households[i];
+    seed_demo_inspections(d, &s->regs[6], inspector, village, nv);
     char code[CARD_MAX];
     struct household h;
     if (household_get(d, s->demo_household, &h, false) != 1)
@@ -355,6 +362,7 @@ int cmd_seed_demo(int argc, char **argv)
     printf("clerk  zhulin_clerk  %s\n", pw_clerk);
     printf("attendant  qingshan_transfer  %s\n", pw_tr);
     printf("attendant  qingshan_sorting  %s\n", pw_so);
+    printf("inspector  shangxi_inspector  %s\n", pw_in);
     printf("resident  card %s  PIN %s\n", code, s->demo_pin);
     sodium_memzero(s, sizeof *s);
     free(s);

@@ -30,5 +30,13 @@ int cmd_seed_demo(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_seed_province(int argc, char **argv);
+int cmd_settle(int argc, char **argv);
+
+/* seed-demo's village programme (seed_inspections.c): a scoring rule for
+ * the village, inspections of its n households since last month's 1st,
+ * and last month settled.  die(1) on failure. */
+struct region;
+void seed_demo_inspections(struct db *d, const struct region *village, long long inspector,
+                           const long long *households, int n);
 
 #endif

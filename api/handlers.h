@@ -110,6 +110,19 @@ void h_reports_collection(struct req *r);
 void h_reports_participation(struct req *r);
 void h_reports_leaderboard(struct req *r);
 void h_reports_points(struct req *r);
+void h_reports_accuracy(struct req *r);
+void h_reports_honour_roll(struct req *r);
+
+/* inspections, scoring rules, settlement */
+void h_inspections_create(struct req *r);
+void h_inspections_list(struct req *r);
+void h_inspections_get(struct req *r);
+void h_inspections_photo(struct req *r);
+void h_inspections_void(struct req *r);
+void h_residents_inspections(struct req *r);
+void h_regions_scoring_put(struct req *r);
+void h_regions_scoring_get(struct req *r);
+void h_settlements_inspections(struct req *r);
 void h_reports_flows(struct req *r);
 
 /* Renderers shared between resource files. */

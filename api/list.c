@@ -93,7 +93,14 @@ bool query_day_or_reply(struct req *r, const char *name, char out[11])
 void reply_id_page(struct req *r, struct db *d, struct db_rows *rows, int limit,
                    list_load_fn load)
 {
+    reply_id_page_with(r, d, rows, limit, load, NULL);
+}
+
+void reply_id_page_with(struct req *r, struct db *d, struct db_rows *rows, int limit,
+                        list_load_fn load, json_t *extra)
+{
     if (!rows) {
+        json_decref(extra);
         reply_db_error(r, d);
         return;
     }
@@ -111,6 +118,7 @@ void reply_id_page(struct req *r, struct db *d, struct db_rows *rows, int limit,
         if (!o) {
             db_rows_free(rows);
             json_decref(items);
+            json_decref(extra);
             reply_db_error(r, d);
             return;
         }
@@ -119,7 +127,11 @@ void reply_id_page(struct req *r, struct db *d, struct db_rows *rows, int limit,
         n++;
     }
     db_rows_free(rows);
-    reply_json(r, 200, list_page(items, more, last));
+    json_t *page = list_page(items, more, last);
+    if (page && extra)
+        json_object_update(page, extra);
+    json_decref(extra);
+    reply_json(r, 200, page);
 }
 
 void reply_row_page(struct req *r, struct db *d, struct db_rows *rows, int limit,

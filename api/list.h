@@ -46,6 +46,11 @@ typedef json_t *(*list_load_fn)(struct req *r, struct db *d, long long id);
 void reply_id_page(struct req *r, struct db *d, struct db_rows *rows, int limit,
                    list_load_fn load);
 
+/* The same, with the members of extra (stolen; may be NULL) beside
+ * items and next_cursor. */
+void reply_id_page_with(struct req *r, struct db *d, struct db_rows *rows, int limit,
+                        list_load_fn load, json_t *extra);
+
 /* Renders the current row of a page: new JSON, or NULL (out of memory). */
 typedef json_t *(*list_row_fn)(struct db_rows *rows);
 

@@ -9,6 +9,7 @@
 #define MiB (1024 * 1024)
 #define HH_READERS (ROLES_ADMINS | ROLE_RESIDENT)
 #define STOCK_READERS (ROLES_ADMINS | ROLE_ATTENDANT)
+#define INSPECTION_READERS (ROLES_ADMINS | ROLE_INSPECTOR | ROLE_RESIDENT)
 
 const struct route wb_routes[] = {
     /* operations: no token */
@@ -26,6 +27,8 @@ const struct route wb_routes[] = {
     { "POST", "/v1/regions", ROLES_ADMINS, BODY_JSON, 0, h_regions_create },
     { "GET", "/v1/regions/{id}", ROLES_STAFF, BODY_NONE, 0, h_regions_get },
     { "GET", "/v1/regions", ROLES_STAFF, BODY_NONE, 0, h_regions_list },
+    { "PUT", "/v1/regions/{id}/scoring", ROLES_ADMINS, BODY_JSON, 0, h_regions_scoring_put },
+    { "GET", "/v1/regions/{id}/scoring", ROLES_STAFF, BODY_NONE, 0, h_regions_scoring_get },
 
     /* staff */
     { "POST", "/v1/staff", ROLES_ADMINS, BODY_JSON, 0, h_staff_create },
@@ -76,6 +79,7 @@ const struct route wb_routes[] = {
     { "GET", "/v1/residents/me/balance", ROLE_RESIDENT, BODY_NONE, 0, h_residents_balance },
     { "GET", "/v1/residents/me/ledger", ROLE_RESIDENT, BODY_NONE, 0, h_residents_ledger },
     { "GET", "/v1/residents/me/dropoffs", ROLE_RESIDENT, BODY_NONE, 0, h_residents_dropoffs },
+    { "GET", "/v1/residents/me/inspections", ROLE_RESIDENT, BODY_NONE, 0, h_residents_inspections },
 
     /* redemptions */
     { "POST", "/v1/residents/pay-code", ROLE_RESIDENT, BODY_NONE, 0, h_pay_code_create },
@@ -97,12 +101,22 @@ const struct route wb_routes[] = {
     { "POST", "/v1/shipments/{id}/cancel", STOCK_READERS, BODY_JSON, 0, h_shipments_cancel },
     { "POST", "/v1/outbound", ROLE_ATTENDANT, BODY_JSON, 0, h_outbound_create },
 
+    /* household sorting inspections (a photo rides in the body, base64) */
+    { "POST", "/v1/inspections", ROLE_INSPECTOR, BODY_JSON, 1 * MiB, h_inspections_create },
+    { "GET", "/v1/inspections", INSPECTION_READERS, BODY_NONE, 0, h_inspections_list },
+    { "GET", "/v1/inspections/{id}", INSPECTION_READERS, BODY_NONE, 0, h_inspections_get },
+    { "GET", "/v1/inspections/{id}/photo.jpg", INSPECTION_READERS, BODY_NONE, 0, h_inspections_photo },
+    { "POST", "/v1/inspections/{id}/void", ROLES_ADMINS, BODY_JSON, 0, h_inspections_void },
+    { "POST", "/v1/settlements/inspections", ROLES_ADMINS, BODY_JSON, 0, h_settlements_inspections },
+
     /* reports */
     { "GET", "/v1/reports/collection", ROLES_ADMINS, BODY_NONE, 0, h_reports_collection },
     { "GET", "/v1/reports/participation", ROLES_ADMINS, BODY_NONE, 0, h_reports_participation },
     { "GET", "/v1/reports/leaderboard", ROLES_ADMINS, BODY_NONE, 0, h_reports_leaderboard },
     { "GET", "/v1/reports/flows", ROLES_ADMINS, BODY_NONE, 0, h_reports_flows },
     { "GET", "/v1/reports/points", ROLES_ADMINS, BODY_NONE, 0, h_reports_points },
+    { "GET", "/v1/reports/accuracy", ROLES_ADMINS, BODY_NONE, 0, h_reports_accuracy },
+    { "GET", "/v1/reports/honour-roll", ROLES_ADMINS | ROLE_INSPECTOR, BODY_NONE, 0, h_reports_honour_roll },
     { "GET", "/v1/reports/ledger-check", ROLE_ADMIN, BODY_NONE, 0, h_reports_ledger_check },
 };
 

@@ -2,15 +2,16 @@
  * PATCH /v1/staff/{id}.
  *
  * Staff are made only downward: an admin makes anyone; a region admin
- * makes attendants and clerks inside its subtree and region admins of
- * strictly lower regions, never an admin or a peer (403).
+ * makes attendants, clerks and inspectors inside its subtree and region
+ * admins of strictly lower regions, never an admin or a peer (403).
  *
  * Reach is a power like any other, so it is granted downward too: each
  * member's reach (staff.reach_region_id, what its tokens reach) is
  * recorded at creation, never wider than its creator's.  An attendant or
  * clerk reaches its site's or shop's county - or, made by a region admin
  * below the county, that admin's own region; a region admin reaches its
- * region.  A member whose reach is wider than the caller's may be read
+ * region, and so does an inspector (a town, village or community).  A
+ * member whose reach is wider than the caller's may be read
  * (its region is in reach) but not changed in any way (403): a reset
  * password or a re-enabled account would hand the caller that reach.
  *
@@ -169,6 +170,11 @@ static bool binding_ok_or_reply(struct req *r, struct db *d, struct create_staff
 {
     bool attendant = strcmp(c->s.role, "attendant") == 0;
     bool clerk = strcmp(c->s.role, "clerk") == 0;
+    if (strcmp(c->s.role, "inspector") == 0 && region_level_rank(g->level) < 3) {
+        reply_error(r, 400, "invalid_request", "region_id",
+                    "an inspector works in a town, village or community, not a %s", g->level);
+        return false;
+    }
     if (!attendant && c->s.site_id) {
         reply_error(r, 400, "invalid_request", "site_id", "only attendants are bound to a site");
         return false;
@@ -232,7 +238,7 @@ static bool binding_ok_or_reply(struct req *r, struct db *d, struct create_staff
  * c->s.reach_region_id set) or -1 on a store error. */
 static int reach_for_new(struct req *r, struct db *d, struct create_staff *c)
 {
-    if (strcmp(c->s.role, "region_admin") == 0) {
+    if (strcmp(c->s.role, "region_admin") == 0 || strcmp(c->s.role, "inspector") == 0) {
         c->s.reach_region_id = c->s.region_id;
         return 0;
     }
@@ -289,7 +295,7 @@ void h_staff_create(struct req *r)
         /* replied */
     } else if (!rb || rb == ROLE_RESIDENT) {
         reply_error(r, 400, "invalid_request", "role",
-                    "role must be admin, region_admin, attendant or clerk");
+                    "role must be admin, region_admin, attendant, clerk or inspector");
     } else if (rb == ROLE_ADMIN && c->s.region_id) {
         /* checked before reach so a region admin still learns it is 403 */
         if (r->who.role != ROLE_ADMIN)

@@ -28,8 +28,10 @@ static const char SQL_REVERSALS[] =
  * what later credits recovered. */
 static const char SQL_DEBT[] =
     "SELECT h.id, h.debt, COALESCE(s.v, 0) - COALESCE(rc.v, 0) FROM households h "
-    "LEFT JOIN (SELECT household_id, SUM(shortfall) AS v FROM dropoffs "
-    "WHERE status = 'reversed' GROUP BY household_id) s ON s.household_id = h.id "
+    "LEFT JOIN (SELECT household_id, SUM(v) AS v FROM (SELECT household_id, shortfall AS v "
+    "FROM dropoffs WHERE status = 'reversed' UNION ALL SELECT household_id, shortfall "
+    "FROM inspections WHERE status = 'voided') x GROUP BY household_id) s "
+    "ON s.household_id = h.id "
     "LEFT JOIN (SELECT household_id, -SUM(delta) AS v FROM ledger WHERE kind = 'recovery' "
     "GROUP BY household_id) rc ON rc.household_id = h.id "
     "WHERE h.debt <> COALESCE(s.v, 0) - COALESCE(rc.v, 0) OR h.debt < 0";
@@ -105,7 +107,7 @@ int ledger_check(struct db *d, struct cache *c, json_t **violations, long long *
         add(v, db_rows_int(r, 0), "debt", detail);
     }
     db_rows_free(r);
-    if (chain_check(d, v) != 0)
+    if (chain_check(d, v) != 0 || inspection_check(d, v) != 0)
         goto fail;
 
     /* Redis: every household, a thousand at a time, pipelined */

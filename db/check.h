@@ -14,6 +14,10 @@
  *                   each rollup row equals the rows it sums
  *   mass_balance    per category, collected - reversed = on hand + in
  *                   transit + transit losses + outbound + count differences
+ * and of inspections (check_inspections.c):
+ *   inspection_paid, settlement_once
+ *                   every point an inspection or a settled month paid,
+ *                   or a void took back, is one ledger row of its own
  * Used by `wbctl reconcile` and GET /v1/reports/ledger-check. */
 #ifndef WB_CHECK_H
 #define WB_CHECK_H
@@ -33,6 +37,9 @@ int ledger_check(struct db *d, struct cache *c, json_t **violations, long long *
 
 /* The chain's and the rollups' checks alone, appended to v.  0 or -1. */
 int chain_check(struct db *d, json_t *v);
+
+/* The inspections' checks alone, appended to v.  0 or -1. */
+int inspection_check(struct db *d, json_t *v);
 
 /* Rebuild Redis's balances from MariaDB: every cached balance entry is
  * replaced by the household's current balance and seq.  Returns the

@@ -185,7 +185,8 @@ void *engine_kind_state(struct engine_tx *tx, const struct ledger_op_kind *kind,
  * ref_id (ref NULL) or the session variable ref, memo may be NULL.  A
  * credit first settles the household's debt with a "recovery" row (the
  * rule of ledger_recovery); *recovered (may be NULL) says how much.  The
- * balance, seq and debt are carried in memory and written once.  0 or -1. */
+ * balance, seq and debt are carried in memory and written once: kind, ref,
+ * actor and memo are borrowed until the group has run.  0 or -1. */
 int engine_move(struct engine_tx *tx, struct household_head *h, long long delta,
                 const char *kind, long long ref_id, const char *ref, const char *actor,
                 const char *memo, long long *recovered);

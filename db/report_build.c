@@ -16,7 +16,7 @@ static const char *const columns[REPORT_KINDS][32] = {
     [REPORT_COLLECTION] = { "key", "label", "dropoffs", "grams", "items", "points", "households",
                             NULL },
     [REPORT_PARTICIPATION] = { "region_id", "name", "month", "households", "active_households",
-                               "rate", NULL },
+                               "rate", "by_dropoff", "by_inspection", NULL },
     [REPORT_LEADERBOARD] = { "rank", "household_id", "head_name_masked", "region_name", "points",
                              "dropoffs", NULL },
     [REPORT_FLOWS] = { "category", "unit", "collected", "reversed", "shipped.from_dropoff",
@@ -30,80 +30,16 @@ static const char *const columns[REPORT_KINDS][32] = {
     [REPORT_POINTS] = { "region_id", "name", "issued.dropoffs", "issued.adjustments",
                         "reversed", "redeemed", "voided", "recovered", "expired", "outstanding",
                         NULL },
+    [REPORT_ACCURACY] = { "region_id", "name", "households", "households_inspected", "coverage",
+                          "inspections", "pass", "partial", "fail", "accuracy", NULL },
+    [REPORT_HONOUR_ROLL] = { "list", "rank", "household_id", "head_name_masked", "region_name",
+                             "inspections", "accuracy", "points", NULL },
 };
 
 const char *const *report_columns(enum report_kind kind)
 {
     return columns[kind];
 }
-
-static void month_text(long long mv, char *out, size_t len, bool first_day)
-{
-    /* months are parsed from YYYY-MM: the year has four digits */
-    unsigned long long u = mv < 0 ? 0 : (unsigned long long)mv;
-    unsigned y = (unsigned)(u / 12 % 10000), m = (unsigned)(u % 12 + 1);
-    snprintf(out, len, first_day ? "%04u-%02u-01" : "%04u-%02u", y, m);
-}
-
-/* ---- the children of a region, by id ---- */
-
-struct child {
-    long long id;
-    char name[401];
-};
-
-struct children {
-    struct child *c;           /* sorted by id */
-    int n;
-};
-
-static int child_cmp(const void *a, const void *b)
-{
-    long long x = ((const struct child *)a)->id, y = ((const struct child *)b)->id;
-    return x < y ? -1 : x > y;
-}
-
-/* The region's children, and the region itself (for what lies in it
- * directly), sorted by id.  0 or -1. */
-static int children_load(struct db *d, const struct report_scope *s, struct children *out)
-{
-    struct db_rows *r = s->id ? db_query(d, "SELECT id, name FROM regions WHERE parent_id = ? "
-                                            "UNION ALL SELECT id, name FROM regions WHERE id = ?",
-                                         "ii", s->id, s->id)
-                              : db_query(d, "SELECT id, name FROM regions WHERE parent_id IS NULL",
-                                         "");
-    if (!r)
-        return -1;
-    out->n = 0;
-    out->c = NULL;
-    int cap = 0;
-    while (db_rows_next(r)) {
-        if (out->n == cap) {
-            cap = cap ? 2 * cap : 32;
-            struct child *p = realloc(out->c, (size_t)cap * sizeof *p);
-            if (!p) {
-                db_rows_free(r);
-                return -1;
-            }
-            out->c = p;
-        }
-        out->c[out->n].id = db_rows_int(r, 0);
-        snprintf(out->c[out->n].name, sizeof out->c[out->n].name, "%s", db_rows_str(r, 1, NULL));
-        out->n++;
-    }
-    db_rows_free(r);
-    if (out->n > 1)
-        qsort(out->c, (size_t)out->n, sizeof *out->c, child_cmp);
-    return 0;
-}
-
-static const char *child_name(const struct children *ch, long long id)
-{
-    struct child key = { .id = id };
-    struct child *c = ch->n ? bsearch(&key, ch->c, (size_t)ch->n, sizeof *ch->c, child_cmp) : NULL;
-    return c ? c->name : "";
-}
-
 
 /* ---- collection ---- */
 
@@ -152,7 +88,7 @@ static int collection_label(struct db *d, const struct collection_query *q, json
             return -1;
         label = found ? s.name : "";
     } else if (q->group == GROUP_REGION) {
-        label = child_name(ch, (long long)json_integer_value(key));
+        label = report_child_name(ch, (long long)json_integer_value(key));
     }
     json_object_set_new(row, "label", json_string(label ? label : ""));
     return 0;
@@ -193,14 +129,17 @@ static int collection_households(struct db *d, const struct collection_query *q,
     return 0;
 }
 
+/* v: households, active by drop-off, active by inspection, active by both */
 static json_t *participation_row(long long id, const char *name, const char *month,
-                                 long long households, long long active)
+                                 const long long *v)
 {
-    double rate = households ? (double)active / (double)households : 0.0;
+    long long active = v[1] + v[2] - v[3];
+    double rate = v[0] ? (double)active / (double)v[0] : 0.0;
     rate = (double)(long long)(rate * 10000.0 + 0.5) / 10000.0;
-    return json_pack("{s:I, s:s, s:s, s:I, s:I, s:f}", "region_id", (json_int_t)id, "name", name,
-                     "month", month, "households", (json_int_t)households, "active_households",
-                     (json_int_t)active, "rate", rate);
+    return json_pack("{s:I, s:s, s:s, s:I, s:I, s:f, s:I, s:I}", "region_id", (json_int_t)id,
+                     "name", name, "month", month, "households", (json_int_t)v[0],
+                     "active_households", (json_int_t)active, "rate", rate, "by_dropoff",
+                     (json_int_t)v[1], "by_inspection", (json_int_t)v[2]);
 }
 
 enum { P_DROPOFF, P_ADJUST, P_REVERSED, P_REDEEMED, P_VOIDED, P_RECOVERED, P_EXPIRED,
@@ -227,13 +166,6 @@ static json_t *points_row(long long id, const char *name, const long long *v)
                      (json_int_t)-v[P_EXPIRED], "outstanding", (json_int_t)v[P_OUTSTANDING]);
 }
 
-static int child_index(const struct children *ch, long long id)
-{
-    for (int c = 0; c < ch->n; c++)
-        if (ch->c[c].id == id)
-            return c;
-    return -1;
-}
 
 static json_t *build_collection(struct db *d, const struct report_query *rq)
 {
@@ -244,7 +176,7 @@ static json_t *build_collection(struct db *d, const struct report_query *rq)
     int ncats = catalog_all(d, &cats);
     struct children ch = { NULL, 0 };
     struct db_rows *rows = ncats >= 0 ? report_collection(d, &q, true) : NULL;
-    if (!rows || (q.group == GROUP_REGION && children_load(d, &rq->s, &ch) != 0)) {
+    if (!rows || (q.group == GROUP_REGION && report_children_load(d, &rq->s, &ch) != 0)) {
         db_rows_free(rows);
         free(ch.c);
         return NULL;
@@ -299,69 +231,85 @@ static long long month_start(long long mv)
     return (long long)clock_local_midnight((int)(mv / 12), (int)(mv % 12 + 1), 1);
 }
 
+/* The cells of participation: per child (the totals last) and month. */
+enum { PT_HOUSEHOLDS, PT_DROPOFF, PT_INSPECTION, PT_BOTH, PT_N };
+
+/* Add rows (child, month "YYYY-MM", value...) to the cells: column 2 + k
+ * of a row goes to term terms[k]. */
+static bool participation_add(const struct report_query *q, const struct children *ch,
+                              long long (*v)[PT_N], struct db_rows *rows, const int *terms,
+                              int nterms)
+{
+    int nm = (int)(q->month1 - q->month0 + 1);
+    while (rows && db_rows_next(rows)) {
+        int y, mo;
+        if (sscanf(db_rows_str(rows, 1, NULL), "%4d-%2d", &y, &mo) != 2)
+            continue;
+        long long mv = (long long)y * 12 + mo - 1;
+        if (mv < q->month0 || mv > q->month1)
+            continue;
+        int m = (int)(mv - q->month0), c = report_child_index(ch, db_rows_int(rows, 0));
+        for (int k = 0; k < nterms; k++) {
+            if (c >= 0)
+                v[(size_t)c * (size_t)nm + (size_t)m][terms[k]] += db_rows_int(rows, 2 + k);
+            v[(size_t)ch->n * (size_t)nm + (size_t)m][terms[k]] += db_rows_int(rows, 2 + k);
+        }
+    }
+    bool ok = rows != NULL;
+    db_rows_free(rows);
+    return ok;
+}
+
 static json_t *build_participation(struct db *d, const struct report_query *q)
 {
     const struct report_scope *s = &q->s;
     long long m0 = q->month0;
     int nm = (int)(q->month1 - q->month0 + 1);
     struct children ch;
-    if (children_load(d, s, &ch) != 0)
+    if (report_children_load(d, s, &ch) != 0)
         return NULL;
-    /* households[c][m], active[c][m] over the children, then the totals */
     size_t cells = (size_t)(ch.n + 1) * (size_t)nm;
-    long long *hh = calloc(cells, sizeof *hh), *act = calloc(cells, sizeof *act);
-    bool ok = hh && act;
+    long long (*v)[PT_N] = calloc(cells, sizeof *v);
+    bool ok = v != NULL;
     long long ends[REPORT_OPEN_MAX];
     for (int m = 0; m < nm && m < REPORT_OPEN_MAX; m++)
         ends[m] = month_start(m0 + m + 1);
     struct db_rows *spans = ok ? report_households_open(d, s->path, s->id, ends, nm) : NULL;
     ok = spans != NULL;
     while (ok && db_rows_next(spans)) {
-        int c = child_index(&ch, db_rows_int(spans, 0));
+        int c = report_child_index(&ch, db_rows_int(spans, 0));
         for (int m = 0; m < nm; m++) {
             if (c >= 0)
-                hh[(size_t)c * (size_t)nm + (size_t)m] += db_rows_int(spans, 1 + m);
-            hh[(size_t)ch.n * (size_t)nm + (size_t)m] += db_rows_int(spans, 1 + m);
+                v[(size_t)c * (size_t)nm + (size_t)m][PT_HOUSEHOLDS] += db_rows_int(spans, 1 + m);
+            v[(size_t)ch.n * (size_t)nm + (size_t)m][PT_HOUSEHOLDS] += db_rows_int(spans, 1 + m);
         }
     }
     db_rows_free(spans);
     char first[11], last[11];
-    month_text(q->month0, first, sizeof first, true);
-    month_text(q->month1, last, sizeof last, true);
-    struct db_rows *rows = ok ? report_active(d, s->path, s->id, first, last) : NULL;
-    ok = rows != NULL;
-    while (ok && db_rows_next(rows)) {
-        char mt[8];
-        snprintf(mt, sizeof mt, "%s", db_rows_str(rows, 1, NULL));
-        int y, mo;
-        if (sscanf(mt, "%4d-%2d", &y, &mo) != 2)
-            continue;
-        long long mv = (long long)y * 12 + mo - 1;
-        if (mv < q->month0 || mv > q->month1)
-            continue;
-        int m = (int)(mv - m0), c = child_index(&ch, db_rows_int(rows, 0));
-        if (c >= 0)
-            act[(size_t)c * (size_t)nm + (size_t)m] += db_rows_int(rows, 2);
-        act[(size_t)ch.n * (size_t)nm + (size_t)m] += db_rows_int(rows, 2);
-    }
-    db_rows_free(rows);
+    report_month_text(q->month0, first, sizeof first, true);
+    report_month_text(q->month1, last, sizeof last, true);
+    static const int by_dropoff[] = { PT_DROPOFF }, by_inspection[] = { PT_INSPECTION, PT_BOTH };
+    ok = ok && participation_add(q, &ch, v, report_active(d, s->path, s->id, first, last),
+                                 by_dropoff, 1);
+    ok = ok && participation_add(q, &ch, v,
+                                 report_active_inspected(d, s->path, s->id, first, last),
+                                 by_inspection, 2);
     json_t *items = ok ? json_array() : NULL, *totals = ok ? json_array() : NULL;
     for (int c = 0; ok && c <= ch.n; c++) {
         for (int m = 0; m < nm; m++) {
-            size_t at = (size_t)c * (size_t)nm + (size_t)m;
+            const long long *cell = v[(size_t)c * (size_t)nm + (size_t)m];
             char mt[8];
-            month_text(m0 + m, mt, sizeof mt, false);
+            report_month_text(m0 + m, mt, sizeof mt, false);
             if (c == ch.n)
-                json_array_append_new(totals, participation_row(s->id, s->name, mt, hh[at],
-                                                                act[at]));
-            else if (ch.c[c].id != s->id || hh[at] || act[at])
+                json_array_append_new(totals, participation_row(s->id, s->name, mt, cell));
+            else if (ch.c[c].id != s->id || cell[PT_HOUSEHOLDS] || cell[PT_DROPOFF] ||
+                     cell[PT_INSPECTION])
                 /* the region itself is a row only for households directly in it */
-                json_array_append_new(items, participation_row(ch.c[c].id, ch.c[c].name, mt,
-                                                               hh[at], act[at]));
+                json_array_append_new(items,
+                                      participation_row(ch.c[c].id, ch.c[c].name, mt, cell));
         }
     }
-    free(hh);
-    free(act);
+    free(v);
     free(ch.c);
     if (!ok)
         return NULL;
@@ -374,8 +322,8 @@ static json_t *build_participation(struct db *d, const struct report_query *q)
 static json_t *build_leaderboard(struct db *d, const struct report_query *q)
 {
     char month[11], mt[8];
-    month_text(q->month0, month, sizeof month, true);
-    month_text(q->month0, mt, sizeof mt, false);
+    report_month_text(q->month0, month, sizeof month, true);
+    report_month_text(q->month0, mt, sizeof mt, false);
     struct db_rows *rows = report_leaderboard(d, q->s.path, month, q->limit);
     if (!rows)
         return NULL;
@@ -412,7 +360,7 @@ static int points_add(const struct children *ch, long long (*v)[P_N], struct db_
     if (!rows)
         return -1;
     while (db_rows_next(rows)) {
-        int c = child_index(ch, db_rows_int(rows, 0));
+        int c = report_child_index(ch, db_rows_int(rows, 0));
         int t = after ? P_OUTSTANDING : points_term(db_rows_str(rows, 1, NULL));
         long long x = after ? -db_rows_int(rows, 2) : db_rows_int(rows, 2);
         if (c >= 0 && t >= 0) {
@@ -428,7 +376,7 @@ static json_t *build_points(struct db *d, const struct report_query *q)
 {
     const struct report_scope *s = &q->s;
     struct children ch;
-    if (children_load(d, s, &ch) != 0)
+    if (report_children_load(d, s, &ch) != 0)
         return NULL;
     /* a county or less reads its households' own rows; more, the period's */
     bool narrow = s->id && region_level_rank(s->level) >= region_level_rank("county");
@@ -439,7 +387,7 @@ static json_t *build_points(struct db *d, const struct report_query *q)
     struct db_rows *bal = ok ? report_balances(d, s->path, s->id) : NULL;
     ok = bal != NULL;
     while (ok && db_rows_next(bal)) {
-        int c = child_index(&ch, db_rows_int(bal, 0));
+        int c = report_child_index(&ch, db_rows_int(bal, 0));
         if (c >= 0) {
             v[c][P_OUTSTANDING] += db_rows_int(bal, 1);
             v[ch.n][P_OUTSTANDING] += db_rows_int(bal, 1);
@@ -478,6 +426,10 @@ json_t *report_build(struct db *d, enum report_kind kind, const struct report_qu
         return report_flows(d, q);
     case REPORT_POINTS:
         return build_points(d, q);
+    case REPORT_ACCURACY:
+        return report_accuracy(d, q);
+    case REPORT_HONOUR_ROLL:
+        return report_honour_roll(d, q);
     default:
         return NULL;
     }

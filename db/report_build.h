@@ -22,7 +22,7 @@ struct db;
 
 enum report_kind {
     REPORT_COLLECTION, REPORT_PARTICIPATION, REPORT_LEADERBOARD, REPORT_FLOWS, REPORT_POINTS,
-    REPORT_KINDS
+    REPORT_ACCURACY, REPORT_HONOUR_ROLL, REPORT_KINDS
 };
 
 /* The region a report is about (the caller resolves region_id to it). */
@@ -74,5 +74,29 @@ json_t *report_flows(struct db *d, const struct report_query *q);
  * those of its `totals` (an object: one row; an array: each). */
 struct csv_out;
 void report_csv(const char *const *cols, json_t *body, struct csv_out *out);
+
+/* The village programme's reports (report_inspections.c): accuracy and
+ * the honour roll of q->month0, as report_build gives them. */
+json_t *report_accuracy(struct db *d, const struct report_query *q);
+json_t *report_honour_roll(struct db *d, const struct report_query *q);
+
+/* ---- for the builders (report_children.c) ---- */
+
+/* A region's children, and the region itself (for what lies in it
+ * directly), sorted by id; the whole tree's provinces for scope id 0. */
+struct child {
+    long long id;
+    char name[401];
+};
+struct children {
+    struct child *c;           /* sorted by id; the caller frees c */
+    int n;
+};
+int report_children_load(struct db *d, const struct report_scope *s, struct children *out);
+const char *report_child_name(const struct children *ch, long long id);
+int report_child_index(const struct children *ch, long long id);
+
+/* A month value (year * 12 + month - 1) as "YYYY-MM", or "YYYY-MM-01". */
+void report_month_text(long long mv, char *out, size_t len, bool first_day);
 
 #endif

@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char *const kind_names[REPORT_KINDS] = {
-    "collection", "participation", "leaderboard", "flows", "points",
+    "collection", "participation", "leaderboard", "flows", "points", "accuracy", "honour-roll",
 };
 
 int report_kind(const char *name)
@@ -224,6 +224,13 @@ int report_query_parse(struct db *d, enum report_kind kind, report_param_fn get,
     case REPORT_FLOWS:
     case REPORT_POINTS:
         return period_parse(get, ctx, &q->p, f);
+    case REPORT_ACCURACY:
+    case REPORT_HONOUR_ROLL:
+        rc = month_parse(get, ctx, "month", &q->month0, f);
+        if (!rc && q->month0 < 0)
+            rc = refuse(f, "month", "month is required (YYYY-MM)");
+        q->month1 = q->month0;
+        return rc;
     default:
         return refuse(f, "report", "no such report");
     }

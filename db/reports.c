@@ -263,6 +263,48 @@ struct db_rows *report_active(struct db *d, const char *path, long long region_i
                     "sisss", path, region_id, path, first, last);
 }
 
+struct db_rows *report_active_inspected(struct db *d, const char *path, long long region_id,
+                                        const char *first, const char *last)
+{
+    return db_query(d,
+                    BOUNDED "SELECT " CHILD("x.path") ", x.month, COUNT(*), SUM(x.dropped) FROM "
+                    "(SELECT g.path AS path, DATE_FORMAT(i.local_day, '%Y-%m') AS month, "
+                    "i.household_id, MAX(COALESCE(s.dropoffs, 0) > 0) AS dropped "
+                    "FROM regions g STRAIGHT_JOIN inspections i ON i.region_id = g.id "
+                    "LEFT JOIN stat_household_month s ON s.household_id = i.household_id "
+                    "AND s.month = DATE_FORMAT(i.local_day, '%Y-%m-01') "
+                    "WHERE g.path LIKE CONCAT(?, '%') AND i.local_day BETWEEN ? AND LAST_DAY(?) "
+                    "AND i.status = 'recorded' GROUP BY g.path, month, i.household_id) x "
+                    "GROUP BY 1, 2",
+                    "sisss", path, region_id, path, first, last);
+}
+
+struct db_rows *report_inspection_counts(struct db *d, const char *path, long long region_id,
+                                         const char *first, const char *last)
+{
+    return db_query(d,
+                    BOUNDED "SELECT " CHILD("g.path") ", COUNT(DISTINCT i.household_id), "
+                    "COUNT(*), SUM(i.result = 'pass'), SUM(i.result = 'partial'), "
+                    "SUM(i.result = 'fail') FROM regions g STRAIGHT_JOIN inspections i "
+                    "ON i.region_id = g.id WHERE g.path LIKE CONCAT(?, '%') "
+                    "AND i.local_day BETWEEN ? AND ? AND i.status = 'recorded' GROUP BY 1",
+                    "sisss", path, region_id, path, first, last);
+}
+
+struct db_rows *report_inspected_households(struct db *d, const char *path, const char *first,
+                                            const char *last)
+{
+    return db_query(d,
+                    BOUNDED "SELECT i.household_id, h.head_name, g.name, g.path, COUNT(*), "
+                    "SUM(i.result = 'pass'), SUM(i.result = 'partial') "
+                    "FROM regions g STRAIGHT_JOIN inspections i ON i.region_id = g.id "
+                    "JOIN households h ON h.id = i.household_id "
+                    "WHERE g.path LIKE CONCAT(?, '%') AND i.local_day BETWEEN ? AND ? "
+                    "AND i.status = 'recorded' GROUP BY i.household_id, h.head_name, g.name, g.path "
+                    "ORDER BY i.household_id",
+                    "sss", path, first, last);
+}
+
 struct db_rows *report_leaderboard(struct db *d, const char *path, const char *month, int limit)
 {
     return db_query(d,

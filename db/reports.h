@@ -58,6 +58,24 @@ struct db_rows *report_households_open(struct db *d, const char *path, long long
 struct db_rows *report_active(struct db *d, const char *path, long long region_id,
                               const char *first, const char *last);
 
+/* Rows (child, month "YYYY-MM", inspected, inspected_and_dropped) of
+ * households with a live inspection in each month of first..last
+ * ("YYYY-MM-01"), and how many of them also had a credited drop-off. */
+struct db_rows *report_active_inspected(struct db *d, const char *path, long long region_id,
+                                        const char *first, const char *last);
+
+/* ---- inspections ---- */
+
+/* Rows (child, households_inspected, inspections, pass, partial, fail)
+ * of the live inspections of days first..last. */
+struct db_rows *report_inspection_counts(struct db *d, const char *path, long long region_id,
+                                         const char *first, const char *last);
+
+/* Rows (household_id, head_name, region_name, region_path, inspections,
+ * pass, partial) of each household with live inspections in first..last. */
+struct db_rows *report_inspected_households(struct db *d, const char *path, const char *first,
+                                            const char *last);
+
 /* Rows (household_id, points, dropoffs, head_name, region_name) of the
  * month's households with a credited drop-off, most points first, then by
  * id; limit rows. */

@@ -98,13 +98,14 @@ int staff_by_id(struct db *d, long long id, struct staff *out)
 }
 
 /* The widest reach a role allows (staff_insert's default): the county of
- * an attendant's site or a clerk's shop, a region admin's own region,
+ * an attendant's site or a clerk's shop, a region admin's or an
+ * inspector's own region,
  * nothing for an admin.  0 or -1. */
 static int default_reach(struct db *d, const struct staff *s, long long *out)
 {
     long long place = 0;
     *out = 0;
-    if (strcmp(s->role, "region_admin") == 0) {
+    if (strcmp(s->role, "region_admin") == 0 || strcmp(s->role, "inspector") == 0) {
         *out = s->region_id;
         return 0;
     }

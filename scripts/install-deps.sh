@@ -8,7 +8,7 @@ PACKAGES=(
   libevent-dev libhiredis-dev libmariadb-dev libjwt-dev libjansson-dev
   libqrencode-dev libpng-dev libsodium-dev libcmocka-dev libcairo2-dev
   redis-server redis-tools mariadb-server mariadb-client
-  wrk zbar-tools python3 tzdata ca-certificates fonts-wqy-microhei curl
+  wrk zbar-tools python3 tzdata ca-certificates fonts-wqy-microhei curl poppler-utils
 )
 
 missing=()

@@ -10,6 +10,7 @@
 #include "server/ratelimit.h"
 #include "server/router.h"
 #include "server/server.h"
+#include "server/settler.h"
 #include "server/worker.h"
 #include "db/db.h"
 #include "db/pin.h"
@@ -210,6 +211,9 @@ int main(int argc, char **argv)
         }
         started++;
     }
+    struct settler *settler = rc == 0 ? settler_start(&cfg) : NULL;
+    if (rc == 0 && !settler)
+        log_msg(LOG_WARN, "the monthly settlement thread did not start: settle with wbctl settle");
     if (rc == 0) {
         log_msg(LOG_INFO, "wastebankd listening on %s:%d with %d workers", cfg.listen_host,
                 port, srv.nworkers);
@@ -219,6 +223,7 @@ int main(int argc, char **argv)
         log_msg(LOG_INFO, "received signal %d: finishing requests in flight", sig);
     }
     close(lfd);
+    settler_stop(settler);
     for (int i = 0; i < started; i++)
         worker_stop(&srv.workers[i]);
     for (int i = 0; i < started; i++)

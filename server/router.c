@@ -43,6 +43,7 @@ static const struct {
     { ROLE_ATTENDANT, "attendant" },
     { ROLE_CLERK, "clerk" },
     { ROLE_RESIDENT, "resident" },
+    { ROLE_INSPECTOR, "inspector" },
 };
 
 int role_bit(const char *name)
