@@ -370,6 +370,11 @@ static void list_inspections(struct req *r, struct db *d, long long household_on
     const char *root = "/";
     struct region g;
     struct household h;
+    if (household_only && household_id && household_id != household_only) {
+        json_decref(extra);
+        reply_error(r, 404, "not_found", "household_id", "no such household");
+        return;
+    }
     if (household_only) {
         household_id = household_only;
     } else if (!(root = list_root_or_reply(r, d, "region_id", &g)) ||

@@ -5,6 +5,7 @@
 
 #include <cairo-pdf.h>
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -377,4 +378,10 @@ int poster_pdf(const struct poster *p, unsigned char **out, size_t *len, char *e
     *out = k.buf;
     *len = k.len;
     return 0;
+}
+
+void poster_release_fonts(void)
+{
+    cairo_debug_reset_static_data();
+    FcFini();
 }

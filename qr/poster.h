@@ -52,4 +52,8 @@ int poster_pdf(const struct poster *p, unsigned char **out, size_t *len, char *e
  * max(1, ceil(max(nred, nblack) / POSTER_ROWS)). */
 int poster_pages(size_t nred, size_t nblack);
 
+/* Release cairo's and fontconfig's font caches, which drawing fills and
+ * keeps for the process: call once at exit, when no thread draws. */
+void poster_release_fonts(void);
+
 #endif

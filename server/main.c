@@ -14,6 +14,7 @@
 #include "server/worker.h"
 #include "db/db.h"
 #include "db/pin.h"
+#include "qr/poster.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -237,6 +238,7 @@ int main(int argc, char **argv)
     free(srv.workers);
     ratelimit_free(srv.rl);
     metrics_free();
+    poster_release_fonts();
     sodium_memzero(dummy_pw, sizeof dummy_pw);
     sodium_memzero(srv.pin_key, sizeof srv.pin_key);
     config_release(&cfg);
