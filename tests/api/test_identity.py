@@ -15,7 +15,7 @@ from lib import expect_eq, expect_error, expect_json, expect_status
 
 ME = "/v1/auth/me"
 CODE_RE = re.compile(r"^WB1\.[1-9][0-9]*\.[1-9][0-9]*\.[A-Z2-7]{16}$")
-ROLES = ("admin", "region_admin", "attendant", "clerk", "resident")
+ROLES = ("admin", "region_admin", "attendant", "clerk", "inspector", "resident")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -150,7 +150,7 @@ def world(ctx):
                 > Y (county) > VY (village)
     sites: SX in VX, SXC in CX, SY in VY; shops: HX in X, HY in VY
     staff: ra_x, ra_y (region admins of X, Y), at_x (attendant at SX), cl_x (clerk at HX),
-           at_y (attendant at SY), cl_y (clerk at HY)
+           at_y (attendant at SY), cl_y (clerk at HY), in_x (inspector of VX)
     households: hx1 in VX (PIN 4821, resident res_x), hx2 in CX, hy1 in VY (PIN 4821)
     Tests must not change these; they make their own objects for that."""
     global _WORLD
@@ -178,6 +178,7 @@ def world(ctx):
     w.cl_x = mk_staff(ctx, a, "clerk", w.X["id"], shop_id=w.HX["id"])
     w.at_y = mk_staff(ctx, a, "attendant", w.VY["id"], site_id=w.SY["id"])
     w.cl_y = mk_staff(ctx, a, "clerk", w.VY["id"], shop_id=w.HY["id"])
+    w.in_x = mk_staff(ctx, a, "inspector", w.VX["id"])
     w.hx1 = mk_household(ctx, a, w.VX["id"], pin="4821", head_name="Wang Xiaoming")
     w.hx2 = mk_household(ctx, a, w.CX["id"], head_name="李四")
     w.hy1 = mk_household(ctx, a, w.VY["id"], pin="4821", head_name="Zhao Y")
@@ -188,7 +189,7 @@ def world(ctx):
 
 def tokens_by_role(ctx, w, res):
     return {"admin": ctx.admin_token, "region_admin": w.ra_x.token, "attendant": w.at_x.token,
-            "clerk": w.cl_x.token, "resident": res.token}
+            "clerk": w.cl_x.token, "inspector": w.in_x.token, "resident": res.token}
 
 
 # ----------------------------------------------------------------------------- roles
@@ -205,7 +206,7 @@ def test_role_table_forbids_exactly_the_roles_api_md_excludes(ctx):
     res = resident(ctx, hh, "5827")
     tokens = tokens_by_role(ctx, w, res)
     ADM = {"admin", "region_admin"}
-    STAFF = ADM | {"attendant", "clerk"}
+    STAFF = ADM | {"attendant", "clerk", "inspector"}
     HHR = ADM | {"resident"}
     h = hh["id"]
     routes = [

@@ -1401,3 +1401,69 @@ def test_inspection_routes_refuse_the_wrong_roles(ctx):
                     problems.append("%s %s as %s (not allowed): %s" % (method, path, role, e))
     assert not problems, "%d role-table violations:\n  %s" % (len(problems), "\n  ".join(problems))
     expect_eq(balance_of(ctx, h["id"]), 0, "balance: nothing was paid or voided by the calls")
+
+
+def test_settlement_killed_half_way_pays_the_rest_once_on_the_next_run(ctx):
+    """wbctl settle is killed (SIGKILL) while its second group of households waits on a
+    row lock another session holds: the first group's households stay settled, nobody
+    else is, and the next run settles exactly the rest, each household once."""
+    import signal
+    import time
+    P, days = month_with_days(ctx, 1, ended=True)
+    w = world(ctx)
+    V = w.V[0]
+    set_rule(ctx, V["id"], month=P, per_pass=0, per_partial=0, min_inspections=1,
+             black_below=0, monthly=[{"min_rate": 0.5, "points": 7}])
+    hh = [mk_household(ctx, V["id"]) for _ in range(150)]
+    for h in hh:
+        inspected_on(ctx, w.insp[0], h, "pass", days[0])
+    ids = sorted(h["id"] for h in hh)
+    before = _ledger_counts(ctx, ids)
+    group = 64                                   # LEDGER_GROUP_MAX: one transaction each
+    blocked = ids[group + group // 2]            # a household of the second group
+    e = ctx.env
+    holder = subprocess.Popen(
+        ["mariadb", "--no-defaults", "--socket=" + e["WB_DB_SOCKET"], "-u" + e["WB_DB_USER"],
+         "-p" + e["WB_DB_PASSWORD"], "-N", "-B", "-n", e["WB_DB_NAME"]],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    settler = None
+    try:
+        holder.stdin.write("BEGIN; SELECT id FROM households WHERE id = %d FOR UPDATE; "
+                           "SELECT 'locked';\n" % blocked)
+        holder.stdin.flush()
+        lines = [holder.stdout.readline().strip() for _ in range(2)]
+        expect_eq(lines[-1], "locked", "the other session's lock")
+        settler = subprocess.Popen([ctx.bin_path("wbctl"), "settle", "--region-id", str(V["id"]),
+                                    "--month", P], env=e, cwd=ctx.repo,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        count = ("SELECT COUNT(*) FROM inspection_settlements WHERE household_id IN (%s)"
+                 % ",".join(str(i) for i in ids))
+        ctx.wait_until(lambda: sql_int(ctx, count) >= group, timeout=20,
+                       message="the first group settled")
+        time.sleep(0.3)                          # the second group waits on the lock (3 s)
+        assert settler.poll() is None, "wbctl settle ended before it was killed: %r" % (
+            settler.communicate(),)
+        settler.send_signal(signal.SIGKILL)
+        settler.wait(timeout=10)
+    finally:
+        if settler and settler.poll() is None:
+            settler.kill()
+            settler.wait()
+        holder.stdin.write("ROLLBACK;\n")
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    paid = _paid_since(ctx, before, ids)
+    first = [i for i in ids if paid[i] != (0, 0)]
+    expect_eq(first, ids[:group], "settled before the kill: the first group, whole")
+    assert all(paid[i] == (1, 7) for i in first), "paid once each: %r" % paid
+    p = ctx.wbctl("settle", "--region-id", str(V["id"]), "--month", P)
+    expect_eq(p.returncode, 0, "the second run (stderr %r)" % p.stderr)
+    out = json.loads(p.stdout)
+    expect_eq((out["households_settled"], out["points"]), (len(ids) - group,
+                                                            7 * (len(ids) - group)),
+              "the second run settles the rest")
+    expect_eq(_paid_since(ctx, before, ids), {i: (1, 7) for i in ids}, "every household once")
+    expect_eq(sql_int(ctx, count), len(ids), "one settlement row a household")
+    check = expect_json(ctx.get("/v1/reports/ledger-check", token=ctx.admin_token), 200)
+    mine = [v for v in check["violations"] if v.get("household_id") in set(ids)]
+    expect_eq(mine, [], "ledger-check violations of these households")
