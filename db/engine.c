@@ -1075,3 +1075,17 @@ int ledger_engine_run(struct db *d, struct ledger_op *const *ops, int n)
     }
     return n;
 }
+
+int engine_claw_back(struct engine_tx *tx, struct household_head *h, long long points,
+                     const char *kind, long long ref_id, const char *actor, const char *memo,
+                     long long *clawed)
+{
+    long long took = points < h->balance ? points : h->balance;
+    *clawed = took;
+    h->debt += points - took;
+    if (took > 0)
+        return engine_move(tx, h, -took, kind, ref_id, NULL, actor, memo, NULL);
+    if (points > 0)
+        engine_touch(tx, h);
+    return 0;
+}

@@ -195,6 +195,15 @@ int engine_move(struct engine_tx *tx, struct household_head *h, long long delta,
  * once with the group.  0 or -1. */
 int engine_tally(struct engine_tx *tx, int rollup, const long long *key, const long long *val);
 
+/* Take points back from a locked household (a reversal, a void): what
+ * the balance holds leaves it in a ledger row of kind with ref_id (none
+ * when that is 0), the rest stays owed as the household's debt, recovered
+ * from its next credits (ledger_recovery).  *clawed says how much was
+ * taken.  0 or -1. */
+int engine_claw_back(struct engine_tx *tx, struct household_head *h, long long points,
+                     const char *kind, long long ref_id, const char *actor, const char *memo,
+                     long long *clawed);
+
 /* The household's debt changed without a ledger row (a reversal's
  * shortfall): write its head with the group. */
 void engine_touch(struct engine_tx *tx, struct household_head *h);

@@ -287,16 +287,11 @@ static int void_decide(struct engine_tx *tx, struct ledger_op *op)
     }
     g->done[g->ndone++] = in->inspection_id;
     /* what the balance cannot give back stays owed (db/ledger.h, recovery) */
-    long long clawed = points < h->balance ? points : h->balance;
-    h->debt += points - clawed;
-    if (clawed > 0) {
-        if (engine_move(tx, h, -clawed, "inspection_void", in->inspection_id, NULL, in->actor,
-                        in->reason, NULL) != 0)
-            return -1;
-        ans->moved = true;
-    } else if (points > 0) {
-        engine_touch(tx, h);
-    }
+    long long clawed = 0;
+    if (engine_claw_back(tx, h, points, "inspection_void", in->inspection_id, in->actor,
+                         in->reason, &clawed) != 0)
+        return -1;
+    ans->moved = clawed > 0;
     if (engine_write(tx, SQL_VOID, "ssiii", in->actor, in->reason, clawed, points - clawed,
                      in->inspection_id) < 0)
         return -1;

@@ -376,16 +376,11 @@ static int reverse_decide(struct engine_tx *tx, struct ledger_op *op)
     g->done[g->ndone++] = in->dropoff_id;
     /* what the balance cannot give back stays owed: the household's debt,
      * recovered from the next points that come to it */
-    long long clawed = points < h->balance ? points : h->balance;
-    h->debt += points - clawed;
-    if (clawed > 0) {
-        if (engine_move(tx, h, -clawed, "reversal", in->dropoff_id, NULL, in->actor, in->reason,
-                        NULL) != 0)
-            return -1;
-        ans->moved = true;
-    } else if (points > 0) {
-        engine_touch(tx, h);
-    }
+    long long clawed = 0;
+    if (engine_claw_back(tx, h, points, "reversal", in->dropoff_id, in->actor, in->reason,
+                         &clawed) != 0)
+        return -1;
+    ans->moved = clawed > 0;
     /* the stock it brought goes back out of its site: what is still there;
      * what has left already is the site's shortfall, never a negative */
     char today[11];
