@@ -1467,3 +1467,54 @@ def test_settlement_killed_half_way_pays_the_rest_once_on_the_next_run(ctx):
     check = expect_json(ctx.get("/v1/reports/ledger-check", token=ctx.admin_token), 200)
     mine = [v for v in check["violations"] if v.get("household_id") in set(ids)]
     expect_eq(mine, [], "ledger-check violations of these households")
+
+
+def test_the_server_settles_last_month_on_its_own(ctx):
+    """A wastebankd that starts settles the month before on its own thread (as it does
+    after each local midnight that begins a month): a household inspected last month
+    is paid without anyone asking, once."""
+    P, days = month_with_days(ctx, 1, ended=True)
+    w = world(ctx)
+    V = w.V[0]
+    set_rule(ctx, V["id"], month=P, per_pass=0, per_partial=0, min_inspections=1,
+             black_below=0, monthly=[{"min_rate": 1.0, "points": 9}])
+    h = mk_household(ctx, V["id"])
+    inspected_on(ctx, w.insp[0], h, "pass", days[0])
+    before = _ledger_counts(ctx, [h["id"]])
+    srv = ctx.start_server()
+    ctx.wait_until(lambda: _paid_since(ctx, before, [h["id"]])[h["id"]] == (1, 9), timeout=20,
+                   message="the new server's settlement of %s" % P)
+    srv.stop()
+    again = expect_json(settle(ctx, V["id"], P), 200)
+    expect_eq((again["households_settled"], again["points"]), (0, 0), "nothing left to settle")
+    expect_eq(_paid_since(ctx, before, [h["id"]]), {h["id"]: (1, 9)}, "paid once")
+
+
+def test_honour_roll_poster_runs_onto_a_second_page(ctx):
+    """30 households on the red list: the A4 poster holds 25 rows a column, so it has
+    two pages, and the second page carries the rest of the names."""
+    if shutil.which("pdfinfo") is None or shutil.which("pdftotext") is None:
+        ctx.skip("poppler-utils (pdfinfo, pdftotext) is not installed")
+    w = world(ctx)
+    V = w.V[0]
+    set_rule(ctx, V["id"])
+    hh = [mk_household(ctx, V["id"]) for _ in range(30)]
+    for h in hh:
+        inspected(ctx, w.insp[0], h, "pass")
+    body = roll(ctx, V["id"])
+    expect_eq(len(body["red"]), 30, "the red list")
+    r = report(ctx, "honour-roll", region_id=V["id"], month=this_month(), format="pdf")
+    expect_status(r, 200)
+    with tempfile.TemporaryDirectory() as d:
+        pdf = os.path.join(d, "roll.pdf")
+        with open(pdf, "wb") as f:
+            f.write(r.body)
+        info = subprocess.run(["pdfinfo", pdf], capture_output=True, text=True, timeout=30)
+        last = subprocess.run(["pdftotext", "-enc", "UTF-8", "-f", "2", "-l", "2", pdf, "-"],
+                              capture_output=True, text=True, timeout=30)
+    pages = [l.split()[-1] for l in info.stdout.splitlines() if l.startswith("Pages:")]
+    expect_eq(pages, ["2"], "pages of the poster")
+    assert "A4" in info.stdout or "595.28 x 841.89" in info.stdout, info.stdout
+    for e in body["red"][25:]:
+        assert e["head_name_masked"] in last.stdout, "%r not on page 2: %r" % (
+            e["head_name_masked"], last.stdout[:400])
