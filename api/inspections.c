@@ -422,8 +422,8 @@ void h_residents_inspections(struct req *r)
                                 (json_int_t)c.inspections, "pass", (json_int_t)c.pass,
                                 "partial", (json_int_t)c.partial, "fail", (json_int_t)c.fail);
     json_object_set_new(summary, "accuracy",
-                        c.inspections ? json_real(scoring_accuracy_bp(c.pass, c.partial,
-                                                                      c.inspections) / 1e4)
+                        c.inspections ? json_real(scoring_accuracy(c.pass, c.partial,
+                                                                   c.inspections))
                                       : json_null());
     list_inspections(r, d, r->who.household_id, m ? month : NULL,
                      json_pack("{s:o}", "month", summary));

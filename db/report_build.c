@@ -28,7 +28,7 @@ static const char *const columns[REPORT_KINDS][32] = {
                        "left_region", "entered_region", "reversal_shortfall", "balanced",
                        NULL },
     [REPORT_POINTS] = { "region_id", "name", "issued.dropoffs", "issued.adjustments",
-                        "reversed", "redeemed", "voided", "recovered", "expired", "outstanding",
+                        "issued.inspections", "reversed", "redeemed", "voided", "recovered", "expired", "outstanding",
                         NULL },
     [REPORT_ACCURACY] = { "region_id", "name", "households", "households_inspected", "coverage",
                           "inspections", "pass", "partial", "fail", "accuracy", NULL },
@@ -143,24 +143,32 @@ static json_t *participation_row(long long id, const char *name, const char *mon
 }
 
 enum { P_DROPOFF, P_ADJUST, P_REVERSED, P_REDEEMED, P_VOIDED, P_RECOVERED, P_EXPIRED,
-       P_OUTSTANDING, P_N };
+       P_INSPECTION, P_OUTSTANDING, P_N };
 
+/* A ledger kind's term; an inspection void takes points back as a
+ * reversal does. */
 static int points_term(const char *kind)
 {
-    static const char *const kinds[] = { "dropoff", "adjustment", "reversal", "redemption",
-                                         "void", "recovery", "expiry" };
-    for (int i = 0; i < 7; i++)
-        if (strcmp(kind, kinds[i]) == 0)
-            return i;
+    static const struct { const char *kind; int term; } kinds[] = {
+        { "dropoff", P_DROPOFF },     { "adjustment", P_ADJUST },
+        { "reversal", P_REVERSED },   { "inspection_void", P_REVERSED },
+        { "redemption", P_REDEEMED }, { "void", P_VOIDED },
+        { "recovery", P_RECOVERED },  { "expiry", P_EXPIRED },
+        { "inspection", P_INSPECTION },
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(kind, kinds[i].kind) == 0)
+            return kinds[i].term;
     return -1;
 }
 
 static json_t *points_row(long long id, const char *name, const long long *v)
 {
     /* debits are shown as the amounts they took */
-    return json_pack("{s:I, s:s, s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:I}", "region_id",
-                     (json_int_t)id, "name", name, "issued", "dropoffs", (json_int_t)v[P_DROPOFF],
-                     "adjustments", (json_int_t)v[P_ADJUST], "reversed",
+    return json_pack("{s:I, s:s, s:{s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:I}",
+                     "region_id", (json_int_t)id, "name", name, "issued", "dropoffs",
+                     (json_int_t)v[P_DROPOFF], "adjustments", (json_int_t)v[P_ADJUST],
+                     "inspections", (json_int_t)v[P_INSPECTION], "reversed",
                      (json_int_t)-v[P_REVERSED], "redeemed", (json_int_t)-v[P_REDEEMED], "voided",
                      (json_int_t)v[P_VOIDED], "recovered", (json_int_t)-v[P_RECOVERED], "expired",
                      (json_int_t)-v[P_EXPIRED], "outstanding", (json_int_t)v[P_OUTSTANDING]);

@@ -23,14 +23,6 @@ static double rate4(long long a, long long b)
     return b ? (double)(long long)((double)a / (double)b * 10000.0 + 0.5) / 10000.0 : 0.0;
 }
 
-/* (pass + partial / 2) / n, rounded to 4 decimals. */
-static double accuracy4(long long pass, long long partial, long long n)
-{
-    return n ? (double)(long long)((2.0 * (double)pass + (double)partial) / (2.0 * (double)n) *
-                                       10000.0 + 0.5) / 10000.0
-             : 0.0;
-}
-
 enum { A_HOUSEHOLDS, A_INSPECTED, A_INSPECTIONS, A_PASS, A_PARTIAL, A_FAIL, A_N };
 
 static json_t *accuracy_row(long long id, const char *name, const long long *v)
@@ -42,7 +34,7 @@ static json_t *accuracy_row(long long id, const char *name, const long long *v)
                           (json_int_t)v[A_INSPECTIONS], "pass", (json_int_t)v[A_PASS],
                           "partial", (json_int_t)v[A_PARTIAL], "fail", (json_int_t)v[A_FAIL]);
     json_object_set_new(o, "accuracy",
-                        v[A_INSPECTIONS] ? json_real(accuracy4(v[A_PASS], v[A_PARTIAL],
+                        v[A_INSPECTIONS] ? json_real(scoring_accuracy(v[A_PASS], v[A_PARTIAL],
                                                                v[A_INSPECTIONS]))
                                          : json_null());
     return o;
@@ -166,7 +158,7 @@ static json_t *roll_json(const struct roll *l, const char *list, json_t *all)
         json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:I, s:f, s:I}", "rank", (json_int_t)rank,
                               "household_id", (json_int_t)e->household_id, "head_name_masked",
                               masked, "region_name", e->region, "inspections", (json_int_t)e->n,
-                              "accuracy", accuracy4(e->pass, e->partial, e->n), "points",
+                              "accuracy", scoring_accuracy(e->pass, e->partial, e->n), "points",
                               (json_int_t)e->points);
         json_t *row = json_deep_copy(o);
         json_object_set_new(row, "list", json_string(list));

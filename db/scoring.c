@@ -172,6 +172,15 @@ bool scoring_reaches(long long pass, long long partial, long long n, int rate_bp
     return n > 0 && (2 * pass + partial) * SCORING_BP >= (long long)rate_bp * 2 * n;
 }
 
+double scoring_accuracy(long long pass, long long partial, long long n)
+{
+    if (n <= 0)
+        return 0.0;
+    /* (2 pass + partial) / 2n to the nearest 1/10000, in integers */
+    long long num = (2 * pass + partial) * SCORING_BP, den = 2 * n;
+    return (double)((num + den / 2) / den) / SCORING_BP;
+}
+
 int scoring_accuracy_bp(long long pass, long long partial, long long n)
 {
     return n > 0 ? (int)((2 * pass + partial) * SCORING_BP / (2 * n)) : 0;

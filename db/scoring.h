@@ -60,6 +60,9 @@ json_t *scoring_json(const struct scoring_rule *r);
 /* Does an accuracy of (pass + partial / 2) / n reach rate_bp?  n > 0. */
 bool scoring_reaches(long long pass, long long partial, long long n, int rate_bp);
 
+/* The accuracy as the answers show it: rounded to 4 decimals. */
+double scoring_accuracy(long long pass, long long partial, long long n);
+
 /* The accuracy in basis points, rounded down; 0 when n is 0. */
 int scoring_accuracy_bp(long long pass, long long partial, long long n);
 

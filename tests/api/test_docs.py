@@ -17,9 +17,10 @@ ROLE_BITS = {
     "ROLE_ATTENDANT": {"attendant"},
     "ROLE_CLERK": {"clerk"},
     "ROLE_RESIDENT": {"resident"},
+    "ROLE_INSPECTOR": {"inspector"},
     "ROLES_ADMINS": {"admin", "region_admin"},
-    "ROLES_STAFF": {"admin", "region_admin", "attendant", "clerk"},
-    "ROLES_ANY": {"admin", "region_admin", "attendant", "clerk", "resident"},
+    "ROLES_STAFF": {"admin", "region_admin", "attendant", "clerk", "inspector"},
+    "ROLES_ANY": {"admin", "region_admin", "attendant", "clerk", "inspector", "resident"},
     "ROLES_PUBLIC": set(),
 }
 
@@ -29,7 +30,8 @@ ROUTE_ROW = re.compile(
 # Keyed routes of the contract (api.md, Idempotency): required, and optional.
 IDEMPOTENT_REQUIRED = {("POST", "/v1/dropoffs"), ("POST", "/v1/redemptions"),
                        ("POST", "/v1/households/{id}/adjustments"), ("POST", "/v1/shipments"),
-                       ("POST", "/v1/sites/{id}/stock-counts"), ("POST", "/v1/outbound")}
+                       ("POST", "/v1/sites/{id}/stock-counts"), ("POST", "/v1/outbound"),
+                       ("POST", "/v1/inspections")}
 IDEMPOTENT_OPTIONAL = {("POST", "/v1/households/import")}
 
 

@@ -1518,3 +1518,22 @@ def test_honour_roll_poster_runs_onto_a_second_page(ctx):
     for e in body["red"][25:]:
         assert e["head_name_masked"] in last.stdout, "%r not on page 2: %r" % (
             e["head_name_masked"], last.stdout[:400])
+
+
+def test_points_report_counts_inspection_points_and_their_voids(ctx):
+    w = world(ctx)
+    V = w.V[0]
+    set_rule(ctx, V["id"], per_pass=5, per_partial=2)
+    a, b = mk_household(ctx, V["id"]), mk_household(ctx, V["id"])
+    inspected(ctx, w.insp[0], a, "pass")
+    ib = inspected(ctx, w.insp[0], b, "partial")
+    voided(ctx, ib["id"])
+    rep = report(ctx, "points", region_id=V["id"], **{"from": today(), "to": today()})
+    body = expect_json(rep, 200)
+    tot = body["totals"]
+    expect_eq(tot["issued"].get("inspections"), 7, "issued by inspections")
+    expect_eq(tot["reversed"], 2, "taken back by the void")
+    expect_eq(tot["outstanding"], 5, "outstanding")
+    expect_eq(tot["issued"]["dropoffs"] + tot["issued"]["adjustments"] + tot["issued"]["inspections"]
+              - tot["reversed"] - tot["redeemed"] + tot["voided"] - tot["recovered"]
+              - tot["expired"], tot["outstanding"], "the points equation")

@@ -38,6 +38,11 @@ static void test_accuracy_reaches_its_rate_exactly(void **state)
     assert_int_equal(scoring_accuracy_bp(1, 0, 3), 3333);
     assert_int_equal(scoring_accuracy_bp(0, 1, 1), 5000);
     assert_int_equal(scoring_accuracy_bp(0, 0, 0), 0);
+    /* shown to the nearest 1/10000: 2/3 is 0.6667, 1/3 is 0.3333 */
+    assert_true(scoring_accuracy(2, 0, 3) == 0.6667);
+    assert_true(scoring_accuracy(1, 0, 3) == 0.3333);
+    assert_true(scoring_accuracy(3, 2, 5) == 0.8);
+    assert_true(scoring_accuracy(0, 0, 0) == 0.0);
 }
 
 static void test_the_highest_threshold_reached_pays(void **state)
