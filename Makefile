@@ -134,7 +134,8 @@ bench-reports: install-deps
 # libclang-rt-14-dev; not part of `make test`).  FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_LIB_SRC := qr/card.c db/import.c api/input.c db/db.c db/audit.c db/idem.c db/stats.c
+FUZZ_LIB_SRC := qr/card.c db/import.c api/input.c db/db.c db/audit.c db/idem.c db/stats.c \
+                server/web_path.c
 fuzz:
 	@mkdir -p bin-fuzz
 	@for f in $(FUZZ_SRC); do \

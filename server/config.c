@@ -60,6 +60,7 @@ static const struct setting settings[] = {
     I("WB_PWHASH_THREADS", pwhash_threads, "0", 0, 64),
     I("WB_LEDGER_THREADS", ledger_threads, "0", 0, 64),
     I("WB_SHUTDOWN_GRACE", shutdown_grace, "10", 1, 300),
+    S("WB_WEB_DIR", web_dir, "web/dist", 0, 1024),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

@@ -42,6 +42,7 @@ struct config {
     int pwhash_threads;      /* argon2 pool size; 0 = cores / 2, at least 1 */
     int ledger_threads;      /* threads crediting drop-offs; 0 = cores / 2, at least 1 */
     int shutdown_grace;      /* seconds to finish requests in flight */
+    char *web_dir;           /* WB_WEB_DIR: the built web apps ("" none) */
 };
 
 /* Load into *c (zeroed first).  path may be NULL (then WB_CONFIG is

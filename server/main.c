@@ -11,6 +11,7 @@
 #include "server/router.h"
 #include "server/server.h"
 #include "server/settler.h"
+#include "server/static_site.h"
 #include "server/worker.h"
 #include "db/db.h"
 #include "db/pin.h"
@@ -177,6 +178,13 @@ int main(int argc, char **argv)
      * (2 cores: one thread credits 7,000 drop-offs/s, two 6,400) */
     srv.ledger = ledger_pool_new(&cfg, cfg.ledger_threads > 0 ? cfg.ledger_threads
                                                               : (cores() / 2 > 0 ? cores() / 2 : 1));
+    srv.web = static_site_load(cfg.web_dir, err, sizeof err);
+    if (!srv.web) {
+        fprintf(stderr, "wastebankd: WB_WEB_DIR: %s\n", err);
+        return 1;
+    }
+    log_msg(LOG_INFO, "web apps: %zu files from %s", static_site_files(srv.web),
+            cfg.web_dir[0] ? cfg.web_dir : "(none)");
     srv.workers = calloc((size_t)srv.nworkers, sizeof *srv.workers);
     char dummy_pw[33], dummy_hash[128];
     unsigned char rnd[16];
@@ -237,6 +245,7 @@ int main(int argc, char **argv)
         worker_free(&srv.workers[i]);
     free(srv.workers);
     ratelimit_free(srv.rl);
+    static_site_free(srv.web);
     metrics_free();
     poster_release_fonts();
     sodium_memzero(dummy_pw, sizeof dummy_pw);

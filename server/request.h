@@ -150,6 +150,11 @@ void reply_raw(struct req *r, int status, const char *content_type, const void *
 /* 204 No Content. */
 void reply_empty(struct req *r);
 
+/* Send data that outlives the reply (a static file held in memory) with
+ * content_type, without copying it. */
+void reply_static(struct req *r, int status, const char *content_type, const void *data,
+                  size_t len);
+
 /* Map a failed store call to 503 unavailable (connection) or 500. */
 void reply_db_error(struct req *r, struct db *d);
 

@@ -1,5 +1,6 @@
 /* router.c - the request path, in a fixed order:
  *   request id -> the guard's refusals of framing (400, 503)
+ *   -> a GET or HEAD of the web apps' paths: the file (static_site.h), no token
  *   -> route (404/405) -> auth and roles (401/403; the one wait on Redis,
  *      which does not block the worker)
  *   -> body limit, content type, JSON parse (413/415/400) -> handler.
@@ -8,6 +9,7 @@
  * bytes; what it refused reaches us without a body and with its marker,
  * and is answered here at the step where the refusal belongs. */
 #include "server/router.h"
+#include "server/static_site.h"
 #include "server/request.h"
 #include "server/worker.h"
 #include "server/server.h"
@@ -582,7 +584,13 @@ void router_handle(struct evhttp_request *ev, void *arg)
     set_remote(r);
 
     const char *path;
-    if (!guard_or_reply(r) || !parse_uri_or_reply(r, &path) || !route_or_reply(r, path))
+    bool reading = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+    if (!guard_or_reply(r) || !parse_uri_or_reply(r, &path)) {
+        req_free(r);
+    } else if (reading && static_site_claims(path)) {
+        static_site_serve(r, w->srv->web, path);   /* the web apps: no token */
+        req_free(r);
+    } else if (!route_or_reply(r, path))
         req_free(r);
     else if (r->route->roles == ROLES_PUBLIC)
         run_handler(r);
