@@ -5,11 +5,13 @@
  * {region_id, month, households_settled, points} as one JSON line. */
 #include "admin-tools/wbctl.h"
 #include "db/audit.h"
+#include "db/cache.h"
 #include "db/db.h"
 #include "db/regions.h"
 #include "db/inspections.h"
 #include "db/settle.h"
 #include "server/clock.h"
+#include "server/config.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -41,15 +43,27 @@ int cmd_settle(int argc, char **argv)
         db_close(d);
         die(found < 0 ? 1 : 2, "--region-id: %s", why);
     }
+    /* the servers read balances from Redis: what this run pays goes there too */
+    char err[256];
+    struct cache *c = cache_new(wbctl_config()->redis_url, err, sizeof err);
+    if (!c) {
+        db_close(d);
+        die(2, "%s", err);
+    }
     struct audit_actor who = { "cli", "admin", "local", "wbctl-settle" };
     struct settle_result res;
-    if (settle_month(d, g.path, month, &who, &res) != 0) {
+    int rc = settle_month(d, c, g.path, month, &who, &res);
+    bool behind = cache_writes_behind();
+    cache_free(c);
+    if (rc != 0) {
         char why[256];
         snprintf(why, sizeof why, "%s", db_error(d));
         db_close(d);
         die(1, "settlement stopped (run it again to finish): %s", why);
     }
     db_close(d);
+    if (behind)
+        fprintf(stderr, "wbctl: Redis did not take every new balance: run wbctl reconcile --fix\n");
     printf("{\"region_id\": %lld, \"month\": \"%s\", \"households_settled\": %lld, "
            "\"points\": %lld}\n",
            region_id, month, res.households_settled, res.points);

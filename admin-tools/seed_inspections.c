@@ -117,8 +117,9 @@ void seed_demo_inspections(struct db *d, const struct region *village, long long
     clock_parse_day(today, &y, &m, &dd);
     long long d1 = clock_days_from_civil(y, m, dd);
     inspect_days(d, &rule, inspector, households, n, d0, d1);
+    /* nothing serves the new province yet, so no balance of it is cached */
     struct audit_actor who = { "cli", "admin", "local", "seed-demo" };
     struct settle_result res;
-    if (settle_month(d, village->path, last_month, &who, &res) != 0)
+    if (settle_month(d, NULL, village->path, last_month, &who, &res) != 0)
         die(1, "cannot settle the demo's last month: %s", db_error(d));
 }

@@ -190,7 +190,7 @@ void h_settlements_inspections(struct req *r)
     snprintf(actor, sizeof actor, "s:%lld", r->who.staff_id);
     struct audit_actor who = { actor, role_name(r->who.role), r->remote, r->id };
     struct settle_result res;
-    if (settle_month(d, g.path, month, &who, &res) != 0) {
+    if (settle_month(d, r->w->cache, g.path, month, &who, &res) != 0) {
         reply_db_error(r, d);
         return;
     }

@@ -1,6 +1,7 @@
 /* settle.c - see settle.h. */
 #include "db/settle.h"
 #include "db/audit.h"
+#include "db/balance.h"
 #include "db/db.h"
 #include "db/engine.h"
 #include "db/households.h"
@@ -97,9 +98,13 @@ static int settle_decide(struct engine_tx *tx, struct ledger_op *op)
 static const struct ledger_op_kind settle_kind = { "settlement", NULL, settle_read,
                                                    settle_decide };
 
-/* Run the group of n households; add what it settled to out.  0 or -1. */
-static int run_group(struct db *d, struct settle_in *in, int n, struct settle_result *out)
+/* Run the group of n households; add what it settled to out and publish
+ * the balances it moved.  0 or -1. */
+static int run_group(struct db *d, struct cache *c, struct settle_in *in, int n,
+                     struct settle_result *out)
 {
+    long long ids[LEDGER_GROUP_MAX], seqs[LEDGER_GROUP_MAX], bals[LEDGER_GROUP_MAX];
+    int moved = 0;
     struct ledger_op ops[LEDGER_GROUP_MAX], *opp[LEDGER_GROUP_MAX] = { NULL };
     for (int i = 0; i < n; i++) {
         memset(&ops[i], 0, sizeof ops[i]);
@@ -116,13 +121,20 @@ static int run_group(struct db *d, struct settle_in *in, int n, struct settle_re
         } else if (ops[i].ans.status == 201) {
             out->households_settled++;
             out->points += json_integer_value(json_object_get(ops[i].ans.body, "points"));
+            if (ops[i].ans.moved) {
+                ids[moved] = ops[i].ans.household_id;
+                seqs[moved] = ops[i].ans.seq;
+                bals[moved++] = ops[i].ans.balance;
+            }
         }
         ledger_answer_release(&ops[i].ans);
     }
+    if (c && moved > 0)
+        balance_publish_many(c, moved, ids, seqs, bals);
     return rc;
 }
 
-int settle_month(struct db *d, const char *path, const char *month,
+int settle_month(struct db *d, struct cache *c, const char *path, const char *month,
                  const struct audit_actor *who, struct settle_result *out)
 {
     char first[11], last[11];
@@ -148,12 +160,12 @@ int settle_month(struct db *d, const char *path, const char *month,
                                     .first = first, .last = last, .rule = rule,
                                     .actor = who->actor, .settled_stmt = -1, .counts_stmt = -1 };
         if (++n == LEDGER_GROUP_MAX) {
-            rc = run_group(d, in, n, out);
+            rc = run_group(d, c, in, n, out);
             n = 0;
         }
     }
     if (rc == 0 && n > 0)
-        rc = run_group(d, in, n, out);
+        rc = run_group(d, c, in, n, out);
     db_rows_free(r);
     scoring_cache_free(&cache);
     if (rc == 0 && out->households_settled > 0) {

@@ -22,8 +22,12 @@ struct settle_result {
 };
 
 /* Settle month ("YYYY-MM", ended: the caller checks) for the subtree at
- * path.  0, or -1 on a store error (groups committed before it stay). */
-int settle_month(struct db *d, const char *path, const char *month,
+ * path.  Each group's new balances are published to Redis through c
+ * (db/balance.h) once it has committed; c may be NULL only where no
+ * balance can be cached (nothing serves yet).  0, or -1 on a store error
+ * (groups committed before it stay). */
+struct cache;
+int settle_month(struct db *d, struct cache *c, const char *path, const char *month,
                  const struct audit_actor *who, struct settle_result *out);
 
 /* The month before the local month of now, "YYYY-MM" (8 bytes). */

@@ -11,6 +11,11 @@ PACKAGES=(
   wrk zbar-tools python3 tzdata ca-certificates fonts-wqy-microhei curl poppler-utils
 )
 
+# The web apps build with Node.js and npm (make web).  Debian's own
+# packages will do; a machine that has them from elsewhere keeps them.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)

@@ -1,9 +1,11 @@
 /* settler.c - see settler.h. */
 #include "server/settler.h"
 #include "server/clock.h"
+#include "server/config.h"
 #include "server/dblink.h"
 #include "server/log.h"
 #include "db/audit.h"
+#include "db/cache.h"
 #include "db/settle.h"
 
 #include <pthread.h>
@@ -20,6 +22,7 @@ struct settler {
     pthread_cond_t cv;
     bool stop;
     struct dblink link;
+    struct cache *cache;        /* where the new balances go */
     char done[8];               /* the month settled last, "" none */
 };
 
@@ -35,7 +38,7 @@ static void tick(struct settler *s)
         return;                 /* MariaDB away: next tick */
     struct audit_actor who = { "server", "admin", "local", "monthly-settlement" };
     struct settle_result res;
-    if (settle_month(d, "/", month, &who, &res) != 0) {
+    if (settle_month(d, s->cache, "/", month, &who, &res) != 0) {
         log_msg(LOG_WARN, "monthly settlement of %s stopped on a store error; retrying in %d s",
                 month, TICK_S);
         return;
@@ -70,11 +73,17 @@ struct settler *settler_start(const struct config *cfg)
     if (!s)
         return NULL;
     s->link = (struct dblink){ .cfg = cfg, .name = "settler" };
+    char err[256];
+    if (!(s->cache = cache_new(cfg->redis_url, err, sizeof err))) {
+        free(s);
+        return NULL;
+    }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     if (pthread_create(&s->thread, NULL, settler_main, s) != 0) {
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->cv);
+        cache_free(s->cache);
         free(s);
         return NULL;
     }
@@ -90,6 +99,7 @@ void settler_stop(struct settler *s)
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
+    cache_free(s->cache);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);

@@ -266,7 +266,7 @@ def test_wrong_role_is_forbidden(ctx):
 # ----------------------------------------------------------------------------- routing
 
 def test_unknown_route_is_json_404(ctx):
-    for path in ("/v1/nope", "/", "/healthz/x", "/v1/auth/login/extra"):
+    for path in ("/v1/nope", "/nope", "/healthz/x", "/v1/auth/login/extra"):
         expect_error(ctx.get(path), 404, "not_found")
 
 

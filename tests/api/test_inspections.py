@@ -1537,3 +1537,29 @@ def test_points_report_counts_inspection_points_and_their_voids(ctx):
     expect_eq(tot["issued"]["dropoffs"] + tot["issued"]["adjustments"] + tot["issued"]["inspections"]
               - tot["reversed"] - tot["redeemed"] + tot["voided"] - tot["recovered"]
               - tot["expired"], tot["outstanding"], "the points equation")
+
+
+def test_settlement_publishes_the_new_balances_a_resident_reads(ctx):
+    """A resident's balance is read from Redis: a settlement, by the API or by wbctl,
+    publishes what it paid, so the resident never reads the balance from before."""
+    P, days = month_with_days(ctx, 1, ended=True)
+    w = world(ctx, villages=2)
+    for V in w.V:
+        set_rule(ctx, V["id"], month=P, per_pass=0, per_partial=0, min_inspections=1,
+                 black_below=0, monthly=[{"min_rate": 1.0, "points": 11}])
+    hh = [mk_household(ctx, V["id"], pin=PIN) for V in w.V]
+    res = [resident_of(ctx, h).token for h in hh]
+    for h, insp in zip(hh, w.insp):
+        inspected_on(ctx, insp, h, "pass", days[0])
+
+    def balance(tok):
+        return expect_json(ctx.get("/v1/residents/me/balance", token=tok), 200)["balance"]
+
+    before = [balance(t) for t in res]          # now cached in Redis
+    expect_json(settle(ctx, w.V[0]["id"], P), 200)
+    p = ctx.wbctl("settle", "--region-id", str(w.V[1]["id"]), "--month", P)
+    expect_eq(p.returncode, 0, "wbctl settle (stderr %r)" % p.stderr)
+    expect_eq([balance(t) for t in res], [b + 11 for b in before], "balances after settling")
+    check = expect_json(ctx.get("/v1/reports/ledger-check", token=ctx.admin_token), 200)
+    mine = [v for v in check["violations"] if v.get("household_id") in {h["id"] for h in hh}]
+    expect_eq(mine, [], "ledger-check violations of these households")
