@@ -6,6 +6,8 @@
 #include "api/reach.h"
 #include "server/clock.h"
 #include "server/request.h"
+#include "server/server.h"
+#include "server/settler.h"
 #include "server/worker.h"
 #include "db/audit.h"
 #include "db/db.h"
@@ -15,6 +17,7 @@
 #include "db/settle.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -169,6 +172,29 @@ void h_regions_scoring_get(struct req *r)
     reply_json(r, 200, o);
 }
 
+struct settling {
+    struct req *r;
+    long long region_id;
+    char month[8];
+};
+
+static void on_settled(int rc, int errkind, const struct settle_result *res, void *arg)
+{
+    struct settling *x = arg;
+    struct req *r = x->r;
+    if (rc != 0)
+        reply_store_error(r, errkind);
+    else
+        reply_json(r, 200, json_pack("{s:I, s:s, s:I, s:I}", "region_id",
+                                     (json_int_t)x->region_id, "month", x->month,
+                                     "households_settled", (json_int_t)res->households_settled,
+                                     "points", (json_int_t)res->points));
+    free(x);
+    req_finish_async(r);
+}
+
+/* Settled on the settler's thread (server/settler.h): a county's
+ * households are paid group by group, which must not hold this worker. */
 void h_settlements_inspections(struct req *r)
 {
     if (!input_check_or_reply(r, settle_fields))
@@ -186,16 +212,22 @@ void h_settlements_inspections(struct req *r)
         reply_error(r, 409, "month_open", "month", "%s has not ended yet", month);
         return;
     }
+    struct settling *x = calloc(1, sizeof *x);
+    if (!x) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    *x = (struct settling){ .r = r, .region_id = g.id };
+    snprintf(x->month, sizeof x->month, "%s", month);
     char actor[32];
     snprintf(actor, sizeof actor, "s:%lld", r->who.staff_id);
     struct audit_actor who = { actor, role_name(r->who.role), r->remote, r->id };
-    struct settle_result res;
-    if (settle_month(d, r->w->cache, g.path, month, &who, &res) != 0) {
-        reply_db_error(r, d);
-        return;
+    r->async = true;
+    if (settler_submit(r->w->srv->settler, r->w->base, g.path, month, &who, on_settled, x) !=
+        0) {
+        r->async = false;
+        free(x);
+        reply_header(r, "Retry-After", "5");
+        reply_error(r, 503, "unavailable", NULL, "settlements are busy; try again shortly");
     }
-    reply_json(r, 200, json_pack("{s:I, s:s, s:I, s:I}", "region_id", (json_int_t)g.id, "month",
-                                 month, "households_settled",
-                                 (json_int_t)res.households_settled, "points",
-                                 (json_int_t)res.points));
 }

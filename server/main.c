@@ -185,6 +185,11 @@ int main(int argc, char **argv)
     }
     log_msg(LOG_INFO, "web apps: %zu files from %s", static_site_files(srv.web),
             cfg.web_dir[0] ? cfg.web_dir : "(none)");
+    srv.settler = settler_start(&cfg);
+    if (!srv.settler) {
+        fprintf(stderr, "wastebankd: the settlement thread did not start\n");
+        return 1;
+    }
     srv.workers = calloc((size_t)srv.nworkers, sizeof *srv.workers);
     char dummy_pw[33], dummy_hash[128];
     unsigned char rnd[16];
@@ -220,9 +225,7 @@ int main(int argc, char **argv)
         }
         started++;
     }
-    struct settler *settler = rc == 0 ? settler_start(&cfg) : NULL;
-    if (rc == 0 && !settler)
-        log_msg(LOG_WARN, "the monthly settlement thread did not start: settle with wbctl settle");
+
     if (rc == 0) {
         log_msg(LOG_INFO, "wastebankd listening on %s:%d with %d workers", cfg.listen_host,
                 port, srv.nworkers);
@@ -232,7 +235,7 @@ int main(int argc, char **argv)
         log_msg(LOG_INFO, "received signal %d: finishing requests in flight", sig);
     }
     close(lfd);
-    settler_stop(settler);
+    settler_stop(srv.settler);
     for (int i = 0; i < started; i++)
         worker_stop(&srv.workers[i]);
     for (int i = 0; i < started; i++)

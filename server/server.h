@@ -15,6 +15,7 @@ struct server {
     struct ratelimit *rl;
     struct ledger_pool *ledger;  /* the threads that credit drop-offs */
     struct static_site *web;   /* the web apps, read once at start */
+    struct settler *settler;   /* the thread that settles inspections */
     char *dummy_hash;          /* verified for unknown usernames */
     unsigned char pin_key[32]; /* household PIN hashing key */
     unsigned char fp_key[32];  /* idempotency fingerprints */

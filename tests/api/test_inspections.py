@@ -1288,8 +1288,12 @@ def test_settlement_pays_each_household_its_months_points_once(ctx):
     bal0 = {h: balance_of(ctx, h) for h in everyone}
     # the honour roll of the month: red at 1.0, black below 0.5
     expect_eq(roll_ids(roll(ctx, V["id"], P)), ({ids["B"]}, {ids["D"]}), "the month's roll")
-    # two runs at once pay every household once
-    rs = in_threads(lambda: settle(ctx, V["id"], P), lambda: settle(ctx, V["id"], P, w.ra.token))
+    # two runs at once, on two instances, pay every household once
+    other = ctx.start_server()
+    rs = in_threads(lambda: settle(ctx, V["id"], P),
+                    lambda: other.call("POST", "/v1/settlements/inspections",
+                                       {"region_id": V["id"], "month": P}, token=w.ra.token))
+    other.stop()
     got = [expect_json(r, 200) for r in rs]
     for b in got:
         expect_eq((b.get("region_id"), b.get("month")), (V["id"], P), "the answer's head")
