@@ -52,7 +52,7 @@ WBCTL_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard admin-tools/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
-.PHONY: all san unit unit-bins test run stop bench bench-reports clean install-deps fuzz
+.PHONY: all san unit unit-bins test run stop bench bench-reports clean install-deps fuzz web
 all: $(BIN)/wastebankd $(BIN)/wbctl $(BIN)/dbrate
 
 san:
@@ -105,16 +105,33 @@ unit:
 install-deps:
 	scripts/install-deps.sh
 
-# make test: sanitizer build, cmocka unit tests, then the black-box API
-# tests against private redis-server and mariadbd on free ports.
+# make test: sanitizer build, the web apps, cmocka unit tests, then the
+# black-box API and browser tests against private redis-server and
+# mariadbd on free ports.
 test: install-deps
 	$(MAKE) SAN=1 all
+	$(MAKE) web
 	$(MAKE) unit
 	python3 tests/api/run.py --bin bin-san
 
+# The web apps (web/, Vue + Vite) into web/dist, which wastebankd serves
+# (WB_WEB_DIR): `npm ci` when the lock file is newer than what is
+# installed, then the build, when a source is newer than the last build.
+WEB_SRC := $(shell find web/src web/build web/scripts web/console web/station web/till web/me \
+              -type f 2>/dev/null) web/package.json web/package-lock.json web/vite.config.js
+web: install-deps web/dist/.built
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web/dist/.built: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run --silent build
+	@touch $@
+
 # Sub-makes so pkg-config runs after install-deps on a fresh machine.
 run: install-deps
-	$(MAKE) all
+	$(MAKE) all web
 	scripts/run.sh
 
 stop:

@@ -9,6 +9,7 @@ PACKAGES=(
   libqrencode-dev libpng-dev libsodium-dev libcmocka-dev libcairo2-dev
   redis-server redis-tools mariadb-server mariadb-client
   wrk zbar-tools python3 tzdata ca-certificates fonts-wqy-microhei curl poppler-utils
+  chromium
 )
 
 # The web apps build with Node.js and npm (make web).  Debian's own

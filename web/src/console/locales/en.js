@@ -1,0 +1,37 @@
+export default {
+  console: {
+    title: 'Recycling Points Console',
+    shortTitle: 'Points Console',
+    login: {
+      heading: 'Administrator sign-in',
+      intro: 'For county, town and village administrators.',
+      submit: 'Sign in',
+    },
+    header: {
+      allRegions: 'All regions',
+      region: 'Region: {name}',
+      menu: 'Main menu',
+      user: 'User menu',
+    },
+    nav: {
+      dashboard: 'Dashboard',
+      regions: 'Regions',
+      households: 'Households & cards',
+      import: 'CSV import',
+      staff: 'Staff',
+      sites: 'Sites & stock',
+      shipments: 'Shipments',
+      rates: 'Categories & rates',
+      shops: 'Shops & items',
+      dropoffs: 'Drop-offs',
+      redemptions: 'Redemptions',
+      inspections: 'Inspections',
+      reports: 'Reports',
+      ledgerCheck: 'Ledger check',
+      groupPeople: 'Households & staff',
+      groupChain: 'Recycling chain',
+      groupPoints: 'Points & shops',
+      groupReports: 'Inspections & reports',
+    },
+  },
+};

@@ -1,0 +1,37 @@
+export default {
+  console: {
+    title: '垃圾分类积分管理后台',
+    shortTitle: '积分管理后台',
+    login: {
+      heading: '管理员登录',
+      intro: '县、乡镇、村（社区）管理员使用。',
+      submit: '登录',
+    },
+    header: {
+      allRegions: '全部区域',
+      region: '管辖区域：{name}',
+      menu: '主菜单',
+      user: '用户菜单',
+    },
+    nav: {
+      dashboard: '概览',
+      regions: '区域',
+      households: '住户与积分卡',
+      import: '批量导入',
+      staff: '工作人员',
+      sites: '站点与库存',
+      shipments: '转运',
+      rates: '品类与单价',
+      shops: '商店与商品',
+      dropoffs: '投放记录',
+      redemptions: '兑换记录',
+      inspections: '入户检查',
+      reports: '统计报表',
+      ledgerCheck: '台账核对',
+      groupPeople: '住户与人员',
+      groupChain: '回收链',
+      groupPoints: '积分与兑换',
+      groupReports: '检查与报表',
+    },
+  },
+};

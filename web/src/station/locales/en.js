@@ -1,0 +1,6 @@
+export default {
+  station: {
+    title: 'Drop-off station',
+    login: { heading: 'Attendant sign-in' },
+  },
+};

@@ -1,0 +1,3 @@
+import { createApi } from '../shared/api.js';
+
+export const api = createApi({ app: 'till', storage: 'session' });

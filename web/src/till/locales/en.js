@@ -1,0 +1,6 @@
+export default {
+  till: {
+    title: 'Shop till',
+    login: { heading: 'Clerk sign-in' },
+  },
+};
