@@ -10,6 +10,8 @@ import Components from 'unplugin-vue-components/vite';
 import { ElementPlusResolver } from 'unplugin-vue-components/resolvers';
 import { VantResolver } from '@vant/auto-import-resolver';
 import vantIconFont from './build/vant-icon-font.js';
+import { VitePWA } from 'vite-plugin-pwa';
+import { readFileSync } from 'node:fs';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 export const APPS = ['console', 'station', 'till', 'me'];
@@ -29,6 +31,7 @@ export default defineConfig({
       dts: false,
       resolvers: [ElementPlusResolver({ importStyle: 'css' }), VantResolver()],
     }),
+    stationServiceWorker(),
   ],
   define: {
     __VUE_OPTIONS_API__: 'true',
@@ -82,3 +85,49 @@ export default defineConfig({
     },
   },
 });
+
+// The station's service worker (offline use): dist/station/sw.js, scope
+// /station/, registered by src/station/sw-register.js (a module: no inline
+// script under the CSP). It precaches station/index.html and only the assets
+// the station can load: those its index.html names and, transitively, those
+// named inside them (chunks, CSS, fonts, the QR worker), not the other apps'.
+function stationServiceWorker() {
+  const dist = resolve(root, 'dist');
+  const reachable = (entries) => {
+    const byName = new Map(entries.map((e) => [e.url.split('/').pop(), e]));
+    const seen = new Set(['station/index.html']);
+    const todo = ['station/index.html'];
+    while (todo.length) {
+      const url = todo.pop();
+      if (!/\.(html|js|css)$/.test(url)) continue;
+      const text = readFileSync(resolve(dist, url), 'utf8');
+      for (const [name, e] of byName) {
+        if (!seen.has(e.url) && text.includes(name)) {
+          seen.add(e.url);
+          todo.push(e.url);
+        }
+      }
+    }
+    return entries.filter((e) => seen.has(e.url)).map((e) => ({ ...e, url: '/' + e.url }));
+  };
+  return VitePWA({
+    strategies: 'generateSW',
+    injectRegister: false,
+    manifest: false,
+    filename: 'station/sw.js',
+    scope: '/station/',
+    workbox: {
+      globDirectory: dist,
+      globPatterns: ['station/index.html', 'assets/**/*.{js,css,woff2,woff,ttf,svg,png}'],
+      maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
+      manifestTransforms: [async (entries) => ({ manifest: reachable(entries), warnings: [] })],
+      navigateFallback: '/station/index.html',
+      navigateFallbackAllowlist: [/^\/station\//],
+      inlineWorkboxRuntime: true,
+      skipWaiting: true,
+      clientsClaim: true,
+      cleanupOutdatedCaches: true,
+      sourcemap: false,
+    },
+  });
+}

@@ -33,3 +33,7 @@ def _run_spec(ctx, name, timeout=240):
 
 def test_browser_resident_page(ctx):
     _run_spec(ctx, "me")
+
+
+def test_browser_station(ctx):
+    _run_spec(ctx, "station")

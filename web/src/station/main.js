@@ -8,8 +8,10 @@ import { setupI18n, onLocaleChange } from '../shared/i18n/index.js';
 import messagesZh from './locales/zh-CN.js';
 import messagesEn from './locales/en.js';
 import App from './App.vue';
+import { registerServiceWorker } from './sw-register.js';
 
 const i18n = setupI18n({ 'zh-CN': messagesZh, en: messagesEn }, { titleKey: 'station.title' });
 onLocaleChange((code) => (code === 'en' ? Locale.use('en-US', enUS) : Locale.use('zh-CN', zhCN)));
 
 createApp(App).use(i18n).mount('#app');
+registerServiceWorker();
