@@ -37,3 +37,7 @@ def test_browser_resident_page(ctx):
 
 def test_browser_station(ctx):
     _run_spec(ctx, "station")
+
+
+def test_browser_console(ctx):
+    _run_spec(ctx, "console")

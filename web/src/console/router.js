@@ -4,7 +4,6 @@ import { SECTIONS } from './sections.js';
 import Login from './views/Login.vue';
 
 const Layout = () => import('./views/Layout.vue');
-const Placeholder = () => import('./views/Placeholder.vue');
 
 export const router = createRouter({
   history: createWebHashHistory(),
@@ -18,7 +17,7 @@ export const router = createRouter({
       children: SECTIONS.map((s) => ({
         path: s.path.slice(1),
         name: s.key,
-        component: Placeholder,
+        component: s.view,
         meta: { auth: true, section: s.key, admin: !!s.admin },
       })),
     },
