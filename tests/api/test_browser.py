@@ -41,3 +41,7 @@ def test_browser_station(ctx):
 
 def test_browser_console(ctx):
     _run_spec(ctx, "console")
+
+
+def test_browser_console_village(ctx):
+    _run_spec(ctx, "console_village")

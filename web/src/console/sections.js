@@ -9,7 +9,12 @@ export const GROUPS = [
       { path: '/regions', key: 'regions', view: () => import('./views/Regions.vue') },
       { path: '/households', key: 'households', view: () => import('./views/Households.vue') },
       { path: '/import', key: 'import', view: () => import('./views/Import.vue') },
+      { path: '/staff', key: 'staff', view: () => import('./views/Staff.vue') },
     ],
+  },
+  {
+    key: 'groupVillage',
+    items: [{ path: '/inspections', key: 'inspections', view: () => import('./views/Inspections.vue') }],
   },
   {
     key: 'groupReports',
