@@ -45,3 +45,7 @@ def test_browser_console(ctx):
 
 def test_browser_console_village(ctx):
     _run_spec(ctx, "console_village")
+
+
+def test_browser_till(ctx):
+    _run_spec(ctx, "till")
