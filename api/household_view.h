@@ -25,6 +25,13 @@ bool household_in_reach_or_reply(struct req *r, struct db *d, long long id,
 int household_by_code(struct db *d, const char *secret, const char *code,
                       struct household *out, bool for_update);
 
+/* The household a card names, when it is genuine, current and inside the
+ * caller's reach; else reply 404 unknown_code (forged, malformed,
+ * reissued), 404 not_found (outside reach) or the store error, and return
+ * false.  The rule of POST /v1/scan, and of every body naming a card. */
+bool household_by_code_or_reply(struct req *r, struct db *d, const char *code,
+                                struct household *out);
+
 /* The full view (admins, region admins, the resident itself). */
 json_t *household_json(struct req *r, const struct household *h);
 

@@ -178,21 +178,7 @@ static bool target_or_reply(struct req *r, struct db *d, struct household *h)
     }
     if (has_id)
         return household_in_reach_or_reply(r, d, id, h);
-    int rc = household_by_code(d, r->w->cfg->qr_secret, code, h, false);
-    const char *root = rc == 1 ? reach_path(r, d) : NULL;
-    if (rc < 0 || (rc == 1 && !root)) {
-        reply_db_error(r, d);
-        return false;
-    }
-    if (rc == 0) {
-        reply_error(r, 404, "unknown_code", "code", "this card is not valid");
-        return false;
-    }
-    if (!region_path_within(root, h->region_path)) {
-        reply_error(r, 404, "not_found", NULL, "this household is not in your area");
-        return false;
-    }
-    return true;
+    return household_by_code_or_reply(r, d, code, h);
 }
 
 void h_inspections_create(struct req *r)

@@ -47,6 +47,26 @@ int household_by_code(struct db *d, const char *secret, const char *code,
     return out->card_gen == gen ? 1 : 0;
 }
 
+bool household_by_code_or_reply(struct req *r, struct db *d, const char *code,
+                                struct household *out)
+{
+    int rc = household_by_code(d, r->w->cfg->qr_secret, code, out, false);
+    const char *root = rc == 1 ? reach_path(r, d) : NULL;
+    if (rc < 0 || (rc == 1 && !root)) {
+        reply_db_error(r, d);
+        return false;
+    }
+    if (rc == 0) {
+        reply_error(r, 404, "unknown_code", "code", "this card is not valid");
+        return false;
+    }
+    if (!region_path_within(root, out->region_path)) {
+        reply_error(r, 404, "not_found", NULL, "this household is not served here");
+        return false;
+    }
+    return true;
+}
+
 void h_scan(struct req *r)
 {
     if (!input_check_or_reply(r, scan_fields))
@@ -55,20 +75,8 @@ void h_scan(struct req *r)
     if (!d)
         return;
     struct household h;
-    int rc = household_by_code(d, r->w->cfg->qr_secret, input_str(r->body, "code"), &h, false);
-    const char *root = rc == 1 ? reach_path(r, d) : NULL;
-    if (rc < 0 || (rc == 1 && !root)) {
-        reply_db_error(r, d);
+    if (!household_by_code_or_reply(r, d, input_str(r->body, "code"), &h))
         return;
-    }
-    if (rc == 0) {
-        reply_error(r, 404, "unknown_code", "code", "this card is not valid");
-        return;
-    }
-    if (!region_path_within(root, h.region_path)) {
-        reply_error(r, 404, "not_found", NULL, "this household is not served here");
-        return;
-    }
     char masked[401];
     mask_name(h.head_name, masked, sizeof masked);
     reply_json(r, 200,

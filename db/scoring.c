@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SCORING_DEPTH_MAX 16          /* levels of a region path */
 #define RULE_COLS                                                                         \
     "id, region_id, effective_month, per_pass, per_partial, min_inspections, black_below_bp"
 
@@ -105,34 +106,44 @@ static int rule_fill(struct db *d, const struct db_rows *row, struct scoring_rul
 int scoring_in_force(struct db *d, const char *path, const char *month,
                      struct scoring_rule *out)
 {
-    /* the region and its ancestors, nearest first: the ids of its path */
-    long long ids[16];
+    /* the region and its ancestors: the ids of its path, nearest last */
+    struct db_param p[SCORING_DEPTH_MAX];
     int n = 0;
-    for (const char *p = path; *p && n < 16;) {
-        while (*p == '/')
-            p++;
-        if (!*p)
+    for (const char *c = path; *c && n < SCORING_DEPTH_MAX;) {
+        while (*c == '/')
+            c++;
+        if (!*c)
             break;
-        ids[n++] = strtoll(p, NULL, 10);
-        while (*p && *p != '/')
-            p++;
+        p[n++] = (struct db_param){ 'i', strtoll(c, NULL, 10), NULL, 0 };
+        while (*c && *c != '/')
+            c++;
     }
-    for (int i = n - 1; i >= 0; i--) {
-        struct db_rows *r = db_query(d,
-                                     "SELECT " RULE_COLS " FROM scoring_rules WHERE region_id = ? "
-                                     "AND effective_month <= ? "
-                                     "ORDER BY effective_month DESC, id DESC LIMIT 1",
-                                     "is", ids[i], month);
-        if (!r)
-            return -1;
-        int rc = 0;
-        if (db_rows_next(r))
-            rc = rule_fill(d, r, out) == 0 ? 1 : -1;
-        db_rows_free(r);
-        if (rc != 0)
-            return rc;
+    if (n == 0)
+        return 0;
+    /* one query: the newest version in force of each, the nearest region's
+     * first (FIELD lists the ids nearest first) */
+    char sql[640];
+    int len = snprintf(sql, sizeof sql,
+                       "SELECT " RULE_COLS " FROM scoring_rules WHERE effective_month <= ? "
+                       "AND region_id IN (");
+    for (int i = 0; i < n; i++)
+        len += snprintf(sql + len, sizeof sql - (size_t)len, i ? ", ?" : "?");
+    len += snprintf(sql + len, sizeof sql - (size_t)len, ") ORDER BY FIELD(region_id");
+    for (int i = 0; i < n; i++)
+        len += snprintf(sql + len, sizeof sql - (size_t)len, ", ?");
+    snprintf(sql + len, sizeof sql - (size_t)len, "), effective_month DESC, id DESC LIMIT 1");
+    struct db_param all[2 * SCORING_DEPTH_MAX + 1];
+    all[0] = (struct db_param){ 's', 0, month, 0 };
+    for (int i = 0; i < n; i++) {
+        all[1 + i] = p[i];
+        all[1 + n + i] = p[n - 1 - i];
     }
-    return 0;
+    struct db_rows *r = db_query_built(d, sql, all, 1 + 2 * n);
+    if (!r)
+        return -1;
+    int rc = db_rows_next(r) ? (rule_fill(d, r, out) == 0 ? 1 : -1) : 0;
+    db_rows_free(r);
+    return rc;
 }
 
 json_t *scoring_history(struct db *d, long long region_id)

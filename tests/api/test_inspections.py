@@ -1571,3 +1571,30 @@ def test_settlement_publishes_the_new_balances_a_resident_reads(ctx):
     check = expect_json(ctx.get("/v1/reports/ledger-check", token=ctx.admin_token), 200)
     mine = [v for v in check["violations"] if v.get("household_id") in {h["id"] for h in hh}]
     expect_eq(mine, [], "ledger-check violations of these households")
+
+
+def test_inspection_of_a_suspended_household_or_a_settled_month_is_refused(ctx):
+    """A suspended household is not inspected (409 household_inactive, nothing paid);
+    once a household's month is settled, an inspection back-dated into it is 409
+    month_settled, while another household of that month may still be inspected."""
+    P, days = month_with_days(ctx, 2, ended=True)
+    w = world(ctx)
+    V, insp = w.V[0], w.insp[0]
+    set_rule(ctx, V["id"], month=P, per_pass=3, min_inspections=1,
+             monthly=[{"min_rate": 0.5, "points": 4}])
+    s = mk_household(ctx, V["id"])
+    expect_json(ctx.call("PATCH", "/v1/households/%d" % s["id"], {"status": "suspended"},
+                         token=ctx.admin_token), 200)
+    expect_error(post_inspection(ctx, insp.token, {"household_id": s["id"], "result": "pass"}),
+                 409, "household_inactive")
+    expect_eq(balance_of(ctx, s["id"]), 0, "nothing paid to the suspended household")
+    a, b = mk_household(ctx, V["id"]), mk_household(ctx, V["id"])
+    inspected_on(ctx, insp, a, "pass", days[0])
+    expect_json(settle(ctx, V["id"], P), 200)
+    day, at = days[1]
+    expect_error(post_inspection(ctx, insp.token, {"household_id": a["id"], "result": "pass",
+                                                   "inspected_at": at}), 409, "month_settled")
+    expect_eq(sql_int(ctx, "SELECT COUNT(*) FROM inspections WHERE household_id = %d" % a["id"]),
+              1, "inspections of the settled household")
+    expect_eq(inspected_on(ctx, insp, b, "pass", days[1])["local_day"], day,
+              "another household of the month, not settled")
