@@ -75,12 +75,13 @@ await run(async (b) => {
   await tid('redeem').click();
   await tid('pin-step').waitFor({ timeout: 5000 });
   check((await typePin('1111')) === 403, 'a wrong PIN is refused by the server');
+  const pinErr = tid('pin-error');
+  await pinErr.waitFor({ timeout: 5000 }); // the answer is shown and the PIN cleared
   await p.keyboard.type('12'); // a keyboard at the till types into the PIN too
   check((await tid('pin').getAttribute('data-length')) === '2', 'digits typed on a keyboard go into the PIN');
   await p.keyboard.press('Backspace');
   await p.keyboard.press('Backspace');
-  const pinErr = tid('pin-error');
-  await pinErr.waitFor({ timeout: 5000 });
+  check((await tid('pin').getAttribute('data-length')) === '0', 'Backspace takes the digits out again');
   check((await pinErr.getAttribute('data-code')) === 'bad_pin', 'the wrong PIN is shown as such');
   check((await pinErr.getAttribute('data-attempts')) === '4' && (await pinErr.innerText()).includes('4'), 'the wrong PIN shows the attempts left (4)');
   await shot(p, 'till-pin-wrong');
