@@ -1,4 +1,9 @@
-export default {
+// The console's messages (en): the shell and the first sections here; the
+// later sections keep theirs in parts/<section>.js (listed in parts/index.js).
+import { mergeMessages } from '../../shared/i18n/merge.js';
+import parts from './parts/index.js';
+
+const base = {
   console: {
     title: 'Recycling Points Console',
     shortTitle: 'Points Console',
@@ -288,3 +293,5 @@ export default {
     },
   },
 };
+
+export default mergeMessages(base, ...parts.map((p) => p['en']));

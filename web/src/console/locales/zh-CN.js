@@ -1,4 +1,9 @@
-export default {
+// The console's messages (zh-CN): the shell and the first sections here; the
+// later sections keep theirs in parts/<section>.js (listed in parts/index.js).
+import { mergeMessages } from '../../shared/i18n/merge.js';
+import parts from './parts/index.js';
+
+const base = {
   console: {
     title: '垃圾分类积分管理后台',
     shortTitle: '积分管理后台',
@@ -288,3 +293,5 @@ export default {
     },
   },
 };
+
+export default mergeMessages(base, ...parts.map((p) => p['zh-CN']));

@@ -3,22 +3,11 @@
 import { createI18n } from 'vue-i18n';
 import zhCN from './zh-CN.js';
 import en from './en.js';
+import { mergeMessages as merge } from './merge.js';
 
 export const LOCALES = ['zh-CN', 'en'];
 export const DEFAULT_LOCALE = 'zh-CN';
 const KEY = 'wastebank.locale';
-
-function isObject(v) {
-  return v && typeof v === 'object' && !Array.isArray(v);
-}
-
-function merge(base, extra) {
-  const out = { ...base };
-  for (const [k, v] of Object.entries(extra || {})) {
-    out[k] = isObject(v) && isObject(out[k]) ? merge(out[k], v) : v;
-  }
-  return out;
-}
 
 function savedLocale() {
   try {

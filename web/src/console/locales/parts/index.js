@@ -1,0 +1,3 @@
+// The message parts of the console's later sections, each
+// `{ 'zh-CN': {...}, en: {...} }` (merged into ../zh-CN.js and ../en.js).
+export default [];
