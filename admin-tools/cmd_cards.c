@@ -2,8 +2,9 @@
 #include "admin-tools/wbctl.h"
 #include "server/config.h"
 #include "db/db.h"
+#include "db/card_sheet.h"
 #include "db/regions.h"
-#include "qr/card.h"
+#include "qr/pdf.h"
 #include "qr/sheet.h"
 
 #include <errno.h>
@@ -11,10 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char SQL_CARDS[] =
-    "SELECT h.id, g.name, h.head_name, h.address, h.card_gen FROM households h "
-    "JOIN regions g ON g.id = h.region_id WHERE g.path LIKE CONCAT(?, '%') "
-    "AND h.status <> 'closed' ORDER BY g.path, h.id";
+/* wbctl prints any size of village; the server draws at most
+ * CARDS_PDF_MAX a request (api/cards.c). */
+#define CARDS_CLI_MAX 10000000
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -42,35 +42,35 @@ int cmd_cards(int argc, char **argv)
         die(1, "%s", db_error(d));
     if (rc == 0)
         die(1, "no region %lld", region_id);
-    struct db_rows *r = db_query(d, SQL_CARDS, "s", g.path);
-    if (!r)
+    struct sheet_card *cards;
+    size_t n;
+    rc = card_sheet_load(d, g.path, wbctl_config()->qr_secret, CARDS_CLI_MAX, &cards, &n);
+    if (rc < 0)
         die(1, "%s", db_error(d));
-    size_t n = db_rows_count(r);
-    struct sheet_card *cards = calloc(n ? n : 1, sizeof *cards);
-    if (!cards)
-        die(1, "out of memory");
-    const char *secret = wbctl_config()->qr_secret;
-    for (size_t i = 0; db_rows_next(r); i++) {
-        struct sheet_card *c = &cards[i];
-        c->id = db_rows_int(r, 0);
-        snprintf(c->village, sizeof c->village, "%s", db_rows_str(r, 1, NULL));
-        snprintf(c->head_name, sizeof c->head_name, "%s", db_rows_str(r, 2, NULL));
-        snprintf(c->address, sizeof c->address, "%s", db_rows_str(r, 3, NULL));
-        card_encode(secret, c->id, db_rows_int(r, 4), c->code);
-    }
-    db_rows_free(r);
+    if (rc == 0)
+        die(1, "more than %d households under region %lld", CARDS_CLI_MAX, region_id);
     db_close(d);
     char err[256];
+    FILE *f = fopen(out, "wb");
+    if (!f)
+        die(1, "cannot write '%s': %s", out, strerror(errno));
     if (pdf) {
-        rc = sheet_pdf(cards, n, out, err, sizeof err);
-    } else {
-        FILE *f = fopen(out, "w");
-        if (!f)
-            die(1, "cannot write '%s': %s", out, strerror(errno));
-        rc = sheet_svg(cards, n, f);
-        if (fclose(f) != 0)
+        unsigned char *buf = NULL;
+        size_t len = 0;
+        rc = sheet_pdf(cards, n, &buf, &len, err, sizeof err);
+        if (rc == 0 && fwrite(buf, 1, len, f) != len) {
+            snprintf(err, sizeof err, "cannot write '%s': %s", out, strerror(errno));
             rc = -1;
+        }
+        free(buf);
+        pdf_release_fonts();
+    } else {
+        rc = sheet_svg(cards, n, f);
         snprintf(err, sizeof err, "cannot write '%s'", out);
+    }
+    if (fclose(f) != 0 && rc == 0) {
+        snprintf(err, sizeof err, "cannot write '%s': %s", out, strerror(errno));
+        rc = -1;
     }
     free(cards);
     if (rc != 0)

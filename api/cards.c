@@ -1,6 +1,8 @@
 /* cards.c - a household's QR door card: POST /v1/households/{id}/card
  * reissues it (a new generation; the old card stops working), GET
- * .../card.png and .../card.svg draw the current one. */
+ * .../card.png and .../card.svg draw the current one; GET
+ * /v1/regions/{id}/cards.pdf prints the cards of a region's households on
+ * A4 sheets to cut out. */
 #include "api/handlers.h"
 #include "api/household_view.h"
 #include "api/reach.h"
@@ -8,10 +10,14 @@
 #include "server/request.h"
 #include "server/worker.h"
 #include "db/db.h"
+#include "db/card_sheet.h"
 #include "db/households.h"
+#include "db/regions.h"
 #include "db/revoke.h"
 #include "qr/card.h"
 #include "qr/qrimage.h"
+#include "qr/sheet.h"
+#include "server/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,4 +108,44 @@ void h_households_card_svg(struct req *r)
     }
     reply_raw(r, 200, "image/svg+xml; charset=utf-8", svg, len);
     free(svg);
+}
+
+/* The most cards one request draws (300 A4 pages, well under a second
+ * of a worker); a bigger region prints with `wbctl cards`. */
+#define CARDS_PDF_MAX 3000
+
+void h_regions_cards_pdf(struct req *r)
+{
+    struct db *d = db_or_reply(r);
+    struct region g;
+    if (!d || !reach_region_or_reply(r, d, r->param[0], &g))
+        return;
+    struct sheet_card *cards;
+    size_t n;
+    int rc = card_sheet_load(d, g.path, r->w->cfg->qr_secret, CARDS_PDF_MAX, &cards, &n);
+    if (rc < 0) {
+        reply_db_error(r, d);
+        return;
+    }
+    if (rc == 0) {
+        reply_error(r, 400, "invalid_request", "region_id",
+                    "more than %d households under this region: print its towns or villages "
+                    "one by one, or use wbctl cards", CARDS_PDF_MAX);
+        return;
+    }
+    unsigned char *pdf = NULL;
+    size_t len = 0;
+    char err[256];
+    rc = sheet_pdf(cards, n, &pdf, &len, err, sizeof err);
+    free(cards);
+    if (rc != 0) {
+        log_msg(LOG_WARN, "card sheet of region %lld: %s", g.id, err);
+        reply_error(r, 500, "internal", NULL, "the card sheet could not be drawn");
+        return;
+    }
+    char disp[96];
+    snprintf(disp, sizeof disp, "inline; filename=\"cards-%s.pdf\"", g.code);
+    reply_header(r, "Content-Disposition", disp);
+    reply_raw(r, 200, "application/pdf", pdf, len);
+    free(pdf);
 }

@@ -45,6 +45,7 @@ void h_households_import(struct req *r);
 void h_households_card_reissue(struct req *r);
 void h_households_card_png(struct req *r);
 void h_households_card_svg(struct req *r);
+void h_regions_cards_pdf(struct req *r);
 
 /* api/pins.c */
 void h_households_pin(struct req *r);

@@ -29,6 +29,7 @@ const struct route wb_routes[] = {
     { "GET", "/v1/regions", ROLES_STAFF, BODY_NONE, 0, h_regions_list },
     { "PUT", "/v1/regions/{id}/scoring", ROLES_ADMINS, BODY_JSON, 0, h_regions_scoring_put },
     { "GET", "/v1/regions/{id}/scoring", ROLES_STAFF, BODY_NONE, 0, h_regions_scoring_get },
+    { "GET", "/v1/regions/{id}/cards.pdf", ROLES_ADMINS, BODY_NONE, 0, h_regions_cards_pdf },
 
     /* staff */
     { "POST", "/v1/staff", ROLES_ADMINS, BODY_JSON, 0, h_staff_create },

@@ -1,11 +1,9 @@
 /* poster.c - see poster.h.  Units are PostScript points throughout (the
- * A4 page is 595.28 x 841.89); cairo's PDF surface draws into a growing
- * malloc'd buffer instead of a file. */
+ * A4 page is 595.28 x 841.89); the PDF is drawn into memory (qr/pdf.h). */
 #include "qr/poster.h"
+#include "qr/pdf.h"
 
-#include <cairo-pdf.h>
 #include <cairo.h>
-#include <fontconfig/fontconfig.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -31,43 +29,6 @@ struct rgb {
 static const struct rgb RED = { 0.78, 0.08, 0.08 }, RED_TINT = { 1.0, 0.94, 0.94 };
 static const struct rgb DARK = { 0.12, 0.12, 0.12 }, DARK_TINT = { 0.94, 0.94, 0.94 };
 static const struct rgb GREY = { 0.40, 0.40, 0.40 };
-
-/* The PDF bytes as cairo hands them over. */
-struct sink {
-    unsigned char *buf;
-    size_t len, cap;
-    int oom;
-};
-
-static cairo_status_t sink_write(void *closure, const unsigned char *data, unsigned int length)
-{
-    struct sink *k = closure;
-    if (length > SIZE_MAX - k->len) {
-        k->oom = 1;
-        return CAIRO_STATUS_WRITE_ERROR;
-    }
-    size_t need = k->len + length;
-    if (need > k->cap) {
-        size_t cap = k->cap ? k->cap : 64 * 1024;
-        while (cap < need) {
-            if (cap > SIZE_MAX / 2) {
-                cap = need;
-                break;
-            }
-            cap *= 2;
-        }
-        unsigned char *b = realloc(k->buf, cap);
-        if (!b) {
-            k->oom = 1;
-            return CAIRO_STATUS_WRITE_ERROR;
-        }
-        k->buf = b;
-        k->cap = cap;
-    }
-    memcpy(k->buf + k->len, data, length);
-    k->len = need;
-    return CAIRO_STATUS_SUCCESS;
-}
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 when it is
  * not one (overlong, surrogate, beyond U+10FFFF, cut short). */
@@ -325,63 +286,25 @@ int poster_pdf(const struct poster *p, unsigned char **out, size_t *len, char *e
         return -1;
     }
 
-    struct sink k = { NULL, 0, 0, 0 };
-    cairo_surface_t *s = cairo_pdf_surface_create_for_stream(sink_write, &k, PAGE_W, PAGE_H);
-    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
-        snprintf(err, errlen, "cannot start the PDF: %s",
-                 cairo_status_to_string(cairo_surface_status(s)));
-        cairo_surface_destroy(s);
-        free(k.buf);
+    size_t tl = strlen(region) + 64;
+    char *title = malloc(tl);
+    if (title)
+        snprintf(title, tl, "%s %s 垃圾分类红黑榜", region, when);
+    struct pdf_doc doc;
+    int rc = pdf_begin(&doc, PAGE_W, PAGE_H, title, err, errlen);
+    free(title);
+    if (rc != 0) {
         free(region);
         return -1;
     }
-#if CAIRO_VERSION >= CAIRO_VERSION_ENCODE(1, 16, 0)
-    {
-        size_t tl = strlen(region) + 64;
-        char *title = malloc(tl);
-        if (title) {
-            snprintf(title, tl, "%s %s 垃圾分类红黑榜", region, when);
-            cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, title);
-            free(title);
-        }
-        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "wastebank");
-    }
-#endif
-    cairo_t *cr = cairo_create(s);
-    int rc = 0;
-    cairo_status_t st = cairo_status(cr);
-    for (int page = 0; page < pages && rc == 0 && st == CAIRO_STATUS_SUCCESS; page++) {
-        if (draw_page(cr, p, region, when, page, pages) != 0) {
+    for (int page = 0; page < pages && cairo_status(doc.cr) == CAIRO_STATUS_SUCCESS; page++) {
+        if (draw_page(doc.cr, p, region, when, page, pages) != 0) {
             snprintf(err, errlen, "out of memory drawing page %d", page + 1);
             rc = -1;
             break;
         }
-        cairo_show_page(cr);
-        st = cairo_status(cr);
+        cairo_show_page(doc.cr);
     }
-    if (rc == 0 && st != CAIRO_STATUS_SUCCESS)
-        snprintf(err, errlen, "cannot draw the poster: %s", cairo_status_to_string(st));
-    cairo_destroy(cr);
-    cairo_surface_finish(s);
-    if (rc == 0 && st == CAIRO_STATUS_SUCCESS &&
-        (st = cairo_surface_status(s)) != CAIRO_STATUS_SUCCESS)
-        snprintf(err, errlen, "cannot write the PDF: %s",
-                 k.oom ? "out of memory" : cairo_status_to_string(st));
-    if (st != CAIRO_STATUS_SUCCESS)
-        rc = -1;
-    cairo_surface_destroy(s);
     free(region);
-    if (rc != 0) {
-        free(k.buf);
-        return -1;
-    }
-    *out = k.buf;
-    *len = k.len;
-    return 0;
-}
-
-void poster_release_fonts(void)
-{
-    cairo_debug_reset_static_data();
-    FcFini();
+    return pdf_end(&doc, rc != 0, out, len, err, errlen);
 }

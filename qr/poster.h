@@ -9,11 +9,7 @@
  * points are carried but not printed.
  *
  * Chinese text needs a CJK font installed (fonts-wqy-microhei).  Safe to
- * call from several threads at once: unlike sheet_pdf (a one-shot wbctl
- * command) it leaves cairo's and fontconfig's font caches alone, so a
- * leak checker sees them until the process releases them itself
- * (cairo_debug_reset_static_data, then FcFini, with no other cairo user
- * left). */
+ * call from several threads at once (qr/pdf.h: pdf_release_fonts at exit). */
 #ifndef WB_POSTER_H
 #define WB_POSTER_H
 
@@ -51,9 +47,5 @@ int poster_pdf(const struct poster *p, unsigned char **out, size_t *len, char *e
 /* How many pages the poster of nred red and nblack black entries has:
  * max(1, ceil(max(nred, nblack) / POSTER_ROWS)). */
 int poster_pages(size_t nred, size_t nblack);
-
-/* Release cairo's and fontconfig's font caches, which drawing fills and
- * keeps for the process: call once at exit, when no thread draws. */
-void poster_release_fonts(void);
 
 #endif

@@ -1,11 +1,12 @@
 /* sheet.c - see sheet.h.  Units are millimetres throughout; the PDF side
  * scales them to points once. */
 #include "qr/sheet.h"
+#include "qr/pdf.h"
 #include "qr/qrimage.h"
 
-#include <cairo-pdf.h>
 #include <cairo.h>
-#include <fontconfig/fontconfig.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,18 +111,47 @@ static void show_fitted(cairo_t *cr, const char *text, double width)
     free(buf);
 }
 
-int sheet_pdf(const struct sheet_card *cards, size_t n, const char *path, char *err,
-              size_t errlen)
+/* The QR symbol (w x w modules) as one image of a pixel a module, scaled
+ * to size mm at (x, y) without smoothing: one small image a card instead
+ * of hundreds of rectangles, so a village's sheet is drawn and read
+ * quickly.  0 or -1 (out of memory). */
+static int draw_qr(cairo_t *cr, const unsigned char *dark, int w, double x, double y,
+                   double size)
 {
-    const double pt = 72.0 / 25.4;
-    cairo_surface_t *s = cairo_pdf_surface_create(path, PAGE_W * pt, PAGE_H * pt);
-    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
-        snprintf(err, errlen, "cannot write '%s': %s", path,
-                 cairo_status_to_string(cairo_surface_status(s)));
-        cairo_surface_destroy(s);
+    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, w);
+    if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(img);
         return -1;
     }
-    cairo_t *cr = cairo_create(s);
+    cairo_surface_flush(img);
+    unsigned char *px = cairo_image_surface_get_data(img);
+    int stride = cairo_image_surface_get_stride(img);
+    for (int my = 0; my < w; my++) {
+        uint32_t *row = (uint32_t *)(void *)(px + (size_t)my * (size_t)stride);
+        for (int mx = 0; mx < w; mx++)
+            row[mx] = dark[my * w + mx] ? 0x000000u : 0xFFFFFFu;
+    }
+    cairo_surface_mark_dirty(img);
+    cairo_save(cr);
+    cairo_translate(cr, x, y);
+    cairo_scale(cr, size / w, size / w);
+    cairo_set_source_surface(cr, img, 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+    cairo_rectangle(cr, 0, 0, w, w);
+    cairo_fill(cr);
+    cairo_restore(cr);
+    cairo_surface_destroy(img);
+    return 0;
+}
+
+int sheet_pdf(const struct sheet_card *cards, size_t n, unsigned char **out, size_t *len,
+              char *err, size_t errlen)
+{
+    const double pt = 72.0 / 25.4;
+    struct pdf_doc doc;
+    if (pdf_begin(&doc, PAGE_W * pt, PAGE_H * pt, "wastebank household cards", err, errlen) != 0)
+        return -1;
+    cairo_t *cr = doc.cr;
     cairo_scale(cr, pt, pt);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -146,14 +176,10 @@ int sheet_pdf(const struct sheet_card *cards, size_t n, const char *path, char *
             rc = -1;
             break;
         }
-        double mod = (QR_MM - 4) / (double)w;
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        for (int my = 0; my < w; my++)
-            for (int mx = 0; mx < w; mx++)
-                if (dark[my * w + mx])
-                    cairo_rectangle(cr, x + 6 + mx * mod, y + 9 + my * mod, mod + 0.01,
-                                    mod + 0.01);
-        cairo_fill(cr);
+        if (draw_qr(cr, dark, w, x + 6, y + 9, QR_MM - 4) != 0) {
+            snprintf(err, errlen, "out of memory drawing the card of household %lld", c->id);
+            rc = -1;
+        }
         free(dark);
 
         double tx = x + QR_MM + 6, tw = CARD_W - QR_MM - 9;
@@ -176,18 +202,5 @@ int sheet_pdf(const struct sheet_card *cards, size_t n, const char *path, char *
         cairo_show_text(cr, no);
     }
     cairo_show_page(cr);
-    cairo_status_t st = cairo_status(cr);
-    cairo_destroy(cr);
-    cairo_surface_finish(s);
-    if (rc == 0 && (st != CAIRO_STATUS_SUCCESS ||
-                    cairo_surface_status(s) != CAIRO_STATUS_SUCCESS)) {
-        snprintf(err, errlen, "cannot write '%s': %s", path, cairo_status_to_string(st));
-        rc = -1;
-    }
-    cairo_surface_destroy(s);
-    /* cairo and fontconfig keep font caches for the life of the process;
-     * release them so a leak checker sees only real leaks */
-    cairo_debug_reset_static_data();
-    FcFini();
-    return rc;
+    return pdf_end(&doc, rc != 0, out, len, err, errlen);
 }

@@ -26,8 +26,10 @@ struct sheet_card {
 /* Write the sheet as SVG to out.  0 or -1. */
 int sheet_svg(const struct sheet_card *cards, size_t n, FILE *out);
 
-/* Write the sheet as a PDF file at path.  0 or -1 (reason in err). */
-int sheet_pdf(const struct sheet_card *cards, size_t n, const char *path, char *err,
-              size_t errlen);
+/* The sheet as a PDF in a malloc'd buffer (*out, *len; the caller frees).
+ * 0, or -1 with the reason in err.  Safe from several threads at once
+ * (qr/pdf.h: pdf_release_fonts at exit). */
+int sheet_pdf(const struct sheet_card *cards, size_t n, unsigned char **out, size_t *len,
+              char *err, size_t errlen);
 
 #endif

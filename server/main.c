@@ -15,7 +15,7 @@
 #include "server/worker.h"
 #include "db/db.h"
 #include "db/pin.h"
-#include "qr/poster.h"
+#include "qr/pdf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -250,7 +250,7 @@ int main(int argc, char **argv)
     ratelimit_free(srv.rl);
     static_site_free(srv.web);
     metrics_free();
-    poster_release_fonts();
+    pdf_release_fonts();
     sodium_memzero(dummy_pw, sizeof dummy_pw);
     sodium_memzero(srv.pin_key, sizeof srv.pin_key);
     config_release(&cfg);

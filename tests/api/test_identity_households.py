@@ -2,6 +2,7 @@
 lock, scanning, and the resident's own view (api.md Households, Scan, Auth)."""
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -322,6 +323,94 @@ def test_card_svg_is_svg(ctx):
     expect_status(r, 200)
     assert r.headers.get("Content-Type", "").startswith("image/svg+xml"), r.headers
     assert "<svg" in r.text, r.text[:200]
+
+
+def _import(ctx, village, rows):
+    text = "region_code,head_name,address,phone,members\n" + "".join(
+        "%s,%s,%s,,1\n" % (village["code"], name, addr) for name, addr in rows)
+    r = ctx.call("POST", "/v1/households/import", raw=text.encode("utf-8"),
+                 content_type="text/csv", token=ctx.admin_token)
+    expect_eq(expect_json(r, 200)["created"], len(rows), "households imported")
+
+
+def _poppler(ctx, tool):
+    if not shutil.which(tool):
+        ctx.skip("%s (poppler-utils) is not installed" % tool)
+
+
+def test_card_sheet_pdf_prints_every_open_household_of_the_region(ctx):
+    """GET /v1/regions/{id}/cards.pdf: ten cards a page, the village's households that
+    are not closed, each QR the household's current code (read back with zbarimg from
+    the rendered page), the names in the text; a region admin of the county prints it,
+    one of another county gets 404."""
+    _poppler(ctx, "pdftoppm")
+    _poppler(ctx, "pdftotext")
+    w = world(ctx)
+    v = _village(ctx)
+    _import(ctx, v, [("住户%02d" % i, "测试村%d号" % i) for i in range(12)])
+    found = expect_json(ctx.get("/v1/households?region_id=%d&limit=50" % v["id"],
+                                token=ctx.admin_token), 200)["items"]
+    expect_eq(len(found), 12, "households of the village")
+    closed = found[0]
+    expect_status(ctx.call("PATCH", _hh_path(closed), {"status": "closed"},
+                           token=ctx.admin_token), 200)
+    r = ctx.get("/v1/regions/%d/cards.pdf" % v["id"], token=w.ra_x.token)
+    expect_status(r, 200)
+    assert r.headers.get("Content-Type", "").startswith("application/pdf"), r.headers
+    assert r.body.startswith(b"%PDF-"), r.body[:16]
+    expect_eq(r.headers.get("Content-Disposition"),
+              'inline; filename="cards-%s.pdf"' % v["code"], "Content-Disposition")
+    pdf = os.path.join(ctx.dir, "cards-%d.pdf" % v["id"])
+    with open(pdf, "wb") as f:
+        f.write(r.body)
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", pdf, "-"], capture_output=True,
+                          text=True, timeout=60)
+    assert text.returncode == 0, text.stderr
+    pages = text.stdout.count("\f")
+    expect_eq(pages, 2, "pages for 11 cards")
+    for h in found[1:]:
+        assert h["head_name"] in text.stdout and "No. %d" % h["id"] in text.stdout, h
+    assert closed["head_name"] not in text.stdout, "a closed household is printed"
+    # the QR symbols of page 2 (the last card) are the households' current codes
+    img = os.path.join(ctx.dir, "cards-%d" % v["id"])
+    p = subprocess.run(["pdftoppm", "-r", "200", "-png", "-f", "2", "-l", "2", pdf, img],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    png = [f for f in os.listdir(ctx.dir) if f.startswith(os.path.basename(img)) and
+           f.endswith(".png")]
+    assert png, "pdftoppm wrote no page"
+    if not shutil.which("zbarimg"):
+        ctx.skip("zbarimg (zbar-tools) is not installed")
+    z = subprocess.run(["zbarimg", "-q", "--raw", os.path.join(ctx.dir, png[0])],
+                       capture_output=True, text=True, timeout=60)
+    codes = {get_household(ctx, h["id"])["code"] for h in found[-1:]}
+    assert codes <= set(z.stdout.split()), (codes, z.stdout)
+    expect_error(ctx.get("/v1/regions/%d/cards.pdf" % v["id"], token=w.ra_y.token), 404,
+                 "not_found")
+    expect_error(ctx.get("/v1/regions/999999999/cards.pdf", token=ctx.admin_token), 404,
+                 "not_found")
+
+
+def test_card_sheet_of_an_empty_region_is_one_blank_page(ctx):
+    _poppler(ctx, "pdfinfo")
+    v = _village(ctx)
+    r = ctx.get("/v1/regions/%d/cards.pdf" % v["id"], token=ctx.admin_token)
+    expect_status(r, 200)
+    pdf = os.path.join(ctx.dir, "cards-empty-%d.pdf" % v["id"])
+    with open(pdf, "wb") as f:
+        f.write(r.body)
+    info = subprocess.run(["pdfinfo", pdf], capture_output=True, text=True, timeout=60)
+    assert info.returncode == 0, info.stderr
+    assert re.search(r"^Pages:\s+1$", info.stdout, re.M), info.stdout
+
+
+def test_card_sheet_over_3000_households_is_refused(ctx):
+    """A region of more than 3,000 open households is printed village by village (or
+    with wbctl cards): 400 naming region_id."""
+    v = _village(ctx)
+    _import(ctx, v, [("户%d" % i, "路%d号" % i) for i in range(3001)])
+    expect_error(ctx.get("/v1/regions/%d/cards.pdf" % v["id"], token=ctx.admin_token), 400,
+                 "invalid_request", field="region_id")
 
 
 def test_card_reissue_gives_a_new_code_and_kills_the_old_one(ctx):

@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <cairo.h>
-#include <fontconfig/fontconfig.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -17,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qr/pdf.h"
 #include "qr/poster.h"
 
 /* n entries with masked names 张*1, 张*2, ... (numbered so no two are the
@@ -303,8 +303,7 @@ static void test_posters_draw_in_parallel(void **state)
 static int release_font_caches(void **state)
 {
     (void)state;
-    cairo_debug_reset_static_data();
-    FcFini();
+    pdf_release_fonts();
     return 0;
 }
 
