@@ -98,6 +98,9 @@ await run(async (b) => {
   await table.locator('tbody tr', { hasText: names[0] }).waitFor({ timeout: T });
   const tt = await table.innerText();
   check(names.every((n) => tt.includes(n)), 'both imported households are listed');
+  const [sheet] = await Promise.all([p.waitForEvent('download', { timeout: T }), p.locator('[data-testid=hh-sheet]').click()]);
+  const sheetPdf = readFileSync(await sheet.path());
+  check(sheetPdf.subarray(0, 5).toString('latin1') === '%PDF-' && sheetPdf.length > 2000 && sheet.suggestedFilename() === `cards-${village.code}.pdf`, `the village's card sheet downloads (${sheetPdf.length} bytes)`);
   await table.locator('tbody tr', { hasText: names[0] }).locator('[data-testid=hh-card]').click();
   const img = p.locator('[data-testid=card-img]');
   await img.waitFor({ timeout: T });

@@ -78,6 +78,7 @@ const base = {
       openStaff: 'Its staff',
     },
     households: {
+      cardSheet: 'Card sheet (PDF)',
       id: 'No.',
       headName: 'Head of household',
       address: 'Address',

@@ -78,6 +78,7 @@ const base = {
       openStaff: '工作人员',
     },
     households: {
+      cardSheet: '打印积分卡（PDF）',
       id: '编号',
       headName: '户主',
       address: '地址',
