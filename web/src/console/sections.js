@@ -13,6 +13,13 @@ export const GROUPS = [
     ],
   },
   {
+    key: 'groupPoints',
+    items: [
+      { path: '/dropoffs', key: 'dropoffs', view: () => import('./views/Dropoffs.vue') },
+      { path: '/redemptions', key: 'redemptions', view: () => import('./views/Redemptions.vue') },
+    ],
+  },
+  {
     key: 'groupVillage',
     items: [{ path: '/inspections', key: 'inspections', view: () => import('./views/Inspections.vue') }],
   },
