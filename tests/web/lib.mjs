@@ -5,7 +5,8 @@
 // A spec exits 0 when every check held; a page error, a console error or a
 // CSP violation fails it.
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const require = createRequire(new URL('../../web/package.json', import.meta.url));
@@ -68,25 +69,27 @@ export function check(ok, what) {
   }
 }
 
-/* Launch chromium; pages record their errors into `problems`. */
-export async function browser() {
-  return chromium.launch({
-    executablePath: process.env.CHROME_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'],
-  });
+/* Launch chromium; pages record their errors into `problems`.  `args` are
+ * launch arguments added to the usual ones (e.g. a video file for the fake
+ * camera: --use-file-for-fake-video-capture=F.y4m). */
+const LAUNCH_ARGS = ['--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'];
+const executablePath = () => process.env.CHROME_PATH || '/usr/bin/chromium';
+
+export async function browser({ args = [] } = {}) {
+  return chromium.launch({ executablePath: executablePath(), headless: true, args: [...LAUNCH_ARGS, ...args] });
 }
 
 export const problems = [];
 
-export async function page(b, { mobile = true, name = 'page' } = {}) {
-  const ctx = await b.newContext({
-    viewport: mobile ? { width: 390, height: 844 } : { width: 1366, height: 800 },
-    isMobile: mobile,
-    hasTouch: mobile,
-    locale: 'zh-CN',
-  });
-  const p = await ctx.newPage();
+const contextOptions = (mobile) => ({
+  viewport: mobile ? { width: 390, height: 844 } : { width: 1366, height: 800 },
+  isMobile: mobile,
+  hasTouch: mobile,
+  locale: 'zh-CN',
+});
+
+// a page's errors, console errors and requests to another origin are problems
+function watch(p, name) {
   p.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
   p.on('console', (m) => {
     // a refusal the page asked for (a wrong PIN's 401) is logged by the
@@ -102,6 +105,31 @@ export async function page(b, { mobile = true, name = 'page' } = {}) {
   return p;
 }
 
+export async function page(b, { mobile = true, name = 'page' } = {}) {
+  const ctx = await b.newContext(contextOptions(mobile));
+  return watch(await ctx.newPage(), name);
+}
+
+/* A page in a chromium of its own whose profile is a real one (in a fresh
+ * folder), not the off-the-record one of page(): Chromium calls no app
+ * installable in an incognito profile.  close() ends it and removes the
+ * folder. */
+export async function profilePage({ mobile = true, name = 'profile', args = [] } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'wb-profile-'));
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: executablePath(),
+    headless: true,
+    args: [...LAUNCH_ARGS, ...args],
+    ...contextOptions(mobile),
+  });
+  const p = watch(ctx.pages()[0] || (await ctx.newPage()), name);
+  const close = async () => {
+    await ctx.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { page: p, close };
+}
+
 export async function shot(p, name) {
   mkdirSync(OUT, { recursive: true });
   await p.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
@@ -115,10 +143,13 @@ export async function done(b) {
   process.exit(failures ? 1 : 0);
 }
 
-/* Run body; an exception is a failure (with its stack), then done(). */
-export async function run(body) {
-  const b = await browser();
+/* Run body; an exception is a failure (with its stack), then done().
+ * `args`: extra launch arguments for browser(), or an async function that
+ * prepares them (it runs first; its exception is a failure too). */
+export async function run(body, { args = [] } = {}) {
+  let b = null;
   try {
+    b = await browser({ args: typeof args === 'function' ? await args() : args });
     await body(b);
   } catch (e) {
     check(false, `exception: ${e && e.stack ? e.stack : e}`);
