@@ -7,8 +7,8 @@
 // ledger holds each drop-off exactly once. First, in a profile of its own,
 // the station is installable as an app (its web app manifest and icons,
 // precached by the service worker).
-// The camera path (qr-scanner with Chromium's fake capture) is not driven
-// here: the card code is typed.
+// The card code is typed here; station_camera.spec.mjs reads a real card
+// through the camera.
 import { api, check, page, problems, profilePage, run, shot, staff, tag, world, BASE } from './lib.mjs';
 
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
