@@ -53,3 +53,7 @@ def test_browser_till(ctx):
 
 def test_browser_station_camera(ctx):
     _run_spec(ctx, "station_camera")
+
+
+def test_browser_security(ctx):
+    _run_spec(ctx, "security")
