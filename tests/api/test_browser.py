@@ -53,3 +53,11 @@ def test_browser_till(ctx):
 
 def test_browser_console_movements(ctx):
     _run_spec(ctx, "console_movements")
+
+
+def test_browser_station_camera(ctx):
+    _run_spec(ctx, "station_camera")
+
+
+def test_browser_security(ctx):
+    _run_spec(ctx, "security")

@@ -5,7 +5,9 @@
 // A spec exits 0 when every check held; a page error, a console error or a
 // CSP violation fails it.
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const require = createRequire(new URL('../../web/package.json', import.meta.url));
@@ -58,6 +60,112 @@ export async function staff(admin, body) {
   return { ...s, username, password, token: await login(username, password) };
 }
 
+/* Decode a PNG (non-interlaced; greyscale, RGB, palette, with or without
+ * alpha; 1 to 16 bits) into {width, height, rgba}. Node's zlib, no package. */
+export function decodePng(buf) {
+  if (buf.subarray(0, 8).toString('hex') !== '89504e470d0a1a0a') throw new Error('not a PNG');
+  let at = 8, ihdr = null, palette = null, trns = null;
+  const idat = [];
+  while (at < buf.length) {
+    const len = buf.readUInt32BE(at);
+    const type = buf.subarray(at + 4, at + 8).toString('latin1');
+    const data = buf.subarray(at + 8, at + 8 + len);
+    if (type === 'IHDR') ihdr = { width: data.readUInt32BE(0), height: data.readUInt32BE(4), depth: data[8], color: data[9], interlace: data[12] };
+    else if (type === 'PLTE') palette = data;
+    else if (type === 'tRNS') trns = data;
+    else if (type === 'IDAT') idat.push(data);
+    else if (type === 'IEND') break;
+    at += 12 + len;
+  }
+  if (!ihdr || ihdr.interlace) throw new Error('PNG: no IHDR, or interlaced');
+  const { width, height, depth, color } = ihdr;
+  const channels = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[color];
+  if (!channels || (color === 3 && !palette)) throw new Error(`PNG: colour type ${color} unsupported`);
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = Math.ceil((width * channels * depth) / 8);
+  const bpp = Math.max(1, (channels * depth) >> 3);
+  const rows = [];
+  let prev = Buffer.alloc(stride);
+  for (let y = 0; y < height; y++) {
+    const f = raw[y * (stride + 1)];
+    const line = Buffer.from(raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1)));
+    for (let i = 0; i < stride; i++) {
+      const a = i >= bpp ? line[i - bpp] : 0, b = prev[i], c = i >= bpp ? prev[i - bpp] : 0;
+      let add = 0;
+      if (f === 1) add = a;
+      else if (f === 2) add = b;
+      else if (f === 3) add = (a + b) >> 1;
+      else if (f === 4) {
+        const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        add = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      } else if (f !== 0) throw new Error(`PNG: filter ${f}`);
+      line[i] = (line[i] + add) & 0xff;
+    }
+    rows.push(line);
+    prev = line;
+  }
+  const max = (1 << depth) - 1;
+  const sample = (line, k) => {
+    if (depth === 8) return line[k];
+    if (depth === 16) return line[2 * k];
+    const bit = k * depth;
+    return (line[bit >> 3] >> (8 - depth - (bit & 7))) & max;
+  };
+  const rgba = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 4, k = x * channels, line = rows[y];
+      const v = (j) => (color === 3 ? sample(line, k + j) : Math.round((sample(line, k + j) * 255) / (depth === 16 ? 255 : max)));
+      if (color === 3) {
+        const i = v(0);
+        rgba.set([palette[3 * i], palette[3 * i + 1], palette[3 * i + 2], trns && i < trns.length ? trns[i] : 255], o);
+      } else if (color === 0 || color === 4) {
+        const g = v(0);
+        rgba.set([g, g, g, color === 4 ? v(1) : 255], o);
+      } else rgba.set([v(0), v(1), v(2), color === 6 ? v(3) : 255], o);
+    }
+  }
+  return { width, height, rgba };
+}
+
+/* A Y4M video (what Chromium's fake camera plays with
+ * --use-file-for-fake-video-capture) of `frames` frames at 10 fps: the image
+ * centred on a white width x height frame, 4:2:0 full-range (JPEG) YUV. */
+export function writeY4m(file, img, { width = 640, height = 480, frames = 10 } = {}) {
+  if (img.width > width || img.height > height) throw new Error('the image is larger than the frame');
+  const Y = new Uint8Array(width * height).fill(255);
+  const ox = (width - img.width) >> 1, oy = (height - img.height) >> 1;
+  const R = new Float32Array(width * height).fill(255), G = new Float32Array(R), B = new Float32Array(R);
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < img.width; x++) {
+      const i = (y * img.width + x) * 4, a = img.rgba[i + 3] / 255, o = (y + oy) * width + x + ox;
+      R[o] = img.rgba[i] * a + 255 * (1 - a);
+      G[o] = img.rgba[i + 1] * a + 255 * (1 - a);
+      B[o] = img.rgba[i + 2] * a + 255 * (1 - a);
+      Y[o] = Math.round(0.299 * R[o] + 0.587 * G[o] + 0.114 * B[o]);
+    }
+  }
+  const cw = width >> 1, ch = height >> 1;
+  const U = new Uint8Array(cw * ch), V = new Uint8Array(cw * ch);
+  for (let y = 0; y < ch; y++) {
+    for (let x = 0; x < cw; x++) {
+      let r = 0, g = 0, b = 0;
+      for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+        const o = (2 * y + dy) * width + 2 * x + dx;
+        r += R[o] / 4;
+        g += G[o] / 4;
+        b += B[o] / 4;
+      }
+      U[y * cw + x] = Math.max(0, Math.min(255, Math.round(128 - 0.168736 * r - 0.331264 * g + 0.5 * b)));
+      V[y * cw + x] = Math.max(0, Math.min(255, Math.round(128 + 0.5 * r - 0.418688 * g - 0.081312 * b)));
+    }
+  }
+  const frame = Buffer.concat([Buffer.from('FRAME\n'), Y, U, V]);
+  const head = Buffer.from(`YUV4MPEG2 W${width} H${height} F10:1 Ip A1:1 C420jpeg\n`);
+  writeFileSync(file, Buffer.concat([head, ...Array(frames).fill(frame)]));
+  return file;
+}
+
 let failures = 0;
 export function check(ok, what) {
   if (ok) {
@@ -68,25 +176,27 @@ export function check(ok, what) {
   }
 }
 
-/* Launch chromium; pages record their errors into `problems`. */
-export async function browser() {
-  return chromium.launch({
-    executablePath: process.env.CHROME_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'],
-  });
+/* Launch chromium; pages record their errors into `problems`.  `args` are
+ * launch arguments added to the usual ones (e.g. a video file for the fake
+ * camera: --use-file-for-fake-video-capture=F.y4m). */
+const LAUNCH_ARGS = ['--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'];
+const executablePath = () => process.env.CHROME_PATH || '/usr/bin/chromium';
+
+export async function browser({ args = [] } = {}) {
+  return chromium.launch({ executablePath: executablePath(), headless: true, args: [...LAUNCH_ARGS, ...args] });
 }
 
 export const problems = [];
 
-export async function page(b, { mobile = true, name = 'page' } = {}) {
-  const ctx = await b.newContext({
-    viewport: mobile ? { width: 390, height: 844 } : { width: 1366, height: 800 },
-    isMobile: mobile,
-    hasTouch: mobile,
-    locale: 'zh-CN',
-  });
-  const p = await ctx.newPage();
+const contextOptions = (mobile) => ({
+  viewport: mobile ? { width: 390, height: 844 } : { width: 1366, height: 800 },
+  isMobile: mobile,
+  hasTouch: mobile,
+  locale: 'zh-CN',
+});
+
+// a page's errors, console errors and requests to another origin are problems
+function watch(p, name) {
   p.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
   p.on('console', (m) => {
     // a refusal the page asked for (a wrong PIN's 401) is logged by the
@@ -102,6 +212,31 @@ export async function page(b, { mobile = true, name = 'page' } = {}) {
   return p;
 }
 
+export async function page(b, { mobile = true, name = 'page' } = {}) {
+  const ctx = await b.newContext(contextOptions(mobile));
+  return watch(await ctx.newPage(), name);
+}
+
+/* A page in a chromium of its own whose profile is a real one (in a fresh
+ * folder), not the off-the-record one of page(): Chromium calls no app
+ * installable in an incognito profile.  close() ends it and removes the
+ * folder. */
+export async function profilePage({ mobile = true, name = 'profile', args = [] } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'wb-profile-'));
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: executablePath(),
+    headless: true,
+    args: [...LAUNCH_ARGS, ...args],
+    ...contextOptions(mobile),
+  });
+  const p = watch(ctx.pages()[0] || (await ctx.newPage()), name);
+  const close = async () => {
+    await ctx.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { page: p, close };
+}
+
 export async function shot(p, name) {
   mkdirSync(OUT, { recursive: true });
   await p.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
@@ -115,10 +250,13 @@ export async function done(b) {
   process.exit(failures ? 1 : 0);
 }
 
-/* Run body; an exception is a failure (with its stack), then done(). */
-export async function run(body) {
-  const b = await browser();
+/* Run body; an exception is a failure (with its stack), then done().
+ * `args`: extra launch arguments for browser(), or an async function that
+ * prepares them (it runs first; its exception is a failure too). */
+export async function run(body, { args = [] } = {}) {
+  let b = null;
   try {
+    b = await browser({ args: typeof args === 'function' ? await args() : args });
     await body(b);
   } catch (e) {
     check(false, `exception: ${e && e.stack ? e.stack : e}`);

@@ -4,10 +4,12 @@
 // (from the service worker) and still counts them; back online they sync
 // and show as credited. A third, whose sync answer is cut off after the
 // server answered, is sent again and shows as replayed. The household's
-// ledger holds each drop-off exactly once.
-// The camera path (qr-scanner with Chromium's fake capture) is not driven
-// here: the card code is typed.
-import { api, check, page, problems, run, shot, staff, tag, world, BASE } from './lib.mjs';
+// ledger holds each drop-off exactly once. First, in a profile of its own,
+// the station is installable as an app (its web app manifest and icons,
+// precached by the service worker).
+// The card code is typed here; station_camera.spec.mjs reads a real card
+// through the camera.
+import { api, check, page, problems, profilePage, run, shot, staff, tag, world, BASE } from './lib.mjs';
 
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,6 +26,50 @@ await run(async (b) => {
   const metal = cats.find((c) => c.code === 'metal');
   if (!metal || !metal.rate) throw new Error('no rate for metal');
   const pts = (g) => Math.floor((g * metal.rate) / 1000);
+
+  // installable as an app: the manifest is linked, served with its type,
+  // parsed without errors, and Chromium (in a real profile: it calls nothing
+  // installable in an incognito one) finds nothing in the way
+  const inst = await profilePage({ name: 'station-install' });
+  const ip = inst.page;
+  await ip.goto(`${BASE}/station/`);
+  await ip.locator('input[name=username]').waitFor({ timeout: 10000 });
+  await ip.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    for (let i = 0; i < 100 && !navigator.serviceWorker.controller; i++) await new Promise((r) => setTimeout(r, 100));
+  });
+  const href = await ip.locator('link[rel=manifest]').getAttribute('href');
+  check(href === '/station/manifest.webmanifest', `index.html links the manifest (${href})`);
+  const mr = await fetch(BASE + href);
+  check(mr.status === 200 && mr.headers.get('content-type') === 'application/manifest+json',
+    `the manifest is served as application/manifest+json (${mr.status} ${mr.headers.get('content-type')})`);
+  const manifest = await mr.json();
+  check(manifest.start_url === '/station/' && manifest.scope === '/station/' && manifest.display === 'standalone', 'start_url and scope /station/, display standalone');
+  check(manifest.name && manifest.short_name === '投放点' && /^#[0-9a-f]{6}$/i.test(manifest.theme_color) && /^#[0-9a-f]{6}$/i.test(manifest.background_color),
+    `its name (${manifest.name}), short_name and colours`);
+  for (const size of [192, 512]) {
+    for (const purpose of ['any', 'maskable']) {
+      const icon = manifest.icons.find((i) => i.sizes === `${size}x${size}` && i.purpose === purpose && i.type === 'image/png');
+      const r = icon && (await fetch(new URL(icon.src, BASE)));
+      const png = r && r.status === 200 ? Buffer.from(await r.arrayBuffer()) : null;
+      check(icon && new URL(icon.src, BASE).origin === new URL(BASE).origin && r.headers.get('content-type') === 'image/png' &&
+        png && png.readUInt32BE(16) === size && png.readUInt32BE(20) === size, `a ${size} px PNG icon for purpose ${purpose}, from this origin`);
+    }
+  }
+  const cdp = await ip.context().newCDPSession(ip);
+  const am = await cdp.send('Page.getAppManifest');
+  check(am.url === BASE + href && am.errors.length === 0, `Chromium parses the manifest without errors (${JSON.stringify(am.errors)})`);
+  const ie = await cdp.send('Page.getInstallabilityErrors');
+  check(ie.installabilityErrors.length === 0, `and finds it installable (${JSON.stringify(ie.installabilityErrors)})`);
+  const precached = await ip.evaluate(async () => {
+    const urls = [];
+    for (const k of await caches.keys()) for (const r of await (await caches.open(k)).keys()) urls.push(new URL(r.url).pathname);
+    return urls;
+  });
+  check([href, ...manifest.icons.map((i) => i.src)].every((u) => precached.some((c) => c === u)), 'the service worker precaches the manifest and its icons');
+
+  await shot(ip, 'station-install-login');
+  await inst.close();
 
   const p = await page(b, { name: 'station' });
   const ctx = p.context();
@@ -110,6 +156,11 @@ await run(async (b) => {
   await p.reload();
   await p.locator('[data-testid=queue]').waitFor({ timeout: 10000 });
   check((await count()) === '2', 'after an offline reload the app opens and still counts 2');
+  const offlineManifest = await p.evaluate(async () => {
+    const r = await fetch('/station/manifest.webmanifest');
+    return r.ok && (await r.json()).start_url;
+  });
+  check(offlineManifest === '/station/', 'offline, the service worker serves the web app manifest');
   await shot(p, 'station-offline-reloaded');
 
   // back online: the queue syncs, each shows credited

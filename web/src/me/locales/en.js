@@ -65,7 +65,7 @@ export default {
     },
     inspections: {
       title: 'Home inspections',
-      month: 'Month {month}',
+      month: 'Summary for {month}',
       accuracy: 'Accuracy',
       count: 'Inspections',
       pass: 'Pass',

@@ -65,7 +65,7 @@ export default {
     },
     inspections: {
       title: '入户检查',
-      month: '{month} 月汇总',
+      month: '{month}汇总',
       accuracy: '准确率',
       count: '检查次数',
       pass: '合格',
