@@ -13,6 +13,13 @@ export const GROUPS = [
     ],
   },
   {
+    key: 'groupChain',
+    items: [
+      { path: '/sites', key: 'sites', view: () => import('./views/Sites.vue') },
+      { path: '/shipments', key: 'shipments', view: () => import('./views/Shipments.vue') },
+    ],
+  },
+  {
     key: 'groupVillage',
     items: [{ path: '/inspections', key: 'inspections', view: () => import('./views/Inspections.vue') }],
   },
