@@ -124,7 +124,7 @@ export function staffName(id) {
   return staff.get(id);
 }
 
-// A region's path as text ("Province / City / …"); null when not readable.
+// A region's path, top first, as a list of names; null when not readable.
 export function regionPath(id) {
   fresh();
   if (!id) return Promise.resolve(null);
@@ -132,7 +132,7 @@ export function regionPath(id) {
     regions.set(
       id,
       api.get(`/v1/regions/${id}`).then(
-        (r) => (Array.isArray(r.path) && r.path.length ? r.path : [r]).map((p) => p.name).join(' / '),
+        (r) => (Array.isArray(r.path) && r.path.length ? r.path : [r]).map((p) => p.name),
         () => null,
       ),
     );
