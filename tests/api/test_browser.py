@@ -61,3 +61,7 @@ def test_browser_station_camera(ctx):
 
 def test_browser_security(ctx):
     _run_spec(ctx, "security")
+
+
+def test_browser_console_chain(ctx):
+    _run_spec(ctx, "console_chain")

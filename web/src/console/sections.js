@@ -13,6 +13,13 @@ export const GROUPS = [
     ],
   },
   {
+    key: 'groupChain',
+    items: [
+      { path: '/sites', key: 'sites', view: () => import('./views/Sites.vue') },
+      { path: '/shipments', key: 'shipments', view: () => import('./views/Shipments.vue') },
+    ],
+  },
+  {
     key: 'groupPoints',
     items: [
       { path: '/dropoffs', key: 'dropoffs', view: () => import('./views/Dropoffs.vue') },

@@ -1,5 +1,6 @@
 // The message parts of the console's later sections, each
 // `{ 'zh-CN': {...}, en: {...} }` (merged into ../zh-CN.js and ../en.js).
+import chain from './chain.js';
 import movements from './movements.js';
 
-export default [movements];
+export default [chain, movements];
