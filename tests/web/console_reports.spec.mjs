@@ -81,6 +81,7 @@ function sameTable(what, table, expected, cols) {
   expected.forEach((e, i) => {
     const r = table[i] || {};
     for (const [col, path, how] of cols) {
+      if (e.key === 'total' && col === 'label') continue; // the totals are named in the key's column
       const v = e.key === 'total' && col === 'key' ? '合计' : get(e, path);
       const shown = r[col];
       let ok;
@@ -209,6 +210,17 @@ await run(async (b) => {
   sameTable('collection of paper by day', await readTable(p), [...byDay.rows, byDay.totals], [['key', 'key', 'text'], ...colCols]);
   check(byDay.totals.grams === 8000, 'paper alone: 8 kg');
 
+  // collection by sub-region, and at the drop-off site alone (the site's filter names it as text)
+  await openReport(p, { report: 'collection', region_id: C, group_by: 'region', from, to: day });
+  const byRegion = await apiReport('collection', { group_by: 'region', from, to: day });
+  sameTable('collection by sub-region', await readTable(p), [...byRegion.rows, byRegion.totals], [['key', 'key', 'text'], ['label', 'label', 'text'], ...colCols]);
+  await openReport(p, { report: 'collection', region_id: C, group_by: 'month', from, to: day, site_id: String(drop.id) });
+  const atSite = await apiReport('collection', { group_by: 'month', from, to: day, site_id: String(drop.id) });
+  sameTable('collection at the drop-off site by month', await readTable(p), [...atSite.rows, atSite.totals], [['key', 'key', 'text'], ...colCols]);
+  const siteInput = p.locator('[data-testid=f-site]');
+  await p.waitForFunction(() => (document.querySelector('[data-testid=f-site]') || {}).textContent.includes('<img'), null, { timeout: T }).catch(() => {});
+  check((await siteInput.innerText()).includes(`${XSS}（交投点）`), `the site filter shows the site's name as text (${short(await siteInput.innerText())})`);
+
   // participation
   await openReport(p, { report: 'participation', region_id: C, month });
   const part = await apiReport('participation', { month });
@@ -223,6 +235,18 @@ await run(async (b) => {
   const ti = partChart.x.indexOf(w.town.name);
   check(ti >= 0 && partChart.series.find((s) => s.id === 'active').data[ti] === 2 && partChart.series.find((s) => s.id === 'rate').data[ti] === 100, `participation bars: both households of the town active (${short(partChart)})`);
   await shot(p, 'reports-participation');
+  const prev = (() => {
+    const [y, m] = month.split('-').map(Number);
+    return m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, '0')}`;
+  })();
+  await openReport(p, { report: 'participation', region_id: C, from_month: prev, to_month: month });
+  const part2 = await apiReport('participation', { from_month: prev, to_month: month });
+  sameTable('participation over two months', await readTable(p), [...part2.rows, ...part2.totals], [['name', 'name', 'text'], ['month', 'month', 'text'], ['households', 'households'], ['active_households', 'active_households'], ['rate', 'rate', 'pct']]);
+  const lines = await p.evaluate(() => {
+    const o = window.__wbCharts.report.getOption();
+    return { x: o.xAxis[0].data, total: o.series.find((s) => s.id === 'total').data };
+  });
+  check(lines.x.join() === `${prev},${month}` && lines.total[1] === 100, `a line of the rate per month (${short(lines)})`);
 
   // leaderboard: the markup name, masked, as text
   await openReport(p, { report: 'leaderboard', region_id: C, month, limit: '10' });
