@@ -47,6 +47,10 @@ def test_browser_console_village(ctx):
     _run_spec(ctx, "console_village")
 
 
+def test_browser_console_reports(ctx):
+    _run_spec(ctx, "console_reports")
+
+
 def test_browser_till(ctx):
     _run_spec(ctx, "till")
 

@@ -158,6 +158,7 @@ await run(async (b) => {
     const out = {};
     for (const [k, c] of Object.entries(window.__wbCharts)) {
       const o = c.getOption();
+      if (!o.xAxis) continue; // the flows Sankey has no axes
       out[k] = { x: o.xAxis[0].data, series: o.series.map((s) => ({ id: s.id, name: s.name, data: s.data })) };
     }
     return out;

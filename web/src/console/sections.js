@@ -32,7 +32,10 @@ export const GROUPS = [
   },
   {
     key: 'groupReports',
-    items: [{ path: '/ledger-check', key: 'ledgerCheck', admin: true, view: () => import('./views/LedgerCheck.vue') }],
+    items: [
+      { path: '/reports', key: 'reports', view: () => import('./views/Reports.vue') },
+      { path: '/ledger-check', key: 'ledgerCheck', admin: true, view: () => import('./views/LedgerCheck.vue') },
+    ],
   },
 ];
 

@@ -2,5 +2,6 @@
 // `{ 'zh-CN': {...}, en: {...} }` (merged into ../zh-CN.js and ../en.js).
 import chain from './chain.js';
 import movements from './movements.js';
+import reports from './reports.js';
 
-export default [chain, movements];
+export default [chain, movements, reports];
