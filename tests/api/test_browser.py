@@ -49,3 +49,7 @@ def test_browser_console_village(ctx):
 
 def test_browser_till(ctx):
     _run_spec(ctx, "till")
+
+
+def test_browser_console_catalogue(ctx):
+    _run_spec(ctx, "console_catalogue")

@@ -13,6 +13,13 @@ export const GROUPS = [
     ],
   },
   {
+    key: 'groupPoints',
+    items: [
+      { path: '/rates', key: 'rates', view: () => import('./views/Rates.vue') },
+      { path: '/shops', key: 'shops', view: () => import('./views/Shops.vue') },
+    ],
+  },
+  {
     key: 'groupVillage',
     items: [{ path: '/inspections', key: 'inspections', view: () => import('./views/Inspections.vue') }],
   },

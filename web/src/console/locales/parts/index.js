@@ -1,3 +1,5 @@
 // The message parts of the console's later sections, each
 // `{ 'zh-CN': {...}, en: {...} }` (merged into ../zh-CN.js and ../en.js).
-export default [];
+import catalogue from './catalogue.js';
+
+export default [catalogue];
