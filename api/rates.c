@@ -8,7 +8,6 @@
  * below it, and marks the ones in force now for the region itself, as
  * db/catalog.c's catalog_rates prices a drop-off. */
 #include "api/handlers.h"
-#include "api/input.h"
 #include "api/list.h"
 #include "api/reach.h"
 #include "server/clock.h"
@@ -26,10 +25,12 @@
  * (the default catalogue's "migration"). */
 static long long staff_of_actor(const char *actor)
 {
-    if (strncmp(actor, "s:", 2) != 0 || !actor[2] || strspn(actor + 2, "0123456789") !=
-                                                         strlen(actor + 2))
+    if (strncmp(actor, "s:", 2) != 0)
         return 0;
-    return strtoll(actor + 2, NULL, 10);
+    const char *id = actor + 2;
+    if (!*id || strspn(id, "0123456789") != strlen(id))
+        return 0;
+    return strtoll(id, NULL, 10);
 }
 
 static json_t *rate_row_json(struct db_rows *rows)
