@@ -78,6 +78,9 @@ void h_residents_dropoffs(struct req *r);
 void h_residents_balance(struct req *r);
 void h_reports_ledger_check(struct req *r);
 
+/* api/rates.c */
+void h_rates_list(struct req *r);
+
 /* api/shop_items.c */
 void h_shop_items_create(struct req *r);
 void h_shop_items_list(struct req *r);

@@ -66,6 +66,7 @@ const struct route wb_routes[] = {
     { "GET", "/v1/categories", ROLES_ANY, BODY_NONE, 0, h_categories_list },
     { "POST", "/v1/categories", ROLE_ADMIN, BODY_JSON, 0, h_categories_create },
     { "POST", "/v1/rates", ROLES_ADMINS, BODY_JSON, 0, h_rates_create },
+    { "GET", "/v1/rates", ROLES_ADMINS, BODY_NONE, 0, h_rates_list },
 
     /* scan and drop-offs */
     { "POST", "/v1/scan", ROLE_ATTENDANT | ROLE_CLERK, BODY_JSON, 0, h_scan },

@@ -18,6 +18,20 @@ static const char SQL_ALL[] =
     "COALESCE(daily_cap, 0) FROM categories ORDER BY id";
 static const char SQL_RATES_ALL[] =
     "SELECT category_id, region_key, id, points_per_unit, effective_from FROM rates";
+/* The versions of a history (catalog.h, rate_history).  A region's own,
+ * its ancestors' and its subtree's are those whose region path is a
+ * prefix of the region's or has the region's as a prefix. */
+static const char SQL_HISTORY[] =
+    "SELECT r.id, c.code, r.region_key, g.name, r.points_per_unit, r.effective_from, "
+    "UNIX_TIMESTAMP(r.created_at), r.created_by, FIND_IN_SET(r.id, ?) > 0 "
+    "FROM rates r JOIN categories c ON c.id = r.category_id "
+    "LEFT JOIN regions g ON g.id = r.region_key "
+    "WHERE (? = 0 OR r.category_id = ?) "
+    "AND (r.region_key = 0 OR ? LIKE CONCAT(g.path, '%') OR g.path LIKE CONCAT(?, '%')) "
+    "AND (? = 0 OR (FIND_IN_SET(r.id, ?) > 0) = (? = 1)) "
+    "AND (r.effective_from < ? OR (r.effective_from = ? AND r.id < ?)) "
+    "ORDER BY r.effective_from DESC, r.id DESC LIMIT ?";
+static const char SQL_RATE_FROM[] = "SELECT effective_from FROM rates WHERE id = ?";
 static const char SQL_INSERT_CAT[] =
     "INSERT INTO categories (code, name, name_zh, unit, daily_cap) VALUES (?, ?, ?, ?, ?)";
 static const char SQL_INSERT_RATE[] =
@@ -260,4 +274,17 @@ long long rate_insert(struct db *d, int category_id, long long region_key, long 
                 effective_from, created_by) < 0)
         return -1;
     return (long long)db_insert_id(d);
+}
+
+struct db_rows *rate_history(struct db *d, const struct rate_query *q)
+{
+    long long cat = q->category_id, only = q->only;
+    return db_query(d, SQL_HISTORY, "siissisiiiii", q->in_force_ids, cat, cat, q->region_path,
+                    q->region_path, only, q->in_force_ids, only, q->before_from,
+                    q->before_from, q->before_id, (long long)q->limit);
+}
+
+int rate_effective_from(struct db *d, long long id, long long *from)
+{
+    return db_query_int(d, from, SQL_RATE_FROM, "i", id);
 }

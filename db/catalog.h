@@ -66,6 +66,30 @@ int catalog_count_locked(struct db *d, long long *n);
 /* Insert a category; returns its id or -1 (DB_DUP: code taken). */
 long long category_insert(struct db *d, const struct category *c);
 
+/* Which rate versions a history lists (rate_history). */
+struct rate_query {
+    int category_id;          /* 0: every category */
+    const char *region_path;  /* the region the history is for ("/": all) */
+    const char *in_force_ids; /* comma-separated ids of the versions in force
+                               * for that region ("" none): the in_force column */
+    int only;                 /* 0 every version, 1 those in force, 2 the others */
+    long long before_from;    /* a page: the versions after (before_from, before_id) */
+    long long before_id;      /* in the list's order; both LLONG_MAX: from the top */
+    int limit;                /* rows to read */
+};
+
+/* The rate versions that concern the region with path q->region_path:
+ * the default's, its own and its ancestors' (those that may apply to it)
+ * and those set anywhere in its subtree; newest effective_from first,
+ * then newest id.  Rows (id, category code, region_key (0 the default),
+ * region name (NULL for the default), points_per_unit, effective_from
+ * epoch, created_at epoch, created_by, in_force 0/1).  NULL on error. */
+struct db_rows *rate_history(struct db *d, const struct rate_query *q);
+
+/* The effective_from of rate version id: 1 (*from set), 0 no such
+ * version, -1 error. */
+int rate_effective_from(struct db *d, long long id, long long *from);
+
 /* Insert a rate version; returns its id or -1. */
 long long rate_insert(struct db *d, int category_id, long long region_key, long long ppu,
                       long long effective_from, const char *created_by);

@@ -69,3 +69,7 @@ def test_browser_security(ctx):
 
 def test_browser_console_chain(ctx):
     _run_spec(ctx, "console_chain")
+
+
+def test_browser_console_catalogue(ctx):
+    _run_spec(ctx, "console_catalogue")

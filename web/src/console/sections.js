@@ -22,6 +22,8 @@ export const GROUPS = [
   {
     key: 'groupPoints',
     items: [
+      { path: '/rates', key: 'rates', view: () => import('./views/Rates.vue') },
+      { path: '/shops', key: 'shops', view: () => import('./views/Shops.vue') },
       { path: '/dropoffs', key: 'dropoffs', view: () => import('./views/Dropoffs.vue') },
       { path: '/redemptions', key: 'redemptions', view: () => import('./views/Redemptions.vue') },
     ],
