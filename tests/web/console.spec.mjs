@@ -200,7 +200,7 @@ await run(async (b) => {
   await signIn(q, adminB.username, adminB.password);
   await q.locator('[data-testid=region]', { hasText: countyB.name }).waitFor({ timeout: T });
   check(true, 'the header names county B');
-  check(!(await q.locator('.el-menu-item', { hasText: '台账核对' }).count()), 'no ledger check in B\'s menu');
+  check(!(await q.locator('[data-testid=nav] a', { hasText: '台账核对' }).count()), 'no ledger check in B\'s menu');
   await q.goto(`${BASE}/console/#/ledger-check`);
   await q.waitForURL(/#\/dashboard/, { timeout: T });
   check(true, 'the ledger check route sends B back to the dashboard');

@@ -82,7 +82,7 @@ await run(async (b) => {
   // ---- the admin: the drop-offs
   const p = await consolePage(b, 'console-movements');
   await signIn(p, ADMIN.username, ADMIN.password);
-  await p.locator('.el-menu-item', { hasText: '投放记录' }).click();
+  await p.locator('[data-testid=nav] a', { hasText: '投放记录' }).click();
   await rowOf(p, 'do-table', A.id).waitFor({ timeout: T });
   const rowA = rowOf(p, 'do-table', A.id);
   const rowB = rowOf(p, 'do-table', B.id);
@@ -179,7 +179,7 @@ await run(async (b) => {
   await p2.close();
 
   // ---- the admin: the redemptions
-  await p.locator('.el-menu-item', { hasText: '兑换记录' }).click();
+  await p.locator('[data-testid=nav] a', { hasText: '兑换记录' }).click();
   const rowR = rowOf(p, 'rd-table', R.id);
   await rowR.waitFor({ timeout: T });
   const textR = await rowR.innerText();

@@ -145,7 +145,7 @@ await run(async (b) => {
     d.dismiss().catch(() => {});
   });
   await signIn(p, ADMIN.username, ADMIN.password);
-  await p.locator('.el-menu-item', { hasText: '统计报表' }).click();
+  await p.locator('[data-testid=nav] a', { hasText: '统计报表' }).click();
   await p.waitForURL(/#\/reports\?.*report=collection/, { timeout: T });
   await p.locator('[data-testid=report-region]', { hasText: '全部区域' }).waitFor({ timeout: T });
   check(true, 'the menu opens the Reports page with this month\'s collection for the whole tree in the route');
