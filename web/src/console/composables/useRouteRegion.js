@@ -1,0 +1,42 @@
+// The region a section works on, kept in step with the route's ?region_id=
+// (resolveRegion: else the caller's own region). Once the section's loaders
+// exist, call onChange({ before, after }): `before` empties the section when
+// the route's region changes, `after` loads it once the region is read;
+// `topError` says why the region could not be read.
+import { ref, watch } from 'vue';
+import { useRoute, useRouter } from 'vue-router';
+import { resolveRegion } from '../scope.js';
+import { dropQuery } from './query.js';
+
+export function useRouteRegion(errText) {
+  const route = useRoute();
+  const router = useRouter();
+  const me = ref(null);
+  const region = ref(null);
+  const topError = ref('');
+
+  function onChange({ before, after }) {
+    watch(
+      () => route.query.region_id,
+      async () => {
+        topError.value = '';
+        region.value = null;
+        if (before) before();
+        try {
+          const s = await resolveRegion(route.query);
+          me.value = s.me;
+          region.value = s.region;
+        } catch (err) {
+          topError.value = errText(err);
+          return;
+        }
+        await after();
+      },
+      { immediate: true },
+    );
+  }
+
+  const clearRegion = () => dropQuery(router, route, 'region_id');
+
+  return { me, region, topError, onChange, clearRegion };
+}
