@@ -1,8 +1,8 @@
 // The attendant station: sign in, type a card code (as a keyboard-wedge
 // scanner does), add a line, record and see the points; then offline:
-// two drop-offs go to the IndexedDB queue, the page reloads with no network
+// five drop-offs go to the IndexedDB queue, the page reloads with no network
 // (from the service worker) and still counts them; back online they sync
-// and show as credited. A third, whose sync answer is cut off after the
+// and show as credited. One more, whose sync answer is cut off after the
 // server answered, is sent again and shows as replayed. The household's
 // ledger holds each drop-off exactly once. First, in a profile of its own,
 // the station is installable as an app (its web app manifest and icons,
@@ -118,7 +118,7 @@ await run(async (b) => {
   await se.waitFor({ timeout: 10000 });
   check((await se.getAttribute('data-code')) === 'unknown_code', 'a forged card is refused as unknown_code');
 
-  // offline: two drop-offs go to the queue
+  // offline: five drop-offs go to the queue
   await ctx.setOffline(true);
   await p.locator('[data-testid=offline]').waitFor({ timeout: 5000 });
   async function recordOffline(grams) {
@@ -129,10 +129,10 @@ await run(async (b) => {
     await p.locator('[data-testid=record]').click();
     await p.locator('[data-testid=queued]').waitFor({ timeout: 5000 });
   }
-  await recordOffline(1000);
-  await recordOffline(500);
+  const OFFLINE = [1000, 500, 400, 300, 200];
+  for (const g of OFFLINE) await recordOffline(g);
   const count = () => p.locator('[data-testid=queue]').getAttribute('data-count');
-  check((await count()) === '2', 'the queue counts 2');
+  check((await count()) === '5', 'the queue counts 5');
   const idb = () =>
     p.evaluate(
       () =>
@@ -149,13 +149,13 @@ await run(async (b) => {
         }),
     );
   const stored = await idb();
-  check(stored.length === 2 && stored.every((e) => e.client_ref && e.body.code === h.code && e.body.recorded_at), 'both are in IndexedDB with a client_ref');
+  check(stored.length === 5 && stored.every((e) => e.client_ref && e.body.code === h.code && e.body.recorded_at), 'all five are in IndexedDB with a client_ref');
   await shot(p, 'station-offline-queued');
 
   // reload with no network: the service worker serves the app
   await p.reload();
   await p.locator('[data-testid=queue]').waitFor({ timeout: 10000 });
-  check((await count()) === '2', 'after an offline reload the app opens and still counts 2');
+  check((await count()) === '5', 'after an offline reload the app opens and still counts 5');
   const offlineManifest = await p.evaluate(async () => {
     const r = await fetch('/station/manifest.webmanifest');
     return r.ok && (await r.json()).start_url;
@@ -199,8 +199,8 @@ await run(async (b) => {
   // the ledger: each drop-off once
   const ledger = (await api(`/v1/households/${h.id}/ledger?limit=100`, { token: w.admin })).items;
   const drops = ledger.filter((r) => r.kind === 'dropoff');
-  const want = [2500, 1000, 500, 700].map(pts);
-  check(drops.length === 4, `the ledger holds 4 drop-off rows (has ${drops.length})`);
+  const want = [2500, ...OFFLINE, 700].map(pts);
+  check(drops.length === 7, `the ledger holds 7 drop-off rows (has ${drops.length})`);
   check(
     JSON.stringify(drops.map((r) => r.delta).sort((a, b) => a - b)) === JSON.stringify([...want].sort((a, b) => a - b)),
     `with the points ${want.join(', ')}`,
@@ -224,7 +224,7 @@ await run(async (b) => {
   await shot(p, 'station-shipped');
   const stock = await api(`/v1/sites/${site.id}/stock`, { token: att.token });
   const metalLine = stock.lines.find((l) => l.category === 'metal');
-  check(metalLine && metalLine.on_hand === 4700 - 3000, 'the shipment left the stock of the drop-off site');
+  check(metalLine && metalLine.on_hand === 2500 + OFFLINE.reduce((a, g) => a + g, 0) + 700 - 3000, 'the shipment left the stock of the drop-off site');
 
   // receive it at the transfer station, weighed 2950 g on arrival
   const att2 = await staff(w.admin, { role: 'attendant', region_id: w.town.id, site_id: transfer.id });
