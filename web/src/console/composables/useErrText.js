@@ -1,6 +1,7 @@
 // The text of an API failure in a console section: errorText() with the
 // section's own messages for some codes (`overrides`), and a refused field
-// (invalid_request) as "Not accepted (field): message" under `fieldKey`.
+// (invalid_request) as "Not accepted (field): message" under `fieldKey`
+// (none: errorText's own text).
 import { useI18n } from 'vue-i18n';
 import { errorText } from '../../shared/errors.js';
 
@@ -8,7 +9,7 @@ export function useErrText(fieldKey, overrides) {
   const { t, te } = useI18n();
   return (err) => {
     const base = errorText(t, te, err, overrides);
-    if (err && err.code === 'invalid_request' && (err.field || err.message)) return t(fieldKey, { field: err.field || '—', message: err.message || base });
+    if (fieldKey && err && err.code === 'invalid_request' && (err.field || err.message)) return t(fieldKey, { field: err.field || '—', message: err.message || base });
     return base;
   };
 }

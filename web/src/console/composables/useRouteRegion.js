@@ -2,7 +2,9 @@
 // (resolveRegion: else the caller's own region). Once the section's loaders
 // exist, call onChange({ before, after }): `before` empties the section when
 // the route's region changes, `after` loads it once the region is read;
-// `topError` says why the region could not be read.
+// `topError` says why the region could not be read; `ready` is false while
+// it is being read. setRegion(id) puts another region in the query (null:
+// none), clearRegion() drops it.
 import { ref, watch } from 'vue';
 import { useRoute, useRouter } from 'vue-router';
 import { resolveRegion } from '../scope.js';
@@ -14,6 +16,7 @@ export function useRouteRegion(errText) {
   const me = ref(null);
   const region = ref(null);
   const topError = ref('');
+  const ready = ref(false);
 
   function onChange({ before, after }) {
     watch(
@@ -21,6 +24,7 @@ export function useRouteRegion(errText) {
       async () => {
         topError.value = '';
         region.value = null;
+        ready.value = false;
         if (before) before();
         try {
           const s = await resolveRegion(route.query);
@@ -29,6 +33,8 @@ export function useRouteRegion(errText) {
         } catch (err) {
           topError.value = errText(err);
           return;
+        } finally {
+          ready.value = true;
         }
         await after();
       },
@@ -37,6 +43,7 @@ export function useRouteRegion(errText) {
   }
 
   const clearRegion = () => dropQuery(router, route, 'region_id');
+  const setRegion = (id) => (id ? router.replace({ query: { ...route.query, region_id: String(id) } }) : clearRegion());
 
-  return { me, region, topError, onChange, clearRegion };
+  return { me, region, topError, ready, onChange, clearRegion, setRegion };
 }

@@ -1,11 +1,11 @@
-// The region a catalogue section works on, kept in the route's ?region_id=
-// (so a link opens the same view): resolved with its path (scope.js), and
-// the path of ids RegionCascader shows it with. Without ?region_id= a region
-// admin works on its own region and an admin on none (the whole tree).
-import { computed, ref, watch } from 'vue';
-import { useRoute, useRouter } from 'vue-router';
+// The region a catalogue section works on: the route's ?region_id=
+// (useRouteRegion: without it a region admin's own region, an admin's none,
+// the whole tree), with what the section's RegionCascader needs: the path
+// of ids it shows the region with, and choose(ids) for a region picked in it.
+import { computed } from 'vue';
 import { api } from '../../api.js';
-import { resolveRegion } from '../../scope.js';
+import { useErrText } from '../../composables/useErrText.js';
+import { useRouteRegion } from '../../composables/useRouteRegion.js';
 
 // The ids of region's path from the caller's top: an admin's from the
 // province, a region admin's from its own region.
@@ -17,42 +17,17 @@ export function pathFromTop(region, me) {
   return i >= 0 ? path.slice(i) : [region.id];
 }
 
-// onChange(region) runs after every change of the route's region, once
-// resolved (region null: none); onError(err) when it could not be.
-export function useRegionQuery({ onChange, onError }) {
-  const route = useRoute();
-  const router = useRouter();
-  const me = ref(null);
-  const region = ref(null);
-  const ready = ref(false);
-  const isAdmin = computed(() => (me.value ? me.value.role : (api.session || {}).role) === 'admin');
-  const pathIds = computed(() => pathFromTop(region.value, me.value));
+// As useRouteRegion (onChange({ before, after }), topError, ready...), and
+// isAdmin (from the session until the caller is read), pathIds, choose(ids).
+export function useRegionQuery() {
+  const r = useRouteRegion(useErrText(null, { not_found: 'console.catalogue.regionNotFound' }));
+  const isAdmin = computed(() => (r.me.value ? r.me.value.role : (api.session || {}).role) === 'admin');
+  const pathIds = computed(() => pathFromTop(r.region.value, r.me.value));
 
   function choose(ids) {
-    const { region_id: _, ...rest } = route.query;
-    const id = Array.isArray(ids) && ids.length ? ids[ids.length - 1] : null;
-    router.replace({ query: id ? { ...rest, region_id: String(id) } : rest });
+    r.topError.value = '';
+    r.setRegion(Array.isArray(ids) && ids.length ? ids[ids.length - 1] : null);
   }
 
-  watch(
-    () => route.query.region_id,
-    async () => {
-      ready.value = false;
-      region.value = null;
-      try {
-        const s = await resolveRegion(route.query);
-        me.value = s.me;
-        region.value = s.region;
-      } catch (err) {
-        onError(err);
-        return;
-      } finally {
-        ready.value = true;
-      }
-      await onChange(region.value);
-    },
-    { immediate: true },
-  );
-
-  return { me, region, ready, isAdmin, pathIds, choose };
+  return { ...r, isAdmin, pathIds, choose };
 }
