@@ -3,7 +3,7 @@
 // provinces, a region admin's own region). RegionTree pages a level with a
 // "more…" node, RegionCascader reads it whole.
 import { api } from '../api.js';
-import { listAll } from '../views/movements/lookups.js';
+import { listAll } from '../lookups.js';
 
 // One page of the regions under parentId: {items, next_cursor}.
 export function regionPage(parentId, cursor, limit) {

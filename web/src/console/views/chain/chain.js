@@ -1,8 +1,10 @@
-// Shared by the chain sections (Sites & stock, Shipments): the catalogue,
-// quantities in their category's unit, and look-ups of the sites, staff and
-// regions a row names by id (cached per sign-in; a 404 — out of reach — is
+// Shared by the chain sections (Sites & stock, Shipments): quantities in
+// their category's unit, and look-ups of the sites, staff and regions a row
+// names by id (cached per sign-in; a 404 — out of reach — is
 // remembered as unknown, never retried in a loop).
 import { api } from '../../api.js';
+
+export { categoryName, loadCategories, unitOf } from '../../lookups.js';
 
 export const TIERS = ['dropoff', 'transfer', 'sorting'];
 export const NETWORKS = ['sanitation', 'recycling', 'integrated'];
@@ -26,7 +28,6 @@ export const MAX_GRAMS = 50000000;
 export const MAX_ITEMS = 100000;
 
 let owner = null;
-let catalogue = null;
 const sites = new Map();
 const staff = new Map();
 const regions = new Map();
@@ -34,38 +35,10 @@ const regions = new Map();
 function fresh() {
   if (owner !== api.token) {
     owner = api.token;
-    catalogue = null;
     sites.clear();
     staff.clear();
     regions.clear();
   }
-}
-
-// GET /v1/categories → [{code, name, name_zh, unit, ...}] in catalogue order.
-export function loadCategories() {
-  fresh();
-  if (!catalogue) {
-    catalogue = api.get('/v1/categories', { query: { limit: 500 } }).then(
-      (ans) => (Array.isArray(ans) ? ans : ans.items || []),
-      (err) => {
-        catalogue = null;
-        throw err;
-      },
-    );
-  }
-  return catalogue;
-}
-
-// The category's name in the page's locale (its code when unknown).
-export function categoryName(cats, code, locale) {
-  const c = cats && cats.find((x) => x.code === code);
-  if (!c) return code;
-  return (String(locale).startsWith('zh') ? c.name_zh : c.name) || c.name || c.code;
-}
-
-export function unitOf(cats, code) {
-  const c = cats && cats.find((x) => x.code === code);
-  return c ? c.unit : 'g';
 }
 
 function fmt(n, locale, digits) {

@@ -1,7 +1,7 @@
-// What the record sections (drop-offs, redemptions) look up beside their
-// lists: the categories (names in both languages, unit), and the sites or
-// shops within reach (for the filters and to name a row's site or shop).
-import { api } from '../../api.js';
+// What the console's sections look up beside their own lists, cached per
+// sign-in: the categories (names in both languages, unit) and whole lists
+// read page by page (sites or shops for a filter, a level of regions).
+import { api } from './api.js';
 
 // Every page of a list, up to `max` rows (a county has tens of sites; a
 // province-wide admin may have more, and the filter lists the first `max`).
@@ -20,29 +20,37 @@ export async function listAll(path, query = {}, max = 2000) {
 let categories = null;
 let owner = null;
 
-// GET /v1/categories once per sign-in: code → {code, name, name_zh, unit}.
+// GET /v1/categories once per sign-in: [{code, name, name_zh, unit, ...}]
+// in the catalogue's order.
 export function loadCategories() {
   if (!categories || owner !== api.token) {
     owner = api.token;
-    categories = api
-      .get('/v1/categories')
-      .then((ans) => {
-        const list = Array.isArray(ans) ? ans : ans.items || [];
-        return Object.fromEntries(list.map((c) => [c.code, c]));
-      })
-      .catch((err) => {
+    categories = api.get('/v1/categories').then(
+      (ans) => (Array.isArray(ans) ? ans : ans.items || []),
+      (err) => {
         categories = null;
         throw err;
-      });
+      },
+    );
   }
   return categories;
 }
 
+function find(cats, code) {
+  return (cats && cats.find((c) => c.code === code)) || null;
+}
+
 // The category's name in the shown language (its code when unknown).
 export function categoryName(cats, code, locale) {
-  const c = cats && cats[code];
+  const c = find(cats, code);
   if (!c) return code;
-  return locale === 'en' ? c.name || c.name_zh || code : c.name_zh || c.name || code;
+  return String(locale).startsWith('zh') ? c.name_zh || c.name || code : c.name || c.name_zh || code;
+}
+
+// The category's unit: 'g' or 'item' ('g' when unknown).
+export function unitOf(cats, code) {
+  const c = find(cats, code);
+  return c ? c.unit : 'g';
 }
 
 // A weight in kilograms, up to the gram.
