@@ -137,6 +137,20 @@ await run(async (b) => {
   await p.locator('.el-message--success', { hasText: '密码已设置' }).waitFor({ timeout: T });
   check(true, 'its PIN is reset');
 
+  // ---- the admin sets the village's own paper rate in the console
+  await p.goto(`${BASE}/console/#/rates?region_id=${village.id}`);
+  const paperRow = p.locator('[data-testid=rates-table] tbody tr', { hasText: 'paper' });
+  await paperRow.waitFor({ timeout: T });
+  await paperRow.locator('[data-testid=rate-change]').click();
+  const rateForm = p.locator('[data-testid=rate-form]');
+  await rateForm.waitFor({ timeout: T });
+  const ppu = p.locator('[data-testid=rate-points] input').first();
+  await ppu.fill('80');
+  await ppu.evaluate((e) => e.blur());
+  await p.locator('[data-testid=rate-save]').click();
+  await paperRow.locator('[data-testid=rate-in-force]', { hasText: '80' }).waitFor({ timeout: T });
+  check(true, "the village's paper rate of 80 is in force in the console");
+
   // ---- a drop-off through the API, then the dashboard
   const site = await api('/v1/sites', { method: 'POST', token: w.admin, body: { region_id: village.id, name: `回收点 ${tag()}`, tier: 'dropoff', network: 'recycling', address: '新村口' } });
   const att = await staff(w.admin, { role: 'attendant', region_id: village.id, site_id: site.id });
@@ -148,6 +162,8 @@ await run(async (b) => {
     body: { code: hh.code, items: [{ category: 'paper', grams: 2350 }, { category: 'plastic', grams: 1200 }] },
   });
   check(drop.points > 0, `the drop-off earned ${drop.points} points`);
+  const paperLine = drop.items.find((i) => i.category === 'paper');
+  check(paperLine.rate === 80 && paperLine.points === Math.floor((2350 * 80) / 1000), `paper is paid at the rate set in the console (${JSON.stringify(paperLine)})`);
 
   await p.goto(`${BASE}/console/#/dashboard?region_id=${w.county.id}`);
   await p.waitForFunction(() => {
