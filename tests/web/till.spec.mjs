@@ -36,6 +36,12 @@ await run(async (b) => {
   const key = (d) => p.locator('.van-number-keyboard__body .van-key').filter({ hasText: new RegExp(`^${d}$`) }).first();
   const redemptionPosted = () => p.waitForResponse((r) => r.url().endsWith('/v1/redemptions') && r.request().method() === 'POST');
   async function typePin(pin) {
+    // the last answer is shown first (it clears the PIN), so no digit is lost
+    await p.waitForFunction(() => {
+      const ok = document.querySelector('.van-number-keyboard .van-key--blue');
+      const field = document.querySelector('[data-testid=pin]');
+      return ok && !ok.querySelector('.van-loading') && field && field.getAttribute('data-length') === '0';
+    }, null, { timeout: 5000 });
     for (const d of pin) await key(d).tap();
     const answer = redemptionPosted();
     await p.locator('.van-number-keyboard .van-key--blue').tap();
