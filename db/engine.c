@@ -1089,3 +1089,43 @@ int engine_claw_back(struct engine_tx *tx, struct household_head *h, long long p
         engine_touch(tx, h);
     return 0;
 }
+
+int engine_undo_owner(struct db *d, struct ledger_op *op, const char *sql, long long id,
+                      const char *what)
+{
+    long long hid = 0;
+    int rc = db_query_int(d, &hid, sql, "i", id);
+    if (rc < 0)
+        return -1;
+    if (rc == 0) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "no such %s", what);
+        ledger_op_refuse(op, 404, "not_found", NULL, msg);
+    } else {
+        op->household_id = hid;
+    }
+    return 0;
+}
+
+int engine_undo_add(struct engine_undo *u, long long id, bool *added)
+{
+    int k = engine_undo_find(u, id);
+    *added = k < 0;
+    if (k >= 0)
+        return k;
+    if (u->n >= LEDGER_GROUP_MAX)
+        return -1;
+    k = u->n++;
+    u->id[k] = id;
+    u->parsed[k] = false;
+    u->taken[k] = false;
+    return k;
+}
+
+int engine_undo_find(const struct engine_undo *u, long long id)
+{
+    for (int k = 0; k < u->n; k++)
+        if (u->id[k] == id)
+            return k;
+    return -1;
+}

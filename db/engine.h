@@ -204,6 +204,34 @@ int engine_claw_back(struct engine_tx *tx, struct household_head *h, long long p
                      const char *kind, long long ref_id, const char *actor, const char *memo,
                      long long *clawed);
 
+/* ---- the records an undo takes back ----
+ *
+ * A reversal or a void names a record by id (a drop-off, a redemption, an
+ * inspection), and two operations of one group may name the same one (two
+ * admins at once).  Each record is read once under the group's locks and
+ * parsed once; once one operation of the group has taken it back, the
+ * others are the 409 of a second undo.  A kind keeps its own fields for a
+ * record in its own array, at the index these answer. */
+struct engine_undo {
+    long long id[LEDGER_GROUP_MAX];
+    bool parsed[LEDGER_GROUP_MAX];   /* the kind has read its rows */
+    bool taken[LEDGER_GROUP_MAX];    /* taken back by an operation of the group */
+    int n;
+};
+
+/* Resolve step of an undo: the record's household, which never changes,
+ * found before the locks by sql (one ? for id, one column).  No such
+ * record refuses op with 404 not_found ("no such <what>").  0 or -1. */
+int engine_undo_owner(struct db *d, struct ledger_op *op, const char *sql, long long id,
+                      const char *what);
+
+/* The index of id in u, added when it is new (*added: register its reads
+ * now); -1 when u is full. */
+int engine_undo_add(struct engine_undo *u, long long id, bool *added);
+
+/* The index of id in u, or -1. */
+int engine_undo_find(const struct engine_undo *u, long long id);
+
 /* The household's debt changed without a ledger row (a reversal's
  * shortfall): write its head with the group. */
 void engine_touch(struct engine_tx *tx, struct household_head *h);

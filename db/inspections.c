@@ -212,10 +212,8 @@ void inspection_op(struct ledger_op *op, const struct inspect_in *in)
 /* ---- voiding one ---- */
 
 struct void_group {
-    struct { long long id, points; int stmt; bool parsed, voided; } locks[LEDGER_GROUP_MAX];
-    int nlocks;
-    long long done[LEDGER_GROUP_MAX];
-    int ndone;
+    struct engine_undo undo;
+    struct { long long points; int stmt; bool voided; } recs[LEDGER_GROUP_MAX];
 };
 
 const struct ledger_op_kind inspection_void_kind;
@@ -229,15 +227,7 @@ static struct void_group *void_group(struct engine_tx *tx)
 static int void_resolve(struct db *d, struct ledger_op *op)
 {
     const struct inspection_void_in *in = op->in;
-    long long hid = 0;
-    int rc = db_query_int(d, &hid, SQL_OWNER, "i", in->inspection_id);
-    if (rc < 0)
-        return -1;
-    if (rc == 0)
-        ledger_op_refuse(op, 404, "not_found", NULL, "no such inspection");
-    else
-        op->household_id = hid;
-    return 0;
+    return engine_undo_owner(d, op, SQL_OWNER, in->inspection_id, "inspection");
 }
 
 static int void_read(struct engine_tx *tx, struct ledger_op *op)
@@ -246,13 +236,12 @@ static int void_read(struct engine_tx *tx, struct ledger_op *op)
     struct void_group *g = void_group(tx);
     if (!g)
         return -1;
-    for (int k = 0; k < g->nlocks; k++)
-        if (g->locks[k].id == in->inspection_id)
-            return 0;
-    int k = g->nlocks++;
-    g->locks[k].id = in->inspection_id;
-    g->locks[k].stmt = engine_read(tx, SQL_VOID_LOCK, "i", in->inspection_id);
-    return g->locks[k].stmt < 0 ? -1 : 0;
+    bool added;
+    int k = engine_undo_add(&g->undo, in->inspection_id, &added);
+    if (k < 0 || !added)
+        return k < 0 ? -1 : 0;
+    g->recs[k].stmt = engine_read(tx, SQL_VOID_LOCK, "i", in->inspection_id);
+    return g->recs[k].stmt < 0 ? -1 : 0;
 }
 
 static int void_decide(struct engine_tx *tx, struct ledger_op *op)
@@ -264,28 +253,24 @@ static int void_decide(struct engine_tx *tx, struct ledger_op *op)
     if (!g || !h)
         return -1;
     ans->household_id = h->id;
-    int k = 0;
-    while (k < g->nlocks && g->locks[k].id != in->inspection_id)
-        k++;
-    if (k == g->nlocks)
+    int k = engine_undo_find(&g->undo, in->inspection_id);
+    if (k < 0)
         return -1;
-    if (!g->locks[k].parsed) {
-        struct db_rows *r = engine_read_rows(tx, g->locks[k].stmt);
+    if (!g->undo.parsed[k]) {
+        struct db_rows *r = engine_read_rows(tx, g->recs[k].stmt);
         if (!r || !db_rows_next(r))
             return -1;
-        g->locks[k].voided = strcmp(db_rows_str(r, 0, NULL), "voided") == 0;
-        g->locks[k].points = db_rows_int(r, 1);
-        g->locks[k].parsed = true;
+        g->recs[k].voided = strcmp(db_rows_str(r, 0, NULL), "voided") == 0;
+        g->recs[k].points = db_rows_int(r, 1);
+        g->undo.parsed[k] = true;
     }
-    bool voided = g->locks[k].voided;
-    long long points = g->locks[k].points;
-    for (int j = 0; j < g->ndone; j++)
-        voided |= g->done[j] == in->inspection_id;
+    bool voided = g->recs[k].voided || g->undo.taken[k];
+    long long points = g->recs[k].points;
     if (voided) {
         ledger_refuse(ans, 409, "already_voided", "this inspection was voided already");
         return 0;
     }
-    g->done[g->ndone++] = in->inspection_id;
+    g->undo.taken[k] = true;
     /* what the balance cannot give back stays owed (db/ledger.h, recovery) */
     long long clawed = 0;
     if (engine_claw_back(tx, h, points, "inspection_void", in->inspection_id, in->actor,

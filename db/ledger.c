@@ -280,15 +280,13 @@ int ledger_adjust(struct db *d, const struct adjust_in *in, struct ledger_answer
 /* The drop-offs reversed so far in this group: a second reversal of one
  * is the 409 the first leaves. */
 struct reverse_group {
+    struct engine_undo undo;
     struct {
-        long long id, points, site_id;
+        long long points, site_id;
         int stmt, stock_stmt, lines_stmt;
-        bool parsed, reversed;
+        bool reversed;
         char day[11], arrival[11];
-    } locks[LEDGER_GROUP_MAX];
-    int nlocks;
-    long long done[LEDGER_GROUP_MAX];
-    int ndone;
+    } recs[LEDGER_GROUP_MAX];
 };
 
 static struct reverse_group *reverse_group(struct engine_tx *tx)
@@ -300,15 +298,10 @@ static struct reverse_group *reverse_group(struct engine_tx *tx)
 static int reverse_resolve(struct db *d, struct ledger_op *op)
 {
     const struct reverse_in *in = op->in;
-    long long hid = 0;
-    int rc = db_query_int(d, &hid, SQL_DROPOFF_OWNER, "i", in->dropoff_id);
-    if (rc < 0)
+    if (engine_undo_owner(d, op, SQL_DROPOFF_OWNER, in->dropoff_id, "drop-off") != 0)
         return -1;
-    if (rc == 0) {
-        ledger_op_refuse(op, 404, "not_found", NULL, "no such drop-off");
+    if (op->preset)
         return 0;
-    }
-    op->household_id = hid;
     struct db_rows *r = db_query(d, SQL_DROPOFF_STOCK, "i", in->dropoff_id);
     if (!r)
         return -1;
@@ -326,15 +319,14 @@ static int reverse_read(struct engine_tx *tx, struct ledger_op *op)
     struct reverse_group *g = reverse_group(tx);
     if (!g)
         return -1;
-    for (int k = 0; k < g->nlocks; k++)
-        if (g->locks[k].id == in->dropoff_id)
-            return 0;
-    int k = g->nlocks++;
-    g->locks[k].id = in->dropoff_id;
-    g->locks[k].stmt = engine_read(tx, SQL_DROPOFF_LOCK, "i", in->dropoff_id);
-    g->locks[k].stock_stmt = engine_read(tx, SQL_DROPOFF_STOCK, "i", in->dropoff_id);
-    g->locks[k].lines_stmt = engine_read(tx, SQL_DROPOFF_FIGURES, "i", in->dropoff_id);
-    return g->locks[k].stmt < 0 || g->locks[k].stock_stmt < 0 || g->locks[k].lines_stmt < 0
+    bool added;
+    int k = engine_undo_add(&g->undo, in->dropoff_id, &added);
+    if (k < 0 || !added)
+        return k < 0 ? -1 : 0;
+    g->recs[k].stmt = engine_read(tx, SQL_DROPOFF_LOCK, "i", in->dropoff_id);
+    g->recs[k].stock_stmt = engine_read(tx, SQL_DROPOFF_STOCK, "i", in->dropoff_id);
+    g->recs[k].lines_stmt = engine_read(tx, SQL_DROPOFF_FIGURES, "i", in->dropoff_id);
+    return g->recs[k].stmt < 0 || g->recs[k].stock_stmt < 0 || g->recs[k].lines_stmt < 0
                ? -1
                : 0;
 }
@@ -348,32 +340,28 @@ static int reverse_decide(struct engine_tx *tx, struct ledger_op *op)
     if (!g || !h)
         return -1;
     ans->household_id = h->id;
-    int k = 0;
-    while (k < g->nlocks && g->locks[k].id != in->dropoff_id)
-        k++;
-    if (k == g->nlocks)
+    int k = engine_undo_find(&g->undo, in->dropoff_id);
+    if (k < 0)
         return -1;
-    if (!g->locks[k].parsed) {
-        struct db_rows *r = engine_read_rows(tx, g->locks[k].stmt);
+    if (!g->undo.parsed[k]) {
+        struct db_rows *r = engine_read_rows(tx, g->recs[k].stmt);
         if (!r || !db_rows_next(r))
             return -1;
-        g->locks[k].reversed = strcmp(db_rows_str(r, 0, NULL), "reversed") == 0;
-        g->locks[k].points = db_rows_int(r, 1);
-        snprintf(g->locks[k].day, sizeof g->locks[k].day, "%s", db_rows_str(r, 2, NULL));
-        snprintf(g->locks[k].arrival, sizeof g->locks[k].arrival, "%s", db_rows_str(r, 3, NULL));
-        g->locks[k].site_id = db_rows_int(r, 4);
-        g->locks[k].parsed = true;
+        g->recs[k].reversed = strcmp(db_rows_str(r, 0, NULL), "reversed") == 0;
+        g->recs[k].points = db_rows_int(r, 1);
+        snprintf(g->recs[k].day, sizeof g->recs[k].day, "%s", db_rows_str(r, 2, NULL));
+        snprintf(g->recs[k].arrival, sizeof g->recs[k].arrival, "%s", db_rows_str(r, 3, NULL));
+        g->recs[k].site_id = db_rows_int(r, 4);
+        g->undo.parsed[k] = true;
     }
-    bool reversed = g->locks[k].reversed;
-    for (int j = 0; j < g->ndone; j++)
-        reversed |= g->done[j] == in->dropoff_id;
-    long long points = g->locks[k].points;
-    const char *day = g->locks[k].day, *arrival = g->locks[k].arrival;
+    bool reversed = g->recs[k].reversed || g->undo.taken[k];
+    long long points = g->recs[k].points;
+    const char *day = g->recs[k].day, *arrival = g->recs[k].arrival;
     if (reversed) {
         ledger_refuse(ans, 409, "already_reversed", "this drop-off was reversed already");
         return 0;
     }
-    g->done[g->ndone++] = in->dropoff_id;
+    g->undo.taken[k] = true;
     /* what the balance cannot give back stays owed: the household's debt,
      * recovered from the next points that come to it */
     long long clawed = 0;
@@ -385,7 +373,7 @@ static int reverse_decide(struct engine_tx *tx, struct ledger_op *op)
      * what has left already is the site's shortfall, never a negative */
     char today[11];
     clock_local_day(clock_now(), today, sizeof today);
-    struct db_rows *sr = engine_read_rows(tx, g->locks[k].stock_stmt);
+    struct db_rows *sr = engine_read_rows(tx, g->recs[k].stock_stmt);
     while (sr && db_rows_next(sr)) {
         struct engine_stock *st = engine_stock(tx, db_rows_int(sr, 0), db_rows_int(sr, 1));
         long long qty = db_rows_int(sr, 2);
@@ -400,11 +388,11 @@ static int reverse_decide(struct engine_tx *tx, struct ledger_op *op)
     /* it leaves the collection's figures, on its own day */
     struct rollup_line rl[DROPOFF_MAX_LINES];
     int nl = 0;
-    struct db_rows *lr = engine_read_rows(tx, g->locks[k].lines_stmt);
+    struct db_rows *lr = engine_read_rows(tx, g->recs[k].lines_stmt);
     while (lr && db_rows_next(lr) && nl < DROPOFF_MAX_LINES)
         rl[nl++] = (struct rollup_line){ db_rows_int(lr, 0), db_rows_int(lr, 1),
                                          db_rows_int(lr, 2), db_rows_int(lr, 3) };
-    struct rollup_dropoff fact = { g->locks[k].site_id, h->id, h->region_id, rollup_day(day), nl,
+    struct rollup_dropoff fact = { g->recs[k].site_id, h->id, h->region_id, rollup_day(day), nl,
                                    rl };
     if (!lr || rollup_dropoff(tx, &fact, -1) != 0)
         return -1;

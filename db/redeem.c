@@ -383,15 +383,13 @@ int ledger_redeem(struct db *d, const struct redeem_in *in, struct ledger_answer
 /* ---- voids ---- */
 
 struct void_group {
+    struct engine_undo undo;
     struct {
-        long long id, points, clerk, shop, created;
+        long long points, clerk, shop, created;
         int lock_stmt, lines_stmt;
-        bool parsed, voided;
+        bool voided;
         char shop_path[256];
-    } locks[LEDGER_GROUP_MAX];
-    int nlocks;
-    long long done[LEDGER_GROUP_MAX];
-    int ndone;
+    } recs[LEDGER_GROUP_MAX];
 };
 
 static struct void_group *void_group(struct engine_tx *tx)
@@ -404,15 +402,10 @@ static struct void_group *void_group(struct engine_tx *tx)
 static int void_resolve(struct db *d, struct ledger_op *op)
 {
     const struct void_in *in = op->in;
-    long long hid = 0;
-    int rc = db_query_int(d, &hid, SQL_OWNER, "i", in->redemption_id);
-    if (rc < 0)
+    if (engine_undo_owner(d, op, SQL_OWNER, in->redemption_id, "redemption") != 0)
         return -1;
-    if (rc == 0) {
-        ledger_op_refuse(op, 404, "not_found", NULL, "no such redemption");
+    if (op->preset)
         return 0;
-    }
-    op->household_id = hid;
     struct db_rows *r = db_query(d, SQL_ITEMS_OF, "i", in->redemption_id);
     if (!r)
         return -1;
@@ -429,14 +422,13 @@ static int void_read(struct engine_tx *tx, struct ledger_op *op)
     struct void_group *g = void_group(tx);
     if (!g)
         return -1;
-    for (int k = 0; k < g->nlocks; k++)
-        if (g->locks[k].id == in->redemption_id)
-            return 0;
-    int k = g->nlocks++;
-    g->locks[k].id = in->redemption_id;
-    g->locks[k].lock_stmt = engine_read(tx, SQL_LOCK_REDEMPTION, "i", in->redemption_id);
-    g->locks[k].lines_stmt = engine_read(tx, SQL_VOID_LINES, "i", in->redemption_id);
-    return g->locks[k].lock_stmt < 0 || g->locks[k].lines_stmt < 0 ? -1 : 0;
+    bool added;
+    int k = engine_undo_add(&g->undo, in->redemption_id, &added);
+    if (k < 0 || !added)
+        return k < 0 ? -1 : 0;
+    g->recs[k].lock_stmt = engine_read(tx, SQL_LOCK_REDEMPTION, "i", in->redemption_id);
+    g->recs[k].lines_stmt = engine_read(tx, SQL_VOID_LINES, "i", in->redemption_id);
+    return g->recs[k].lock_stmt < 0 || g->recs[k].lines_stmt < 0 ? -1 : 0;
 }
 
 static int void_decide(struct engine_tx *tx, struct ledger_op *op)
@@ -447,32 +439,28 @@ static int void_decide(struct engine_tx *tx, struct ledger_op *op)
     struct household_head *h = engine_household(tx, op->household_id);
     if (!g || !h)
         return -1;
-    int k = 0;
-    while (k < g->nlocks && g->locks[k].id != in->redemption_id)
-        k++;
-    if (k == g->nlocks)
+    int k = engine_undo_find(&g->undo, in->redemption_id);
+    if (k < 0)
         return -1;
-    if (!g->locks[k].parsed) {
-        struct db_rows *r = engine_read_rows(tx, g->locks[k].lock_stmt);
+    if (!g->undo.parsed[k]) {
+        struct db_rows *r = engine_read_rows(tx, g->recs[k].lock_stmt);
         if (!r || !db_rows_next(r))
             return -1;
-        g->locks[k].voided = strcmp(db_rows_str(r, 0, NULL), "voided") == 0;
-        g->locks[k].points = db_rows_int(r, 1);
-        g->locks[k].clerk = db_rows_int(r, 2);
-        g->locks[k].shop = db_rows_int(r, 3);
-        g->locks[k].created = db_rows_int(r, 4);
-        snprintf(g->locks[k].shop_path, sizeof g->locks[k].shop_path, "%s",
+        g->recs[k].voided = strcmp(db_rows_str(r, 0, NULL), "voided") == 0;
+        g->recs[k].points = db_rows_int(r, 1);
+        g->recs[k].clerk = db_rows_int(r, 2);
+        g->recs[k].shop = db_rows_int(r, 3);
+        g->recs[k].created = db_rows_int(r, 4);
+        snprintf(g->recs[k].shop_path, sizeof g->recs[k].shop_path, "%s",
                  db_rows_str(r, 5, NULL));
-        g->locks[k].parsed = true;
+        g->undo.parsed[k] = true;
     }
     /* a second void of the same redemption in the group finds it done */
-    bool voided = g->locks[k].voided;
-    for (int j = 0; j < g->ndone; j++)
-        voided |= g->done[j] == in->redemption_id;
-    long long points = g->locks[k].points, clerk = g->locks[k].clerk;
-    long long created = g->locks[k].created;
-    bool in_reach = in->clerk_id ? g->locks[k].shop == in->shop_id
-                                 : region_path_within(in->reach, g->locks[k].shop_path);
+    bool voided = g->recs[k].voided || g->undo.taken[k];
+    long long points = g->recs[k].points, clerk = g->recs[k].clerk;
+    long long created = g->recs[k].created;
+    bool in_reach = in->clerk_id ? g->recs[k].shop == in->shop_id
+                                 : region_path_within(in->reach, g->recs[k].shop_path);
     /* points come back only to a household the caller reaches */
     char hpath[256];
     if (region_path_cached(engine_db(tx), h->region_id, hpath, sizeof hpath) != 0)
@@ -496,9 +484,9 @@ static int void_decide(struct engine_tx *tx, struct ledger_op *op)
         ans->no_store = true;
         return 0;
     }
-    g->done[g->ndone++] = in->redemption_id;
+    g->undo.taken[k] = true;
     /* stock back */
-    struct db_rows *lines = engine_read_rows(tx, g->locks[k].lines_stmt);
+    struct db_rows *lines = engine_read_rows(tx, g->recs[k].lines_stmt);
     while (lines && db_rows_next(lines)) {
         struct engine_item *it = engine_item(tx, db_rows_int(lines, 0));
         if (it && it->found)
