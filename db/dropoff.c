@@ -33,6 +33,13 @@ static const char SQL_DROPOFF[] =
     "items, capped, recorded_at, local_day, backdated, arrival_day, note) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+/* the same row, many a group (engine_insert_object_row) */
+static const struct db_rows_spec dropoff_rows = {
+    "INSERT INTO dropoffs (site_id, household_id, attendant_id, idem_key, points, grams, "
+    "items, capped, recorded_at, local_day, backdated, arrival_day, note) VALUES ",
+    "(?,?,?,?,?,?,?,?,?,?,?,?,?)", "", 13
+};
+
 static const struct db_rows_spec lines_rows = {
     "INSERT INTO dropoff_lines (dropoff_id, line_no, category_id, grams, count, rate_id, "
     "points_per_unit, points, capped) VALUES ", "(?,?,?,?,?,?,?,?,?)", "", 9
@@ -294,7 +301,8 @@ static int dropoff_decide(struct engine_tx *tx, struct ledger_op *op)
         { 's', 0, in->local_day, 0 }, { 'i', in->backdated, NULL, 0 },
         { 's', 0, in->arrival_day, 0 }, { 's', 0, in->note, 0 },
     };
-    if (engine_insert_object(tx, op, SQL_DROPOFF, p, (int)(sizeof p / sizeof p[0])) != 0)
+    _Static_assert(sizeof p / sizeof p[0] == 13, "a drop-off row has 13 columns");
+    if (engine_insert_object_row(tx, op, &dropoff_rows, SQL_DROPOFF, p) != 0)
         return -1;
     const char *ref = engine_ref(op);
     for (int i = 0; i < in->nlines; i++) {

@@ -101,6 +101,11 @@ struct engine_tx {
     bool failed;                /* out of memory while building */
     int twin;                   /* a keyed operation a twin stored first, or -1 */
     struct tally tallies[ROLLUP_COUNT];   /* the rollups (db/rollup.h) */
+    /* objects created with engine_insert_object_row: one INSERT a group */
+    const struct db_rows_spec *objects_spec;
+    struct db_rows_builder objects;
+    struct ledger_op *object_ops[LEDGER_GROUP_MAX];
+    int nobjects;
 };
 
 /* ---- operations ---- */
@@ -272,6 +277,73 @@ int engine_insert_object(struct engine_tx *tx, struct ledger_op *op, const char 
     if (op->id_stmt < 0 || db_batch_add(&tx->wr, SQL_REF, "r", engine_ref(op)) < 0)
         return -1;
     return 0;
+}
+
+/* Whether a multi-row INSERT gets consecutive ids here: InnoDB gives them
+ * to an INSERT of known row count in lock modes 0 and 1 (the default) with
+ * an increment of 1.  Both are fixed at the server's start: asked once. */
+static atomic_int object_rows_ok = -1;
+
+static bool object_rows(struct db *d)
+{
+    int v = atomic_load(&object_rows_ok);
+    if (v >= 0)
+        return v == 1;
+    long long ok = 0;
+    if (db_query_int(d, &ok, "SELECT @@innodb_autoinc_lock_mode <= 1 AND "
+                             "@@auto_increment_increment = 1", "") != 1)
+        return false;           /* not known yet: one row at a time this group */
+    atomic_store(&object_rows_ok, ok ? 1 : 0);
+    if (!ok)
+        log_msg(LOG_WARN, "innodb_autoinc_lock_mode > 1 or auto_increment_increment > 1: "
+                          "drop-offs are inserted one row at a time");
+    return ok != 0;
+}
+
+int engine_insert_object_row(struct engine_tx *tx, struct ledger_op *op,
+                             const struct db_rows_spec *spec, const char *sql,
+                             const struct db_param *p)
+{
+    if ((tx->objects_spec && tx->objects_spec != spec) || !object_rows(tx->d))
+        return engine_insert_object(tx, op, sql, p, spec->width);
+    if (!tx->objects_spec) {
+        tx->objects_spec = spec;
+        db_rows_builder_init(&tx->objects, spec);
+    }
+    struct db_param *q = db_rows_builder_add(&tx->objects);
+    if (!q || tx->nobjects >= LEDGER_GROUP_MAX)
+        return -1;
+    memcpy(q, p, (size_t)spec->width * sizeof *q);
+    op->id_row = tx->nobjects;
+    tx->object_ops[tx->nobjects++] = op;
+    return 0;
+}
+
+/* The group's object rows, first of the second round trip: one INSERT,
+ * then each object's @wb_r<slot> from the first id.  0 or -1. */
+static int objects_flush(struct engine_tx *tx)
+{
+    if (tx->nobjects == 0)
+        return 0;
+    int at = db_rows_builder_flush(&tx->objects, &tx->wr);
+    if (at < 0)
+        return -1;
+    size_t len = 16 + (size_t)tx->nobjects * 40;
+    char *sql = malloc(len);
+    if (!sql)
+        return -1;
+    /* each from LAST_INSERT_ID() (the first row's id): a SET of several
+     * variables reads the others' values from before the statement */
+    size_t o = (size_t)snprintf(sql, len, "SET ");
+    for (int j = 0; j < tx->nobjects; j++) {
+        struct ledger_op *op = tx->object_ops[j];
+        op->id_stmt = at;
+        o += (size_t)snprintf(sql + o, len - o, "%s%s = LAST_INSERT_ID() + %d", j ? ", " : "",
+                              engine_ref(op), j);
+    }
+    int rc = db_batch_add(&tx->wr, sql, "") < 0 ? -1 : 0;
+    free(sql);
+    return rc;
 }
 
 struct db_param *engine_row(struct engine_tx *tx, const struct db_rows_spec *spec)
@@ -651,7 +723,7 @@ static int store_answer(struct engine_tx *tx, struct ledger_op *op)
         return -1;
     }
     tx->texts[tx->ntexts++] = text;
-    bool with_id = op->id_stmt >= 0;
+    bool with_id = op->id_stmt >= 0 || op->id_row >= 0;
     q[0] = (struct db_param){ 's', 0, op->scope, 0 };
     q[1] = (struct db_param){ 's', 0, op->key, 0 };
     q[2] = (struct db_param){ 'b', 0, (const char *)op->fp, IDEM_FP_BYTES };
@@ -825,6 +897,8 @@ static int dup_owner(const struct engine_tx *tx, const char *err)
 
 static int write_round_trip(struct engine_tx *tx)
 {
+    if (objects_flush(tx) != 0)
+        return -1;
     for (int k = 0; k < tx->nrowsets; k++)
         if (db_rows_builder_flush(&tx->rowsets[k].b, &tx->wr) == -1)
             return -1;
@@ -861,6 +935,10 @@ static void tx_release(struct engine_tx *tx)
     tx->nrowsets = 0;
     db_rows_builder_release(&tx->ledger);
     db_rows_builder_release(&tx->idem);
+    if (tx->objects_spec)
+        db_rows_builder_release(&tx->objects);
+    tx->objects_spec = NULL;
+    tx->nobjects = 0;
     for (int k = 0; k < tx->nks; k++)
         free(tx->ks[k].mem);
     tx->nks = 0;
@@ -912,6 +990,7 @@ static int group_tx(struct db *d, void *arg)
         ledger_answer_release(&op->ans);
         memset(&op->ans, 0, sizeof op->ans);
         op->id_stmt = -1;
+        op->id_row = -1;
     }
     if (first_round_trip(tx) != 0 || decide_all(tx) != 0)
         return -1;
@@ -928,8 +1007,8 @@ static int finish(struct engine_tx *tx)
         struct ledger_op *op = tx->ops[i];
         if (!active(op) || op->id_stmt < 0 || !op->ans.body)
             continue;
-        json_t *full = json_pack("{s:I}", "id",
-                                 (json_int_t)db_batch_insert_id(&tx->wr, op->id_stmt));
+        long long id = db_batch_insert_id(&tx->wr, op->id_stmt) + (op->id_row > 0 ? op->id_row : 0);
+        json_t *full = json_pack("{s:I}", "id", (json_int_t)id);
         if (!full || json_object_update(full, op->ans.body) != 0) {
             json_decref(full);
             return -1;          /* out of memory after the commit: a replay heals */
@@ -993,6 +1072,7 @@ int ledger_engine_run(struct db *d, struct ledger_op *const *ops, int n)
         op->errkind = DB_OK;
         op->slot = i;
         op->id_stmt = -1;
+        op->id_row = -1;
         op->done = op->from_record = false;
         if (op->nitems > ENGINE_ITEMS_MAX || op->nstocks > ENGINE_STOCKS_MAX) {
             op->rc = LEDGER_ERR;

@@ -93,6 +93,7 @@ struct ledger_op {
     /* the engine's */
     int slot;                    /* its place in the group: names its @wb_r<slot> */
     int id_stmt;                 /* the INSERT whose id the answer gets, or -1 */
+    int id_row;                  /* its row in that INSERT (engine_insert_object_row), or -1 */
     bool from_record;            /* answer it from the record (a twin won) */
     bool done;                   /* answered in an earlier pass */
 };
@@ -157,6 +158,17 @@ struct db_rows *engine_read_rows(struct engine_tx *tx, int index);
  * it in the group (engine_ref) through the format letter 'r'. */
 int engine_write(struct engine_tx *tx, const char *sql, const char *fmt, ...);
 int engine_write_params(struct engine_tx *tx, const char *sql, const struct db_param *p, int n);
+
+/* As engine_insert_object, for objects of which a group creates many (the
+ * drop-offs): their rows go into one multi-row INSERT a group, written
+ * before every row set, with the ids MariaDB gives a multi-row INSERT
+ * (consecutive: checked once per process, else each row is its own
+ * INSERT as above).  spec is the table's row shape, p its spec->width
+ * values.  Nothing the kind writes while deciding may name the object's
+ * @wb_r<slot> (its row sets may: they follow).  0 or -1. */
+int engine_insert_object_row(struct engine_tx *tx, struct ledger_op *op,
+                             const struct db_rows_spec *spec, const char *sql,
+                             const struct db_param *p);
 
 /* The second round trip's batch itself, for helpers that add statements
  * to a batch (audit_add). */
