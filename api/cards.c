@@ -133,6 +133,15 @@ void h_regions_cards_pdf(struct req *r)
                     "one by one, or use wbctl cards", CARDS_PDF_MAX);
         return;
     }
+    /* a sheet is every card of the region: who printed it is kept */
+    json_t *detail = json_pack("{s:I}", "households", (json_int_t)n);
+    rc = audit_req(r, d, "region.card_sheet", "region", g.id, detail);
+    json_decref(detail);
+    if (rc != 0) {
+        free(cards);
+        reply_db_error(r, d);
+        return;
+    }
     unsigned char *pdf = NULL;
     size_t len = 0;
     char err[256];

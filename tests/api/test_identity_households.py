@@ -389,6 +389,12 @@ def test_card_sheet_pdf_prints_every_open_household_of_the_region(ctx):
                  "not_found")
     expect_error(ctx.get("/v1/regions/999999999/cards.pdf", token=ctx.admin_token), 404,
                  "not_found")
+    # who printed every card of the village is in the audit log; a refusal is not
+    rows = ctx.sql("SELECT actor, role, request_id, detail FROM audit_log WHERE "
+                   "action='region.card_sheet' AND object_id=%d" % v["id"])
+    expect_eq([row[:3] for row in rows], [("s:%d" % w.ra_x.id, "region_admin", r.request_id)],
+              "card sheet audit rows")
+    assert '"households": 11' in str(rows[0][3]) or '"households":11' in str(rows[0][3]), rows
 
 
 def test_card_sheet_of_an_empty_region_is_one_blank_page(ctx):
