@@ -2,9 +2,11 @@
  * communities, sites of every tier, shops, about 200 households and staff
  * of every role, and a little of the chain at work: today's drop-offs at
  * the 竹林镇 point, a shipment of part of them to the county's transfer
- * station, received there with a small loss.  Everything moves through the
- * ledger engine like any request.  Runs once (the province code marks it);
- * prints how to sign in, one line a role: "role  username  password". */
+ * station (received with a small loss), part of that on to the sorting
+ * centre, and an outbound sale for recycling there.  Everything moves
+ * through the ledger engine like any request.  Runs once (the province code
+ * marks it); prints how to sign in, one line a role:
+ * "role  username  password". */
 #include "admin-tools/wbctl.h"
 #include "server/config.h"
 #include "server/pwpool.h"
@@ -245,30 +247,25 @@ static long long demo_run(struct db *d, struct ledger_op *op, const char *what)
     return v;
 }
 
-/* Most of the paper and every bottle go to the transfer station, which
- * weighs 1 % less paper on arrival. */
-static void demo_shipment(struct db *d, const struct seed *s, long long from_staff,
-                          long long to_staff, long long paper, long long bottles)
+/* Ship lines from one site to another (as from_staff, under key) and
+ * receive them there (as to_staff) with keep_pct percent of each weight
+ * arriving; items arrive whole.  received[i] says what arrived. */
+static void demo_ship(struct db *d, long long from_site, long long to_site, long long from_staff,
+                      long long to_staff, const struct chain_line *lines, int n,
+                      const char *key, const char *vehicle, int keep_pct, long long *received)
 {
-    const struct category *cp, *cb;
-    if (catalog_find(d, "paper", &cp) != 1 || catalog_find(d, "pet_bottle", &cb) != 1)
-        die(1, "the demo needs the standard categories paper and pet_bottle");
-    struct shipment_in in = { .scope = "", .key = "demo-shipment" };
+    struct shipment_in in = { .key = key, .vehicle = vehicle };
     char scope[32];
-    snprintf(scope, sizeof scope, "site:%lld", s->site_drop);
+    snprintf(scope, sizeof scope, "site:%lld", from_site);
     in.scope = scope;
     demo_fp(in.key, in.fp);
-    in.from_site_id = s->site_drop;
-    in.to_site_id = s->site_transfer;
+    in.from_site_id = from_site;
+    in.to_site_id = to_site;
     in.staff_id = from_staff;
-    in.vehicle = "冀R·35721";
     in.now = (long long)clock_now();
     clock_local_day((time_t)in.now, in.local_day, sizeof in.local_day);
-    in.lines[0] = (struct chain_line){ .category_id = cp->id, .qty = paper * 3 / 4 };
-    snprintf(in.lines[0].code, sizeof in.lines[0].code, "%s", cp->code);
-    in.lines[1] = (struct chain_line){ .category_id = cb->id, .per_item = true, .qty = bottles };
-    snprintf(in.lines[1].code, sizeof in.lines[1].code, "%s", cb->code);
-    in.nlines = 2;
+    memcpy(in.lines, lines, (size_t)n * sizeof *lines);
+    in.nlines = n;
     struct ledger_op op;
     chain_ship_op(&op, &in);
     long long id = demo_run(d, &op, "shipment");
@@ -279,10 +276,56 @@ static void demo_shipment(struct db *d, const struct seed *s, long long from_sta
     clock_local_day((time_t)act.now, act.local_day, sizeof act.local_day);
     for (int i = 0; i < rec->nlines; i++)
         act.received[i] = rec->lines[i].per_item ? rec->lines[i].sent
-                                                 : rec->lines[i].sent * 99 / 100;
+                                                 : rec->lines[i].sent * keep_pct / 100;
     chain_receive_op(&op, &act);
     demo_run(d, &op, "receipt");
+    for (int i = 0; i < rec->nlines && i < n; i++)
+        received[i] = act.received[i];
     free(rec);
+}
+
+static struct chain_line demo_line(const struct category *c, long long qty)
+{
+    struct chain_line l = { .category_id = c->id, .per_item = c->per_item, .qty = qty };
+    snprintf(l.code, sizeof l.code, "%s", c->code);
+    return l;
+}
+
+/* The chain at work: most of the paper and every bottle go to the
+ * transfer station, which weighs 1 % less paper on arrival; from there
+ * most of it goes on to the sorting centre, which sells most of the paper
+ * for recycling.  So the flows report has every tier to show. */
+static void demo_chain(struct db *d, const struct seed *s, long long drop_staff,
+                       long long transfer_staff, long long sorting_staff, long long paper,
+                       long long bottles)
+{
+    const struct category *cp, *cb;
+    if (catalog_find(d, "paper", &cp) != 1 || catalog_find(d, "pet_bottle", &cb) != 1)
+        die(1, "the demo needs the standard categories paper and pet_bottle");
+    struct chain_line lines[2] = { demo_line(cp, paper * 3 / 4), demo_line(cb, bottles) };
+    long long got[2];
+    demo_ship(d, s->site_drop, s->site_transfer, drop_staff, transfer_staff, lines, 2,
+              "demo-shipment", "冀R·35721", 99, got);
+    lines[0] = demo_line(cp, got[0] * 2 / 3);
+    lines[1] = demo_line(cb, got[1] / 2);
+    long long sorted[2];
+    demo_ship(d, s->site_transfer, s->site_sorting, transfer_staff, sorting_staff, lines, 2,
+              "demo-shipment-2", "冀R·08216", 100, sorted);
+    struct outbound_in out = { .key = "demo-outbound", .buyer = "青山县再生资源利用有限公司",
+                               .disposition = "recycled" };
+    char scope[32];
+    snprintf(scope, sizeof scope, "site:%lld", s->site_sorting);
+    out.scope = scope;
+    demo_fp(out.key, out.fp);
+    out.site_id = s->site_sorting;
+    out.staff_id = sorting_staff;
+    out.now = (long long)clock_now();
+    clock_local_day((time_t)out.now, out.local_day, sizeof out.local_day);
+    out.lines[0] = demo_line(cp, sorted[0] * 4 / 5);
+    out.nlines = 1;
+    struct ledger_op op;
+    chain_outbound_op(&op, &out);
+    demo_run(d, &op, "outbound");
 }
 
 static long long add_staff(struct db *d, const char *username, const char *role,
@@ -332,7 +375,8 @@ int cmd_seed_demo(int argc, char **argv)
     add_staff(d, "zhulin_clerk", "clerk", s->ids[3], 0, s->shop, pw_clerk);
     long long tr = add_staff(d, "qingshan_transfer", "attendant", s->ids[1], s->site_transfer, 0,
                              pw_tr);
-    add_staff(d, "qingshan_sorting", "attendant", s->ids[1], s->site_sorting, 0, pw_so);
+    long long so = add_staff(d, "qingshan_sorting", "attendant", s->ids[1], s->site_sorting, 0,
+                             pw_so);
     char pw_in[24];
     long long inspector = add_staff(d, "shangxi_inspector", "inspector", s->ids[6], 0, 0, pw_in);
     /* points to spend at the demo shop, through the ledger like any other */
@@ -346,7 +390,7 @@ int cmd_seed_demo(int argc, char **argv)
     ledger_answer_release(&ans);
     long long paper, bottles;
     demo_dropoffs(d, s, att, &paper, &bottles);
-    demo_shipment(d, s, att, tr, paper, bottles);
+    demo_chain(d, s, att, tr, so, paper, bottles);
     long long village[40];
     int nv = 0;
     for (int i = 0; i < 200 && nv < 40; i += 6)      /* i % 6 == 0: 上溪村 */

@@ -160,7 +160,8 @@ def test_province_export_writes_the_flows_csv(ctx):
 
 def test_demo_seed_moves_through_the_chain(ctx):
     """wbctl seed-demo (what make run shows): drop-offs at the demo point, a shipment
-    received at the county's transfer station, and every invariant holds."""
+    received at the county's transfer station with a loss, one from there received at
+    the sorting centre, an outbound sale for recycling, and every invariant holds."""
     db = "wbdemo"
     user = ctx.env["WB_DB_USER"]
     _root_sql(ctx, "CREATE DATABASE IF NOT EXISTS %s CHARACTER SET utf8mb4 "
@@ -176,12 +177,17 @@ def test_demo_seed_moves_through_the_chain(ctx):
         assert who in p.stdout, p.stdout
     rows = _root_sql(ctx, "SELECT (SELECT COUNT(*) FROM %s.dropoffs), "
                           "(SELECT COUNT(*) FROM %s.shipments WHERE status = 'received'), "
-                          "(SELECT COUNT(*) FROM %s.shipment_lines WHERE received < sent)"
-                          % (db, db, db))
-    n, received, lossy = map(int, rows[0])
+                          "(SELECT COUNT(*) FROM %s.shipment_lines WHERE received < sent), "
+                          "(SELECT COUNT(*) FROM %s.shipments s JOIN %s.sites t "
+                          " ON t.id = s.to_site_id WHERE t.tier = 'sorting'), "
+                          "(SELECT COUNT(*) FROM %s.outbounds WHERE disposition = 'recycled')"
+                          % (db, db, db, db, db, db))
+    n, received, lossy, to_sorting, outbound = map(int, rows[0])
     assert n > 0, "no demo drop-offs"
-    expect_eq(received, 1, "received demo shipments")
+    expect_eq(received, 2, "received demo shipments")
     expect_eq(lossy, 1, "demo lines that lost weight on the way")
+    expect_eq(to_sorting, 1, "demo shipments to the sorting centre")
+    expect_eq(outbound, 1, "demo outbound sales for recycling")
     p = ctx.wbctl("reconcile", env=env)
     expect_eq(p.returncode, 0, "reconcile of the demo: %s" % p.stdout)
     p = ctx.wbctl("seed-demo", env=env)
