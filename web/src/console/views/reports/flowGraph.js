@@ -14,10 +14,15 @@
 // events the report sums), and the opening stock per tier is the on-hand of
 // the report for the day before the period (`opening`, null when the
 // period opens with nothing on hand or in transit). Receipts at transfer
-// stations all come from drop-off sites; what drop-off sites shipped
-// beyond that (straight to sorting centres, lost or still on the way) goes
-// on with the transfer stations' shipments. Quantities are in the row's
-// unit (grams or items); `scale` turns them into what is drawn (kg).
+// stations all come from drop-off sites. The report does not say on which
+// leg a loss happened: it is drawn on the drop-off sites' shipments first,
+// as far as they came short of what the transfer stations received (the
+// plainest reading: no shipment went straight to a sorting centre), and
+// only the rest on the shipments to sorting centres; whatever else the
+// drop-off sites shipped (straight to sorting centres, or still on the
+// way) goes on with the transfer stations' shipments. Quantities are in
+// the row's unit (grams or items); `scale` turns them into what is drawn
+// (kg).
 import { DISPOSITIONS, TIERS } from './defs.js';
 
 const n = (v) => Number(v || 0);
@@ -68,10 +73,14 @@ export function flowGraph(row, opening) {
     lost -= onward;
     onward = 0;
   }
+  const lostFirst = Math.min(lost, onward);
+  onward -= lostFirst;
+  lost -= lostFirst;
   link('open_transit', 't1', openTransit, 'opening.in_transit');
   link('entered', 't1', n(row.entered_region), 'entered_region');
   link('gain', 't1', gain, 'transit_gain');
   link('t1', 'transfer', n(received.at_transfer), 'received.at_transfer');
+  link('t1', 'loss', lostFirst, 'transit_loss');
   link('t1', 't2', onward, 'onward');
 
   // transfer stations
