@@ -87,10 +87,19 @@ $(BUILD)/build-gen/%.o: build-gen/%.c
 	@$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
 # Migrations are compiled into the binaries so wbctl never has to find
-# the source tree at run time.
-$(GEN_C): $(MIGR_SQL) scripts/embed-sql.sh
+# the source tree at run time.  The list of their names is a file that
+# changes only when the set does, so a migration taken away rebuilds too
+# (a newer file alone would not tell).
+MIGR_LIST := build-gen/migrations.list
+$(MIGR_LIST): FORCE
+	@mkdir -p build-gen
+	@echo '$(MIGR_SQL)' | cmp -s - $@ || echo '$(MIGR_SQL)' > $@
+
+$(GEN_C): $(MIGR_SQL) $(MIGR_LIST) scripts/embed-sql.sh
 	@mkdir -p build-gen
 	scripts/embed-sql.sh $(MIGR_SQL) > $@.tmp && mv $@.tmp $@
+
+FORCE:
 
 $(BIN):
 	@mkdir -p $@
