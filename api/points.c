@@ -90,8 +90,7 @@ void h_categories_list(struct req *r)
     if (!d)
         return;
     const struct category *cats;
-    catalog_invalidate();     /* a list is read fresh, not from the cache */
-    int n = catalog_all(d, &cats);
+    int n = catalog_all_fresh(d, &cats);   /* a list is read fresh, not from the cache */
     char path[256];
     struct rate rates[CATALOG_MAX];
     if (n < 0 || caller_rate_path(r, d, path, sizeof path) != 0 ||

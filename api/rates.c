@@ -82,7 +82,9 @@ static int in_force_ids(struct db *d, const char *path, char *buf, size_t len)
 {
     const struct category *cats;
     struct rate rates[CATALOG_MAX];
-    int n = catalog_all(d, &cats);
+    /* fresh, as the categories list is: a category created a moment ago
+     * on another worker counts (a missed code is looked up again anyway) */
+    int n = catalog_all_fresh(d, &cats);
     if (n < 0 || catalog_rates(d, -1, path, (long long)clock_now(), cats, n, rates) != 0)
         return -1;
     size_t used = 0;
@@ -109,9 +111,6 @@ void h_rates_list(struct req *r)
     const char *path;
     if (!d || !(path = list_root_or_reply(r, d, "region_id", &g)))
         return;
-    /* read fresh, as the categories list is: a category created a moment
-     * ago on another worker is in this answer */
-    catalog_invalidate();
     struct rate_query q = { .region_path = path, .only = only, .before_from = LLONG_MAX,
                             .before_id = LLONG_MAX, .limit = limit + 1 };
     const char *code = req_query(r, "category");

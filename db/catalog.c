@@ -116,6 +116,14 @@ int catalog_all(struct db *d, const struct category **out)
     return n;
 }
 
+int catalog_all_fresh(struct db *d, const struct category **out)
+{
+    struct catalog_state *st = db_local(d, &catalog_key);
+    if (st)
+        st->cats_loaded = false;
+    return catalog_all(d, out);
+}
+
 int catalog_find(struct db *d, const char *code, const struct category **out)
 {
     *out = NULL;

@@ -34,6 +34,11 @@ struct rate {
  * until the next catalog call on d or db_close(d). */
 int catalog_all(struct db *d, const struct category **out);
 
+/* As catalog_all, read from the table now into d's copy only (a list that
+ * must show a category created a moment ago elsewhere): the other
+ * connections keep their caches. */
+int catalog_all_fresh(struct db *d, const struct category **out);
+
 /* Find by code in the cached catalogue (a miss reloads d's copy once: the
  * category may be a moment old).  1 found (*out points at memory owned by
  * d, as catalog_all's), 0 no such category, -1 the catalogue could not be
@@ -42,7 +47,7 @@ int catalog_all(struct db *d, const struct category **out);
 int catalog_find(struct db *d, const char *code, const struct category **out);
 
 /* Have every connection of this process read the catalogue again on its
- * next use (after adding a category, or to list it fresh).  Needs no
+ * next use (after adding a category).  Needs no
  * connection: it moves a process-wide generation, safe from any thread.
  * Other instances see a new category within the two seconds. */
 void catalog_invalidate(void);
