@@ -162,6 +162,7 @@ static const struct command {
     { "cards", cmd_cards, "--region-id N --out FILE.svg|FILE.pdf: printable card sheet" },
     { "reconcile", cmd_reconcile, "[--fix]: check the ledger invariants (--fix: rebuild Redis first)" },
     { "export", cmd_export, "REPORT [--region-id N --from DAY --to DAY ...] [--out FILE]: a report as CSV" },
+    { "close-days", cmd_close_days, ": roll up the points of the days that have ended" },
     { "settle", cmd_settle, "--region-id N --month YYYY-MM: settle a month of inspections" },
     { "seed-demo", cmd_seed_demo, "create the demo province once and print how to sign in" },
     { "seed-province", cmd_seed_province,

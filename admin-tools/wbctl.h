@@ -31,6 +31,7 @@ int cmd_reconcile(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_seed_province(int argc, char **argv);
 int cmd_settle(int argc, char **argv);
+int cmd_close_days(int argc, char **argv);
 
 /* seed-demo's village programme (seed_inspections.c): a scoring rule for
  * the village, inspections of its n households since last month's 1st,

@@ -2,9 +2,12 @@
  * check.h).  Each check is one statement, so it reads one consistent
  * snapshot even while movements commit. */
 #include "db/check.h"
+#include "db/closing.h"
 #include "db/db.h"
+#include "db/rollup.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* A site's stock head is the sum and the count of its movements. */
 static const char SQL_STOCK[] =
@@ -83,6 +86,24 @@ static const char SQL_STOCK_MONTH[] =
     "AND s.category_id = r.category_id AND s.kind = r.kind "
     "WHERE r.site_id IS NULL AND (s.qty <> 0 OR s.moves <> 0) LIMIT 100";
 
+/* The points rollup: each month row is the sum of its closed days, and no
+ * day after the last closed one has rows. */
+static const char SQL_POINTS_MONTH[] =
+    "WITH raw AS (SELECT region_id, DATE_FORMAT(local_day, '%Y-%m-01') AS month, kind, "
+    "SUM(delta) AS d, SUM(moves) AS n FROM stat_points_day GROUP BY 1, 2, 3) "
+    "SELECT r.region_id, r.month, r.kind FROM raw r LEFT JOIN stat_points_month s "
+    "ON s.region_id = r.region_id AND s.month = r.month AND s.kind = r.kind "
+    "WHERE COALESCE(s.delta, 0) <> r.d OR COALESCE(s.moves, 0) <> r.n "
+    "UNION ALL SELECT s.region_id, s.month, s.kind FROM stat_points_month s "
+    "LEFT JOIN raw r ON s.region_id = r.region_id AND s.month = r.month AND s.kind = r.kind "
+    "WHERE r.region_id IS NULL LIMIT 100";
+static const char SQL_POINTS_DAYS[] =
+    "SELECT DATE_FORMAT(MIN(local_day), '%Y%m%d') + 0, DATE_FORMAT(MAX(local_day), '%Y%m%d') + 0 "
+    "FROM stat_points_day";
+static const char SQL_POINTS_DAY[] =
+    "SELECT region_id, DATE_FORMAT(local_day, '%Y%m%d') + 0, kind + 0, delta, moves "
+    "FROM stat_points_day WHERE local_day = ? ORDER BY region_id, kind";
+
 /* The mass balance of the whole chain, per category: what came in at the
  * drop-off sites and stayed (collected - reversed) is on hand, in transit,
  * lost in transit, sent out, or missing at a count.  The movements are
@@ -130,6 +151,67 @@ static int keys_check(struct db *d, json_t *v, const char *sql, int nkeys, const
     return 0;
 }
 
+/* One closed day: its rows against the ledger's rows of the day. */
+static int points_day_check(struct db *d, json_t *v, long long day)
+{
+    struct tally t;
+    tally_init(&t, &closing_day_spec);
+    struct db_rows *r = NULL;
+    int rc = closing_day_tally(d, day, &t);
+    if (rc == 0 && !(r = db_query(d, SQL_POINTS_DAY, "i", day)))
+        rc = -1;
+    int i = 0, bad = 0;
+    while (rc == 0 && db_rows_next(r)) {
+        long long key[3] = { db_rows_int(r, 0), db_rows_int(r, 1), db_rows_int(r, 2) };
+        if (i >= t.n || memcmp(t.rows[i].key, key, sizeof key) != 0 ||
+            t.rows[i].val[0] != db_rows_int(r, 3) || t.rows[i].val[1] != db_rows_int(r, 4))
+            bad++;
+        else
+            i++;
+    }
+    if (rc == 0 && (bad || i != t.n)) {
+        char detail[200];
+        snprintf(detail, sizeof detail,
+                 "the points rows of day %lld disagree with the ledger rows of that day",
+                 day);
+        add(v, "rollup_points_day", detail);
+    }
+    db_rows_free(r);
+    tally_release(&t);
+    return rc;
+}
+
+/* Every closed day recomputed from the ledger (a late row, a row changed
+ * by hand), the months against their days. */
+static int points_check(struct db *d, json_t *v)
+{
+    char through[11];
+    long long first, lo = 0, hi = 0;
+    if (closing_through(d, through) != 0 || closing_first_day(d, &first) != 0)
+        return -1;
+    struct db_rows *r = db_query(d, SQL_POINTS_DAYS, "");
+    if (!r)
+        return -1;
+    if (db_rows_next(r)) {
+        lo = db_rows_int(r, 0);
+        hi = db_rows_int(r, 1);
+    }
+    db_rows_free(r);
+    long long last = rollup_day(through);
+    if (hi > last) {
+        char detail[200];
+        snprintf(detail, sizeof detail, "points rows for day %lld, after the last closed day",
+                 hi);
+        add(v, "rollup_points_day", detail);
+    }
+    if (lo && (!first || lo < first))
+        first = lo;
+    for (long long day = first; day && day <= last; day = closing_next_day(day))
+        if (points_day_check(d, v, day) != 0)
+            return -1;
+    return keys_check(d, v, SQL_POINTS_MONTH, 3, "rollup_points_month", "region/month/kind");
+}
+
 int chain_check(struct db *d, json_t *v)
 {
     char detail[200];
@@ -152,6 +234,8 @@ int chain_check(struct db *d, json_t *v)
             0 ||
         keys_check(d, v, SQL_HOUSEHOLD_MONTH, 2, "rollup_household_month", "household/month") !=
             0)
+        return -1;
+    if (points_check(d, v) != 0)
         return -1;
     if (!(r = db_query(d, SQL_MASS, "")))
         return -1;

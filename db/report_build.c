@@ -1,6 +1,8 @@
 /* report_build.c - the reports as JSON (see report_build.h); flows are
  * report_flows.c's. */
 #include "db/report_build.h"
+#include "db/closing.h"
+#include "db/rollup.h"
 #include "db/regions.h"
 #include "db/catalog.h"
 #include "db/db.h"
@@ -360,17 +362,20 @@ static json_t *build_leaderboard(struct db *d, const struct report_query *q)
 
 /* ---- points ---- */
 
-/* Add rows (child, kind, points) to v by kind; after: rows of what moved
- * after the period, taken from the outstanding instead. */
+/* How points_add files rows: by their kind, or all into the outstanding,
+ * added or taken away. */
+enum { AS_TERMS, TO_OUTSTANDING, FROM_OUTSTANDING };
+
+/* Add rows (child, kind, points) to v. */
 static int points_add(const struct children *ch, long long (*v)[P_N], struct db_rows *rows,
-                      bool after)
+                      int as)
 {
     if (!rows)
         return -1;
     while (db_rows_next(rows)) {
         int c = report_child_index(ch, db_rows_int(rows, 0));
-        int t = after ? P_OUTSTANDING : points_term(db_rows_str(rows, 1, NULL));
-        long long x = after ? -db_rows_int(rows, 2) : db_rows_int(rows, 2);
+        int t = as != AS_TERMS ? P_OUTSTANDING : points_term(db_rows_str(rows, 1, NULL));
+        long long x = as == FROM_OUTSTANDING ? -db_rows_int(rows, 2) : db_rows_int(rows, 2);
         if (c >= 0 && t >= 0) {
             v[c][t] += x;
             v[ch->n][t] += x;
@@ -380,29 +385,72 @@ static int points_add(const struct children *ch, long long (*v)[P_N], struct db_
     return 0;
 }
 
+/* The balances now (child, balance) into the outstanding. */
+static int balances_add(const struct children *ch, long long (*v)[P_N], struct db_rows *bal)
+{
+    if (!bal)
+        return -1;
+    while (db_rows_next(bal)) {
+        int c = report_child_index(ch, db_rows_int(bal, 0));
+        if (c >= 0) {
+            v[c][P_OUTSTANDING] += db_rows_int(bal, 1);
+            v[ch->n][P_OUTSTANDING] += db_rows_int(bal, 1);
+        }
+    }
+    db_rows_free(bal);
+    return 0;
+}
+
+/* The period's terms and the outstanding at its end.  The closed days
+ * come from their rollup (db/closing.h) and the days after them from the
+ * ledger: by time, unless nothing is closed yet and the region is a
+ * county or less, whose households' own rows are then fewer.  The
+ * outstanding is every point moved up to the period's end: with days
+ * closed, their months' rows and the open days' ledger rows; with none,
+ * the balances now, less what moved after the end. */
+static int points_fill(struct db *d, const struct report_query *q, const struct children *ch,
+                       long long (*v)[P_N])
+{
+    const struct report_scope *s = &q->s;
+    char through[11];
+    if (closing_through(d, through) != 0)
+        return -1;
+    if (!*through) {
+        bool narrow = s->id && region_level_rank(s->level) >= region_level_rank("county");
+        if (points_add(ch, v, report_points_moved(d, s->path, s->id, q->p.start, q->p.end,
+                                                  narrow), AS_TERMS) != 0 ||
+            balances_add(ch, v, report_balances(d, s->path, s->id)) != 0)
+            return -1;
+        return points_add(ch, v, report_points_moved(d, s->path, s->id, q->p.end, 0, narrow),
+                          FROM_OUTSTANDING);
+    }
+    long long open = (long long)closing_after(through);
+    bool period_closed = strcmp(through, q->p.to) >= 0;
+    const char *closed_to = period_closed ? q->p.to : through;
+    if (strcmp(through, q->p.from) >= 0 &&
+        points_add(ch, v, report_points_closed(d, s->id, q->p.from, closed_to), AS_TERMS) != 0)
+        return -1;
+    if (points_add(ch, v, report_points_closed(d, s->id, "1970-01-01", closed_to),
+                   TO_OUTSTANDING) != 0)
+        return -1;
+    if (period_closed)
+        return 0;
+    long long start = q->p.start > open ? q->p.start : open;
+    if (points_add(ch, v, report_points_moved(d, s->path, s->id, start, q->p.end, false),
+                   AS_TERMS) != 0)
+        return -1;
+    return points_add(ch, v, report_points_moved(d, s->path, s->id, open, q->p.end, false),
+                      TO_OUTSTANDING);
+}
+
 static json_t *build_points(struct db *d, const struct report_query *q)
 {
     const struct report_scope *s = &q->s;
     struct children ch;
     if (report_children_load(d, s, &ch) != 0)
         return NULL;
-    /* a county or less reads its households' own rows; more, the period's */
-    bool narrow = s->id && region_level_rank(s->level) >= region_level_rank("county");
     long long (*v)[P_N] = calloc((size_t)ch.n + 1, sizeof *v);
-    bool ok = v && points_add(&ch, v, report_points_moved(d, s->path, s->id, q->p.start,
-                                                          q->p.end, narrow), false) == 0;
-    /* outstanding at to's end: the balances now, less what moved since */
-    struct db_rows *bal = ok ? report_balances(d, s->path, s->id) : NULL;
-    ok = bal != NULL;
-    while (ok && db_rows_next(bal)) {
-        int c = report_child_index(&ch, db_rows_int(bal, 0));
-        if (c >= 0) {
-            v[c][P_OUTSTANDING] += db_rows_int(bal, 1);
-            v[ch.n][P_OUTSTANDING] += db_rows_int(bal, 1);
-        }
-    }
-    db_rows_free(bal);
-    ok = ok && points_add(&ch, v, report_points_moved(d, s->path, s->id, q->p.end, 0, narrow), true) == 0;
+    bool ok = v && points_fill(d, q, &ch, v) == 0;
     json_t *items = ok ? json_array() : NULL;
     for (int c = 0; ok && c < ch.n; c++) {
         bool any = false;

@@ -340,6 +340,33 @@ struct db_rows *report_points_moved(struct db *d, const char *path, long long re
                     end, end);
 }
 
+/* The closed rollup's rows of the children (r, c, sign 1), and of the
+ * region itself less its children (the region's own households). */
+#define POINTS_CLOSED(k)                                                                    \
+    BOUNDED "WITH k AS (" k ") SELECT y.c, y.kind, SUM(y.v) FROM ("                         \
+    "SELECT k.c, x.kind, k.sg * x.delta AS v FROM k STRAIGHT_JOIN stat_points_month x "     \
+    "ON x.region_id = k.r WHERE x.month BETWEEN ? AND ? "                                   \
+    "UNION ALL SELECT k.c, x.kind, k.sg * x.delta FROM k STRAIGHT_JOIN stat_points_day x "  \
+    "ON x.region_id = k.r WHERE x.local_day BETWEEN ? AND ? "                               \
+    "AND (x.local_day < ? OR x.local_day > ?)) y GROUP BY 1, 2"
+
+struct db_rows *report_points_closed(struct db *d, long long region_id, const char *from,
+                                     const char *to)
+{
+    static const char tree[] =
+        POINTS_CLOSED("SELECT id AS r, id AS c, 1 AS sg FROM regions WHERE parent_id IS NULL");
+    static const char region[] =
+        POINTS_CLOSED("SELECT ? AS r, ? AS c, 1 AS sg UNION ALL SELECT id, id, 1 FROM regions "
+                      "WHERE parent_id = ? UNION ALL SELECT id, ?, -1 FROM regions "
+                      "WHERE parent_id = ?");
+    char wf[11], wt[11];
+    whole_months(from, to, wf, wt);
+    if (!region_id)
+        return db_query(d, tree, "ssssss", wf, wt, from, to, wf, wt);
+    return db_query(d, region, "iiiiissssss", region_id, region_id, region_id, region_id,
+                    region_id, wf, wt, from, to, wf, wt);
+}
+
 struct db_rows *report_balances(struct db *d, const char *path, long long region_id)
 {
     return db_query(d,

@@ -85,11 +85,19 @@ struct db_rows *report_leaderboard(struct db *d, const char *path, const char *m
 /* ---- points ---- */
 
 /* Rows (child, kind, points) of every ledger row in [start, end) (end 0:
- * from start on). */
+ * from start on), read from the ledger: for the days not yet closed
+ * (db/closing.h). */
 struct db_rows *report_points_moved(struct db *d, const char *path, long long region_id,
                                     long long start, long long end, bool by_household);
 
 /* Rows (child, balance): the households' balances now. */
+/* The same from the closed days' rollup, for the local days from..to
+ * (closed, the caller checks): the region's children's rows, and the
+ * region's own (its row less its children's), its whole months from the
+ * month rows. */
+struct db_rows *report_points_closed(struct db *d, long long region_id, const char *from,
+                                     const char *to);
+
 struct db_rows *report_balances(struct db *d, const char *path, long long region_id);
 
 /* ---- flows ---- */

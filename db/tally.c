@@ -18,6 +18,29 @@ static int key_cmp(const long long *a, const long long *b, int n)
     return 0;
 }
 
+/* A new row of key, counters 0; NULL when out of memory. */
+static struct tally_row *new_row(struct tally *t, const long long *key)
+{
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 16;
+        struct tally_row *p = realloc(t->rows, (size_t)cap * sizeof *p);
+        if (!p)
+            return NULL;
+        t->rows = p;
+        t->cap = cap;
+    }
+    struct tally_row *row = &t->rows[t->n++];
+    memset(row, 0, sizeof *row);
+    memcpy(row->key, key, (size_t)t->spec->nkeys * sizeof *key);
+    return row;
+}
+
+static void add_vals(const struct tally_spec *sp, struct tally_row *row, const long long *val)
+{
+    for (int i = 0; i < sp->nvals; i++)
+        row->val[i] += val[i];
+}
+
 int tally_add(struct tally *t, const long long *key, const long long *val)
 {
     const struct tally_spec *sp = t->spec;
@@ -26,21 +49,18 @@ int tally_add(struct tally *t, const long long *key, const long long *val)
     for (int i = t->n - 1; i >= 0 && !row; i--)
         if (key_cmp(t->rows[i].key, key, sp->nkeys) == 0)
             row = &t->rows[i];
-    if (!row) {
-        if (t->n == t->cap) {
-            int cap = t->cap ? 2 * t->cap : 16;
-            struct tally_row *p = realloc(t->rows, (size_t)cap * sizeof *p);
-            if (!p)
-                return -1;
-            t->rows = p;
-            t->cap = cap;
-        }
-        row = &t->rows[t->n++];
-        memset(row, 0, sizeof *row);
-        memcpy(row->key, key, (size_t)sp->nkeys * sizeof *key);
-    }
-    for (int i = 0; i < sp->nvals; i++)
-        row->val[i] += val[i];
+    if (!row && !(row = new_row(t, key)))
+        return -1;
+    add_vals(sp, row, val);
+    return 0;
+}
+
+int tally_append(struct tally *t, const long long *key, const long long *val)
+{
+    struct tally_row *row = new_row(t, key);
+    if (!row)
+        return -1;
+    add_vals(t->spec, row, val);
     return 0;
 }
 
@@ -57,6 +77,15 @@ const struct tally_row *tally_sorted(struct tally *t, int *n)
      * orders by the spec's keys */
     if (t->n > 1)
         qsort(t->rows, (size_t)t->n, sizeof *t->rows, row_cmp);
+    /* rows appended with one key (tally_append) become one */
+    int w = 0;
+    for (int i = 0; i < t->n; i++) {
+        if (w > 0 && key_cmp(t->rows[w - 1].key, t->rows[i].key, TALLY_KEYS_MAX) == 0)
+            add_vals(t->spec, &t->rows[w - 1], t->rows[i].val);
+        else
+            t->rows[w++] = t->rows[i];
+    }
+    t->n = w;
     *n = t->n;
     return t->rows;
 }

@@ -40,7 +40,13 @@ void tally_init(struct tally *t, const struct tally_spec *spec);
  * -1 when out of memory. */
 int tally_add(struct tally *t, const long long *key, const long long *val);
 
-/* The rows in key order (sorted in place), for the flush and the tests. */
+/* Add a row without looking for its key first: for tallies of thousands
+ * of rows, where tally_add's scan would cost more than a sort.  Rows of
+ * one key become one in tally_sorted.  0, or -1 when out of memory. */
+int tally_append(struct tally *t, const long long *key, const long long *val);
+
+/* The rows in key order, rows of one key merged (in place), for the
+ * flush and the tests. */
 const struct tally_row *tally_sorted(struct tally *t, int *n);
 
 /* Append the rows whose counters are not all 0 to b as one statement.

@@ -6,6 +6,7 @@
 #include "server/log.h"
 #include "db/audit.h"
 #include "db/cache.h"
+#include "db/closing.h"
 #include "db/db.h"
 
 #include <event2/event.h>
@@ -70,9 +71,26 @@ static void run_job(struct settler *s, struct job *j)
     finish(j);
 }
 
+/* Close the days that have ended (db/closing.h). */
+static void close_days(struct settler *s)
+{
+    struct db *d = dblink_get(&s->link);
+    if (!d)
+        return;
+    struct closing_result res;
+    if (closing_run(d, clock_now(), &res) != 0) {
+        log_msg(LOG_WARN, "closing the ended days stopped on a store error (%s); retrying in %d s",
+                db_error(d), TICK_S);
+        return;
+    }
+    if (res.days)
+        log_msg(LOG_INFO, "closed %lld day(s) of points, through %s", res.days, res.through);
+}
+
 /* Settle the month before this one unless done already. */
 static void tick(struct settler *s)
 {
+    close_days(s);
     char month[8];
     settle_previous_month((long long)clock_now(), month);
     if (strcmp(month, s->done) == 0)

@@ -1,6 +1,7 @@
-/* settler.h - the thread that settles inspections (db/settle.h), so that
- * a settlement, which pays a county's households group by group, never
- * holds a worker's event loop:
+/* settler.h - the thread of the server's own chores, so that none of them
+ * ever holds a worker's event loop.  Once a minute it closes the days that
+ * have ended (db/closing.h), and it settles inspections (db/settle.h), a
+ * county's households group by group:
  *
  *   - on its own, soon after local midnight on the 1st (and once when the
  *     server starts), it settles the month before for the whole tree;
