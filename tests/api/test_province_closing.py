@@ -1,0 +1,176 @@
+"""The closed days' points rollup (db/closing.h) on the seeded province: the points
+report read from it equals the report read from the ledger alone and brute-force sums of
+the ledger; every closed day is closed once, by wbctl close-days or by the server, however
+many run at once; the ledger check finds a changed or a stray rollup row."""
+import datetime
+import json
+import subprocess
+
+from lib import expect_eq
+from test_ledger import CST
+from test_province import get, one, sql, window, world
+
+KINDS = {  # ledger kind -> the report's term and sign (api.md, "Reports")
+    "dropoff": ("issued.dropoffs", 1), "adjustment": ("issued.adjustments", 1),
+    "inspection": ("issued.inspections", 1), "reversal": ("reversed", -1),
+    "inspection_void": ("reversed", -1), "redemption": ("redeemed", -1),
+    "void": ("voided", 1), "expiry": ("expired", -1), "recovery": ("recovered", 1),
+}
+
+
+def through(ctx):
+    rows = sql(ctx, "SELECT COALESCE(through_day, '') FROM rollup_closed WHERE name = 'points'")
+    return rows[0][0]
+
+
+def set_through(ctx, day):
+    sql(ctx, "UPDATE rollup_closed SET through_day = %s WHERE name = 'points'"
+             % ("'%s'" % day if day else "NULL"))
+
+
+def rollup_rows(ctx):
+    return (one(ctx, "SELECT COUNT(*) FROM stat_points_day"),
+            one(ctx, "SELECT COUNT(*) FROM stat_points_month"))
+
+
+def reopen(ctx):
+    sql(ctx, "DELETE FROM stat_points_day; DELETE FROM stat_points_month; "
+             "UPDATE rollup_closed SET through_day = NULL WHERE name = 'points'")
+
+
+def queries(ctx, w):
+    first, last = window()
+    today = datetime.datetime.now(CST).date()
+    county = one(ctx, "SELECT g.id FROM regions g JOIN regions v ON v.path LIKE CONCAT(g.path, '%') "
+                      "JOIN households h ON h.region_id = v.id WHERE g.level = 'county' "
+                      "GROUP BY g.id ORDER BY COUNT(*) DESC, g.id LIMIT 1")
+    town = one(ctx, "SELECT v.parent_id FROM households h JOIN regions v ON v.id = h.region_id "
+                    "GROUP BY v.parent_id ORDER BY COUNT(*) DESC, v.parent_id LIMIT 1")
+    mid = first + datetime.timedelta(days=17)
+    windows = [(first, last), (mid, last - datetime.timedelta(days=9)), (mid, today),
+               (today, today), (first, first + datetime.timedelta(days=3))]
+    out = []
+    for scope in ("region_id=%d&" % w.province, "region_id=%d&" % county,
+                  "region_id=%d&" % town, ""):
+        for f, t in windows:
+            out.append("/v1/reports/points?%sfrom=%s&to=%s" % (scope, f, t))
+    return out
+
+
+def test_closing_seed_closed_every_ended_day(ctx):
+    w = world(ctx)
+    assert "days rolled up" in w.out, w.out
+    yesterday = (datetime.datetime.now(CST) - datetime.timedelta(minutes=15, days=1)).date()
+    expect_eq(through(ctx), str(yesterday), "the last closed day")
+    days, months = rollup_rows(ctx)
+    assert days > 0 and months > 0, (days, months)
+    # region 0 sums the whole tree: every ledger row of the closed days is in it once
+    expect_eq(one(ctx, "SELECT SUM(moves) FROM stat_points_month WHERE region_id = 0"),
+              one(ctx, "SELECT COUNT(*) FROM ledger WHERE created_at < '%s'"
+                       % (yesterday + datetime.timedelta(days=1) - datetime.timedelta(hours=8))),
+              "ledger rows of the closed days")
+
+
+def test_closing_points_equal_the_ledger_read(ctx):
+    """The same report read from the closed days and read from the ledger alone."""
+    w = world(ctx)
+    day = through(ctx)
+    qs = queries(ctx, w)
+    closed = [get(w, q) for q in qs]
+    set_through(ctx, None)
+    try:
+        raw = [get(w, q) for q in qs]
+    finally:
+        set_through(ctx, day)
+    for q, a, b in zip(qs, closed, raw):
+        expect_eq(a, b, q)
+    assert any(a["totals"]["issued"]["dropoffs"] for a in closed), "no points in any window"
+
+
+def test_closing_points_equal_brute_force_sums(ctx):
+    w = world(ctx)
+    first, last = window()
+    mid = first + datetime.timedelta(days=17)
+    body = get(w, "/v1/reports/points?region_id=%d&from=%s&to=%s" % (w.province, mid, last))
+    start = datetime.datetime.combine(mid, datetime.time()) - datetime.timedelta(hours=8)
+    end = datetime.datetime.combine(last + datetime.timedelta(days=1), datetime.time()) \
+        - datetime.timedelta(hours=8)
+    want = {}
+    for kind, s in sql(ctx, "SELECT kind, SUM(delta) FROM ledger WHERE created_at >= '%s' "
+                            "AND created_at < '%s' GROUP BY kind" % (start, end)):
+        term, sign = KINDS[kind]
+        want[term] = want.get(term, 0) + sign * int(s)
+    t = body["totals"]
+    for term, v in want.items():
+        got = t[term.split(".")[0]]
+        if "." in term:
+            got = got[term.split(".")[1]]
+        expect_eq(got, v, term)
+    expect_eq(t["outstanding"], one(ctx, "SELECT SUM(delta) FROM ledger WHERE created_at < '%s'"
+                                         % end), "outstanding at the end")
+
+
+def test_closing_closes_each_day_once(ctx):
+    """Two wbctl close-days at once after every day was opened again, then the server's
+    own closer: each day closed once, the same rows as the seed's.  The province's server
+    is stopped meanwhile, so that its own closer does not take the days first."""
+    w = world(ctx)
+    day = through(ctx)
+    before = rollup_rows(ctx)
+    p = ctx.wbctl("close-days", env=w.env)
+    expect_eq(p.returncode, 0, "close-days: %s" % p.stderr)
+    expect_eq(json.loads(p.stdout), {"days": 0, "through": day}, "nothing left to close")
+    expect_eq(w.server.stop(), 0, "the province's server stops")
+    reopen(ctx)
+    procs = [subprocess.Popen([ctx.bin_path("wbctl"), "close-days"], env=w.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        expect_eq(p.returncode, 0, "close-days at once: %s" % err)
+    res = [json.loads(out) for out, _ in outs]
+    expect_eq([r["through"] for r in res], [day, day], "both end at the same day")
+    first = datetime.date.fromisoformat(sql(ctx, "SELECT DATE(MIN(created_at) + INTERVAL 8 HOUR) "
+                                                 "FROM ledger")[0][0])
+    expect_eq(sum(r["days"] for r in res), (datetime.date.fromisoformat(day) - first).days + 1,
+              "days closed by the two runs together")
+    expect_eq(rollup_rows(ctx), before, "rollup rows after closing again")
+    # and the server closes on its own, as it starts (it serves the province from now on)
+    reopen(ctx)
+    w.server = ctx.spawn_server(ctx.server_env({"WB_DB_NAME": "wbprov"}), "province-closer")
+    ctx.wait_until(lambda: through(ctx) == day, timeout=60,
+                   message="the server did not close the ended days")
+    with open(w.server.log, encoding="utf-8", errors="replace") as f:
+        assert "day(s) of points, through %s" % day in f.read(), "no closing in the server's log"
+    expect_eq(rollup_rows(ctx), before, "rollup rows after the server closed them")
+    body = get(w, "/v1/reports/ledger-check")
+    expect_eq(body["violations"], [], "ledger check after closing again")
+
+
+def test_closing_check_finds_a_changed_or_stray_row(ctx):
+    w = world(ctx)
+    key = sql(ctx, "SELECT region_id, local_day, kind FROM stat_points_day "
+                   "WHERE region_id > 0 ORDER BY local_day DESC, region_id LIMIT 1")[0]
+    where = "region_id = %s AND local_day = '%s' AND kind = '%s'" % key
+    sql(ctx, "UPDATE stat_points_day SET delta = delta + 1 WHERE " + where)
+    try:
+        rules = {v["rule"] for v in get(w, "/v1/reports/ledger-check")["violations"]}
+    finally:
+        sql(ctx, "UPDATE stat_points_day SET delta = delta - 1 WHERE " + where)
+    expect_eq(rules, {"rollup_points_day", "rollup_points_month"}, "rules broken by a changed row")
+    # a row for a day not closed yet
+    today = datetime.datetime.now(CST).date()
+    sql(ctx, "INSERT INTO stat_points_day VALUES (0, '%s', 'dropoff', 5, 1)" % today)
+    try:
+        found = [v for v in get(w, "/v1/reports/ledger-check")["violations"]
+                 if v["rule"] == "rollup_points_day"]
+    finally:
+        sql(ctx, "DELETE FROM stat_points_day WHERE region_id = 0 AND local_day = '%s'" % today)
+    assert found and "after the last closed day" in found[0]["detail"], found
+    expect_eq(get(w, "/v1/reports/ledger-check")["violations"], [], "ledger check restored")
+
+
+def test_closing_refuses_arguments(ctx):
+    w = world(ctx)
+    p = ctx.wbctl("close-days", "--as-of", "2026-01-01", env=w.env)
+    expect_eq(p.returncode, 2, "close-days with an argument")
