@@ -334,7 +334,8 @@ static json_t *build_leaderboard(struct db *d, const struct report_query *q)
     char month[11], mt[8];
     report_month_text(q->month0, month, sizeof month, true);
     report_month_text(q->month0, mt, sizeof mt, false);
-    struct db_rows *rows = report_leaderboard(d, q->s.path, month, q->limit);
+    bool wide = !q->s.id || region_level_rank(q->s.level) <= region_level_rank("county");
+    struct db_rows *rows = report_leaderboard(d, q->s.path, month, q->limit, wide);
     if (!rows)
         return NULL;
     json_t *items = json_array();

@@ -78,9 +78,9 @@ struct db_rows *report_inspected_households(struct db *d, const char *path, cons
 
 /* Rows (household_id, points, dropoffs, head_name, region_name) of the
  * month's households with a credited drop-off, most points first, then by
- * id; limit rows. */
+ * id; limit rows.  wide: the region is a county or more (or the tree). */
 struct db_rows *report_leaderboard(struct db *d, const char *path, const char *month,
-                                   int limit);
+                                   int limit, bool wide);
 
 /* ---- points ---- */
 
