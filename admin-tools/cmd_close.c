@@ -1,14 +1,16 @@
 /* cmd_close.c - wbctl close-days: close the days that have ended
  * (db/closing.h), as every wastebankd does once a minute; for a store
  * restored or loaded in bulk, before the servers start.  Safe beside the
- * servers: no day is closed twice.  Prints {days, through} as one JSON
- * line. */
+ * servers: no day is closed twice.  Prints, per closed rollup, {days,
+ * through} as one JSON line: {"points": {...}, "chain": {...}}. */
 #include "admin-tools/wbctl.h"
 #include "db/closing.h"
 #include "db/db.h"
 #include "server/clock.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 int cmd_close_days(int argc, char **argv)
 {
@@ -24,6 +26,16 @@ int cmd_close_days(int argc, char **argv)
         die(1, "closing stopped (run it again to go on): %s", why);
     }
     db_close(d);
-    printf("{\"days\": %lld, \"through\": \"%s\"}\n", res.days, res.through);
+    json_t *out = json_object();
+    for (int r = 0; r < CLOSING_N; r++)
+        json_object_set_new(out, closing_specs[r].name,
+                            json_pack("{s:I, s:s}", "days", (json_int_t)res.days[r], "through",
+                                      res.through[r]));
+    char *text = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    if (!text)
+        die(1, "out of memory");
+    printf("%s\n", text);
+    free(text);
     return 0;
 }

@@ -12,9 +12,10 @@
  *                   never below 0
  *   rollup_site_day, rollup_stock_day, rollup_household_month
  *                   each rollup row equals the rows it sums
- *   rollup_points_day, rollup_points_month
- *                   every closed day's points rows equal the ledger's
- *                   rows of that day, each month row its days
+ *   rollup_points_day, rollup_points_month, rollup_chain_day,
+ *   rollup_chain_month
+ *                   every closed day's rows (db/closing.h) equal what
+ *                   they sum, worked out again; each month row its days
  *   mass_balance    per category, collected - reversed = on hand + in
  *                   transit + transit losses + outbound + count differences
  * and of inspections (check_inspections.c):

@@ -86,8 +86,8 @@ static const char SQL_STOCK_MONTH[] =
     "AND s.category_id = r.category_id AND s.kind = r.kind "
     "WHERE r.site_id IS NULL AND (s.qty <> 0 OR s.moves <> 0) LIMIT 100";
 
-/* The points rollup: each month row is the sum of its closed days, and no
- * day after the last closed one has rows. */
+/* The closed rollups (db/closing.h): each month row is the sum of its
+ * days; the first and last day that have rows. */
 static const char SQL_POINTS_MONTH[] =
     "WITH raw AS (SELECT region_id, DATE_FORMAT(local_day, '%Y-%m-01') AS month, kind, "
     "SUM(delta) AS d, SUM(moves) AS n FROM stat_points_day GROUP BY 1, 2, 3) "
@@ -100,9 +100,6 @@ static const char SQL_POINTS_MONTH[] =
 static const char SQL_POINTS_DAYS[] =
     "SELECT DATE_FORMAT(MIN(local_day), '%Y%m%d') + 0, DATE_FORMAT(MAX(local_day), '%Y%m%d') + 0 "
     "FROM stat_points_day";
-static const char SQL_POINTS_DAY[] =
-    "SELECT region_id, DATE_FORMAT(local_day, '%Y%m%d') + 0, kind + 0, delta, moves "
-    "FROM stat_points_day WHERE local_day = ? ORDER BY region_id, kind";
 
 /* The mass balance of the whole chain, per category: what came in at the
  * drop-off sites and stayed (collected - reversed) is on hand, in transit,
@@ -151,45 +148,75 @@ static int keys_check(struct db *d, json_t *v, const char *sql, int nkeys, const
     return 0;
 }
 
-/* One closed day: its rows against the ledger's rows of the day. */
-static int points_day_check(struct db *d, json_t *v, long long day)
+static const char SQL_CHAIN_MONTH[] =
+    "WITH raw AS (SELECT region_id, DATE_FORMAT(local_day, '%Y-%m-01') AS month, category_id, "
+    "tier, kind, SUM(qty) AS q FROM stat_chain_day GROUP BY 1, 2, 3, 4, 5) "
+    "SELECT r.region_id, r.month, r.category_id, r.tier, r.kind FROM raw r "
+    "LEFT JOIN stat_chain_month s ON s.region_id = r.region_id AND s.month = r.month "
+    "AND s.category_id = r.category_id AND s.tier = r.tier AND s.kind = r.kind "
+    "WHERE COALESCE(s.qty, 0) <> r.q "
+    "UNION ALL SELECT s.region_id, s.month, s.category_id, s.tier, s.kind FROM stat_chain_month s "
+    "LEFT JOIN raw r ON s.region_id = r.region_id AND s.month = r.month "
+    "AND s.category_id = r.category_id AND s.tier = r.tier AND s.kind = r.kind "
+    "WHERE r.region_id IS NULL LIMIT 100";
+static const char SQL_CHAIN_DAYS[] =
+    "SELECT DATE_FORMAT(MIN(local_day), '%Y%m%d') + 0, DATE_FORMAT(MAX(local_day), '%Y%m%d') + 0 "
+    "FROM stat_chain_day";
+
+/* What the check of each closed rollup reads besides its days. */
+static const struct {
+    const char *day_rule, *month_rule, *month_key, *days, *months;
+    int month_nkeys;
+} closed_checks[CLOSING_N] = {
+    [CLOSING_POINTS] = { "rollup_points_day", "rollup_points_month", "region/month/kind",
+                         SQL_POINTS_DAYS, SQL_POINTS_MONTH, 3 },
+    [CLOSING_CHAIN] = { "rollup_chain_day", "rollup_chain_month",
+                        "region/month/category/tier/kind", SQL_CHAIN_DAYS, SQL_CHAIN_MONTH, 5 },
+};
+
+/* One closed day: its rows against the rows they sum, worked out again. */
+static int closed_day_check(struct db *d, json_t *v, enum closing_rollup rl, long long day)
 {
+    const struct closing_spec *sp = &closing_specs[rl];
+    int nkeys = sp->day->nkeys, nvals = sp->day->nvals;
     struct tally t;
-    tally_init(&t, &closing_day_spec);
+    tally_init(&t, sp->day);
     struct db_rows *r = NULL;
-    int rc = closing_day_tally(d, day, &t);
-    if (rc == 0 && !(r = db_query(d, SQL_POINTS_DAY, "i", day)))
+    int rc = closing_day_tally(d, rl, day, &t);
+    if (rc == 0 && !(r = db_query(d, sp->stored, "i", day)))
         rc = -1;
     int i = 0, bad = 0;
     while (rc == 0 && db_rows_next(r)) {
-        long long key[3] = { db_rows_int(r, 0), db_rows_int(r, 1), db_rows_int(r, 2) };
-        if (i >= t.n || memcmp(t.rows[i].key, key, sizeof key) != 0 ||
-            t.rows[i].val[0] != db_rows_int(r, 3) || t.rows[i].val[1] != db_rows_int(r, 4))
-            bad++;
-        else
+        bool same = i < t.n;
+        for (int k = 0; same && k < nkeys; k++)
+            same = t.rows[i].key[k] == db_rows_int(r, k);
+        for (int k = 0; same && k < nvals; k++)
+            same = t.rows[i].val[k] == db_rows_int(r, nkeys + k);
+        if (same)
             i++;
+        else
+            bad++;
     }
     if (rc == 0 && (bad || i != t.n)) {
         char detail[200];
         snprintf(detail, sizeof detail,
-                 "the points rows of day %lld disagree with the ledger rows of that day",
-                 day);
-        add(v, "rollup_points_day", detail);
+                 "the %s rows of day %lld disagree with what they sum", sp->name, day);
+        add(v, closed_checks[rl].day_rule, detail);
     }
     db_rows_free(r);
     tally_release(&t);
     return rc;
 }
 
-/* Every closed day recomputed from the ledger (a late row, a row changed
- * by hand), the months against their days. */
-static int points_check(struct db *d, json_t *v)
+/* Every closed day worked out again (a late row, a row changed by hand),
+ * no rows after the last closed day, the months against their days. */
+static int closed_check(struct db *d, json_t *v, enum closing_rollup rl)
 {
     char through[11];
     long long first, lo = 0, hi = 0;
-    if (closing_through(d, through) != 0 || closing_first_day(d, &first) != 0)
+    if (closing_through(d, rl, through) != 0 || closing_first_day(d, rl, &first) != 0)
         return -1;
-    struct db_rows *r = db_query(d, SQL_POINTS_DAYS, "");
+    struct db_rows *r = db_query(d, closed_checks[rl].days, "");
     if (!r)
         return -1;
     if (db_rows_next(r)) {
@@ -200,16 +227,17 @@ static int points_check(struct db *d, json_t *v)
     long long last = rollup_day(through);
     if (hi > last) {
         char detail[200];
-        snprintf(detail, sizeof detail, "points rows for day %lld, after the last closed day",
-                 hi);
-        add(v, "rollup_points_day", detail);
+        snprintf(detail, sizeof detail, "%s rows for day %lld, after the last closed day",
+                 closing_specs[rl].name, hi);
+        add(v, closed_checks[rl].day_rule, detail);
     }
     if (lo && (!first || lo < first))
         first = lo;
     for (long long day = first; day && day <= last; day = closing_next_day(day))
-        if (points_day_check(d, v, day) != 0)
+        if (closed_day_check(d, v, rl, day) != 0)
             return -1;
-    return keys_check(d, v, SQL_POINTS_MONTH, 3, "rollup_points_month", "region/month/kind");
+    return keys_check(d, v, closed_checks[rl].months, closed_checks[rl].month_nkeys,
+                      closed_checks[rl].month_rule, closed_checks[rl].month_key);
 }
 
 int chain_check(struct db *d, json_t *v)
@@ -235,8 +263,9 @@ int chain_check(struct db *d, json_t *v)
         keys_check(d, v, SQL_HOUSEHOLD_MONTH, 2, "rollup_household_month", "household/month") !=
             0)
         return -1;
-    if (points_check(d, v) != 0)
-        return -1;
+    for (int rl = 0; rl < CLOSING_N; rl++)
+        if (closed_check(d, v, (enum closing_rollup)rl) != 0)
+            return -1;
     if (!(r = db_query(d, SQL_MASS, "")))
         return -1;
     while (db_rows_next(r)) {

@@ -5,39 +5,81 @@
 #include "db/rollup.h"
 #include "server/clock.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const struct tally_spec closing_day_spec = {
+/* ---- the rollups ---- */
+
+static const struct tally_spec points_day = {
     { "INSERT INTO stat_points_day (region_id, local_day, kind, delta, moves) VALUES ",
       "(?,?,?,?,?)", "", 5 },
     3, 2,
 };
-
-static const struct tally_spec month_spec = {
+static const struct tally_spec points_month = {
     { "INSERT INTO stat_points_month (region_id, month, kind, delta, moves) VALUES ",
       "(?,?,?,?,?)",
       " ON DUPLICATE KEY UPDATE delta = delta + VALUES(delta), moves = moves + VALUES(moves)", 5 },
     3, 2,
 };
+static const struct tally_spec chain_day = {
+    { "INSERT INTO stat_chain_day (region_id, local_day, category_id, tier, kind, qty) VALUES ",
+      "(?,?,?,?,?,?)", "", 6 },
+    5, 1,
+};
+static const struct tally_spec chain_month = {
+    { "INSERT INTO stat_chain_month (region_id, month, category_id, tier, kind, qty) VALUES ",
+      "(?,?,?,?,?,?)", " ON DUPLICATE KEY UPDATE qty = qty + VALUES(qty)", 6 },
+    5, 1,
+};
 
-static const char SQL_THROUGH_LOCK[] =
-    "SELECT COALESCE(DATE_FORMAT(through_day, '%Y%m%d') + 0, 0) FROM rollup_closed "
-    "WHERE name = 'points' FOR UPDATE";
-static const char SQL_THROUGH[] =
-    "SELECT COALESCE(DATE_FORMAT(through_day, '%Y-%m-%d'), '') FROM rollup_closed "
-    "WHERE name = 'points'";
-static const char SQL_SET_THROUGH[] =
-    "UPDATE rollup_closed SET through_day = ? WHERE name = 'points'";
-static const char SQL_FIRST_ROW[] =
-    "SELECT COALESCE(UNIX_TIMESTAMP(MIN(created_at)), 0) FROM ledger";
-/* A day's ledger rows per village and kind (the kind as its position). */
-static const char SQL_DAY[] =
+const struct closing_spec closing_specs[CLOSING_N] = {
+    [CLOSING_POINTS] = {
+        "points", &points_day, &points_month,
+        "SELECT region_id, DATE_FORMAT(local_day, '%Y%m%d') + 0, kind + 0, delta, moves "
+        "FROM stat_points_day WHERE local_day = ? ORDER BY region_id, kind",
+    },
+    [CLOSING_CHAIN] = {
+        "chain", &chain_day, &chain_month,
+        "SELECT region_id, DATE_FORMAT(local_day, '%Y%m%d') + 0, category_id, tier + 0, "
+        "kind + 0, qty FROM stat_chain_day WHERE local_day = ? "
+        "ORDER BY region_id, category_id, tier, kind",
+    },
+};
+
+/* What a day of each sums, per region it is filed under (path first),
+ * then the rest of the key and the counters: [start, end) are the day's
+ * bounds in epoch seconds, day the day itself. */
+static const char SQL_POINTS_DAY[] =
     "SELECT g.path, l.kind + 0, SUM(l.delta), COUNT(*) FROM ledger l "
     "JOIN households h ON h.id = l.household_id JOIN regions g ON g.id = h.region_id "
     "WHERE l.created_at >= FROM_UNIXTIME(?) AND l.created_at < FROM_UNIXTIME(?) "
     "GROUP BY g.id, g.path, l.kind";
+/* the stock kinds keep their positions; transit_loss is the 8th */
+static const char SQL_CHAIN_DAY[] =
+    "SELECT g.path, s.category_id, t.tier + 0, s.kind + 0, SUM(s.qty) FROM stat_stock_day s "
+    "JOIN sites t ON t.id = s.site_id JOIN regions g ON g.id = t.region_id "
+    "WHERE s.local_day = ? GROUP BY g.id, g.path, s.category_id, t.tier, s.kind "
+    "UNION ALL SELECT g.path, l.category_id, f.tier + 0, 8, SUM(l.sent - l.received) "
+    "FROM shipments x JOIN shipment_lines l ON l.shipment_id = x.id "
+    "JOIN sites f ON f.id = x.from_site_id JOIN regions g ON g.id = f.region_id "
+    "WHERE x.received_at >= FROM_UNIXTIME(?) AND x.received_at < FROM_UNIXTIME(?) "
+    "GROUP BY g.id, g.path, l.category_id, f.tier";
+
+static const char SQL_POINTS_FIRST[] =
+    "SELECT COALESCE(UNIX_TIMESTAMP(MIN(created_at)), 0) FROM ledger";
+static const char SQL_CHAIN_FIRST[] =
+    "SELECT COALESCE(UNIX_TIMESTAMP(LEAST(COALESCE((SELECT MIN(local_day) FROM stat_stock_day), "
+    "'9999-12-31'), COALESCE((SELECT MIN(received_at) FROM shipments), '9999-12-31'))), 0)";
+
+static const char SQL_THROUGH_LOCK[] =
+    "SELECT COALESCE(DATE_FORMAT(through_day, '%Y%m%d') + 0, 0) FROM rollup_closed "
+    "WHERE name = ? FOR UPDATE";
+static const char SQL_THROUGH[] =
+    "SELECT COALESCE(DATE_FORMAT(through_day, '%Y-%m-%d'), '') FROM rollup_closed "
+    "WHERE name = ?";
+static const char SQL_SET_THROUGH[] = "UPDATE rollup_closed SET through_day = ? WHERE name = ?";
 
 /* ---- days as YYYYMMDD ---- */
 
@@ -70,10 +112,30 @@ long long closing_next_day(long long day)
     return day_number(day_count(day) + 1);
 }
 
-int closing_first_day(struct db *d, long long *day)
+long long closing_prev_day(long long day)
+{
+    return day_number(day_count(day) - 1);
+}
+
+void closing_day_text(long long day, char out[11])
+{
+    unsigned y = (unsigned)(day / 10000) % 10000u, m = (unsigned)(day / 100) % 100u,
+             d = (unsigned)day % 100u;
+    if (day)
+        snprintf(out, 11, "%04u-%02u-%02u", y, m, d);
+    else
+        out[0] = '\0';
+}
+
+time_t closing_after(const char *through)
+{
+    return day_start(closing_next_day(rollup_day(through)));
+}
+
+int closing_first_day(struct db *d, enum closing_rollup r, long long *day)
 {
     long long t0;
-    if (db_query_int(d, &t0, SQL_FIRST_ROW, "") != 1)
+    if (db_query_int(d, &t0, r == CLOSING_POINTS ? SQL_POINTS_FIRST : SQL_CHAIN_FIRST, "") != 1)
         return -1;
     *day = t0 ? local_day_of((time_t)t0) : 0;
     return 0;
@@ -81,46 +143,67 @@ int closing_first_day(struct db *d, long long *day)
 
 /* ---- a day's rows ---- */
 
-int closing_spread(struct tally *t, const char *path, long long day, long long kind,
-                   long long delta, long long moves)
+int closing_spread(struct tally *t, const char *path, const long long *key,
+                   const long long *val)
 {
-    long long val[2] = { delta, moves };
-    long long key[3] = { 0, day, kind };
-    if (!path || *path != '/' || tally_append(t, key, val) != 0)
+    long long k[TALLY_KEYS_MAX];
+    memcpy(k, key, sizeof k);
+    k[0] = 0;
+    if (!path || *path != '/' || tally_append(t, k, val) != 0)
         return -1;
     for (const char *p = path + 1; *p;) {
         char *end;
         long long id = strtoll(p, &end, 10);
         if (end == p || *end != '/' || id <= 0)
             return -1;
-        key[0] = id;
-        if (tally_append(t, key, val) != 0)
+        k[0] = id;
+        if (tally_append(t, k, val) != 0)
             return -1;
         p = end + 1;
     }
     return 0;
 }
 
-int closing_day_tally(struct db *d, long long day, struct tally *t)
+int closing_day_tally(struct db *d, enum closing_rollup r, long long day, struct tally *t)
 {
     long long start = (long long)day_start(day);
     long long end = (long long)day_start(closing_next_day(day));
-    struct db_rows *r = db_query(d, SQL_DAY, "ii", start, end);
-    if (!r)
+    struct db_rows *rows = r == CLOSING_POINTS
+                               ? db_query(d, SQL_POINTS_DAY, "ii", start, end)
+                               : db_query(d, SQL_CHAIN_DAY, "iii", day, start, end);
+    if (!rows)
         return -1;
+    const struct tally_spec *sp = closing_specs[r].day;
     int rc = 0;
-    while (rc == 0 && db_rows_next(r))
-        rc = closing_spread(t, db_rows_str(r, 0, NULL), day, db_rows_int(r, 1),
-                            db_rows_int(r, 2), db_rows_int(r, 3));
-    db_rows_free(r);
+    while (rc == 0 && db_rows_next(rows)) {
+        /* columns: path, the key after (region, day), the counters */
+        long long key[TALLY_KEYS_MAX] = { 0, day }, val[TALLY_VALS_MAX] = { 0 };
+        for (int k = 2; k < sp->nkeys; k++)
+            key[k] = db_rows_int(rows, k - 1);
+        for (int v = 0; v < sp->nvals; v++)
+            val[v] = db_rows_int(rows, sp->nkeys - 1 + v);
+        rc = closing_spread(t, db_rows_str(rows, 0, NULL), key, val);
+    }
+    db_rows_free(rows);
     int n;
     tally_sorted(t, &n);
+    /* rows that sum to nothing (a receipt without loss) are not stored */
+    int w = 0;
+    for (int i = 0; i < t->n; i++) {
+        bool zero = true;
+        for (int v = 0; v < sp->nvals; v++)
+            zero = zero && t->rows[i].val[v] == 0;
+        if (!zero)
+            t->rows[w++] = t->rows[i];
+    }
+    t->n = w;
     return rc;
 }
 
 /* ---- closing ---- */
 
 struct run {
+    enum closing_rollup r;
     long long last;            /* the last day that may be closed */
     long long days;            /* closed by this transaction */
     long long through;         /* after it */
@@ -144,37 +227,35 @@ static int flush(struct db *d, struct tally *t)
 static int close_some(struct db *d, void *arg)
 {
     struct run *run = arg;
-    long long through;
+    const struct closing_spec *sp = &closing_specs[run->r];
+    long long through, first;
     run->days = 0;
-    if (db_query_int(d, &through, SQL_THROUGH_LOCK, "") != 1)
+    if (db_query_int(d, &through, SQL_THROUGH_LOCK, "s", sp->name) != 1)
         return -1;
-    long long first;
-    if (through) {
-        first = closing_next_day(through);
-    } else {
-        if (closing_first_day(d, &first) != 0)
-            return -1;
-        if (!first)
-            return 0;
-    }
     run->through = through;
-    if (first > run->last)
-        return 0;           /* nothing ended yet, or an empty ledger */
+    if (through)
+        first = closing_next_day(through);
+    else if (closing_first_day(d, run->r, &first) != 0)
+        return -1;
+    if (!first || first > run->last)
+        return 0;           /* nothing to sum yet, or nothing ended */
     long long upto = first;
     while (upto < run->last && upto / 100 == closing_next_day(upto) / 100)
         upto = closing_next_day(upto);                 /* to the month's end, or last */
 
     struct tally month;
-    tally_init(&month, &month_spec);
+    tally_init(&month, sp->month);
     int rc = 0;
     for (long long day = first; rc == 0; day = closing_next_day(day)) {
         struct tally t;
-        tally_init(&t, &closing_day_spec);
-        rc = closing_day_tally(d, day, &t);
+        tally_init(&t, sp->day);
+        rc = closing_day_tally(d, run->r, day, &t);
         if (rc == 0)
             rc = flush(d, &t);
         for (int i = 0; rc == 0 && i < t.n; i++) {
-            long long key[3] = { t.rows[i].key[0], day / 100 * 100 + 1, t.rows[i].key[2] };
+            long long key[TALLY_KEYS_MAX];
+            memcpy(key, t.rows[i].key, sizeof key);
+            key[1] = day / 100 * 100 + 1;
             rc = tally_append(&month, key, t.rows[i].val);
         }
         tally_release(&t);
@@ -189,47 +270,44 @@ static int close_some(struct db *d, void *arg)
     if (rc == 0)
         rc = flush(d, &month);
     tally_release(&month);
-    if (rc == 0 && db_exec(d, SQL_SET_THROUGH, "i", upto) < 0)
+    if (rc == 0 && db_exec(d, SQL_SET_THROUGH, "is", upto, sp->name) < 0)
         rc = -1;
     if (rc == 0)
         run->through = upto;
     return rc;
 }
 
-void closing_day_text(long long day, char out[11])
-{
-    unsigned y = (unsigned)(day / 10000) % 10000u, m = (unsigned)(day / 100) % 100u,
-             d = (unsigned)day % 100u;
-    if (day)
-        snprintf(out, 11, "%04u-%02u-%02u", y, m, d);
-    else
-        out[0] = '\0';
-}
-
 int closing_run(struct db *d, time_t now, struct closing_result *out)
 {
-    struct run run = { .last = day_number(day_count(local_day_of(now - CLOSING_LAG_S)) - 1) };
-    out->days = 0;
-    out->through[0] = '\0';
-    for (;;) {
-        int rc = db_tx(d, close_some, &run);
-        if (rc != DB_TX_COMMITTED)
-            return -1;
-        out->days += run.days;
-        closing_day_text(run.through, out->through);
-        if (run.days == 0 || run.through >= run.last)
-            return 0;
+    memset(out, 0, sizeof *out);
+    long long last = day_number(day_count(local_day_of(now - CLOSING_LAG_S)) - 1);
+    for (int r = 0; r < CLOSING_N; r++) {
+        struct run run = { .r = (enum closing_rollup)r, .last = last };
+        for (;;) {
+            if (db_tx(d, close_some, &run) != DB_TX_COMMITTED)
+                return -1;
+            out->days[r] += run.days;
+            closing_day_text(run.through, out->through[r]);
+            if (run.days == 0 || run.through >= run.last)
+                break;
+        }
     }
+    return 0;
 }
 
 static int reopen(struct db *d, void *arg)
 {
     (void)arg;
-    if (db_query_int(d, &(long long){ 0 }, SQL_THROUGH_LOCK, "") < 0 ||
-        db_exec(d, "DELETE FROM stat_points_day", "") < 0 ||
-        db_exec(d, "DELETE FROM stat_points_month", "") < 0 ||
-        db_exec(d, "UPDATE rollup_closed SET through_day = NULL WHERE name = 'points'", "") < 0)
-        return -1;
+    static const char *const wipe[] = { "DELETE FROM stat_points_day", "DELETE FROM stat_points_month",
+                                        "DELETE FROM stat_chain_day", "DELETE FROM stat_chain_month",
+                                        "UPDATE rollup_closed SET through_day = NULL" };
+    long long through;
+    for (int r = 0; r < CLOSING_N; r++)
+        if (db_query_int(d, &through, SQL_THROUGH_LOCK, "s", closing_specs[r].name) < 0)
+            return -1;
+    for (size_t i = 0; i < sizeof wipe / sizeof wipe[0]; i++)
+        if (db_exec(d, wipe[i], "") < 0)
+            return -1;
     return 0;
 }
 
@@ -238,19 +316,14 @@ int closing_reopen(struct db *d)
     return db_tx(d, reopen, NULL) == DB_TX_COMMITTED ? 0 : -1;
 }
 
-time_t closing_after(const char *through)
+int closing_through(struct db *d, enum closing_rollup r, char out[11])
 {
-    return day_start(closing_next_day(rollup_day(through)));
-}
-
-int closing_through(struct db *d, char out[11])
-{
-    struct db_rows *r = db_query(d, SQL_THROUGH, "");
-    if (!r)
+    struct db_rows *rows = db_query(d, SQL_THROUGH, "s", closing_specs[r].name);
+    if (!rows)
         return -1;
     out[0] = '\0';
-    if (db_rows_next(r))
-        snprintf(out, 11, "%s", db_rows_str(r, 0, NULL));
-    db_rows_free(r);
+    if (db_rows_next(rows))
+        snprintf(out, 11, "%s", db_rows_str(rows, 0, NULL));
+    db_rows_free(rows);
     return 0;
 }

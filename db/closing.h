@@ -32,40 +32,60 @@ struct db;
 
 #define CLOSING_LAG_S (15 * 60)
 
-struct closing_result {
-    long long days;            /* closed by this run */
-    char through[11];          /* the last closed day, "" none */
+/* The closed rollups. */
+enum closing_rollup {
+    CLOSING_POINTS,     /* stat_points_day/_month: ledger rows per kind */
+    CLOSING_CHAIN,      /* stat_chain_day/_month: stock movements and transit losses */
+    CLOSING_N
 };
 
-/* Close every day that ended CLOSING_LAG_S or more before now.  0, or -1
- * on a store error (days closed before it stay closed). */
+struct closing_spec {
+    const char *name;                   /* its row in rollup_closed */
+    const struct tally_spec *day;       /* the day rows: region, day, ...; plain INSERT */
+    const struct tally_spec *month;     /* the month rows, added to */
+    const char *stored;                 /* SQL: one day's rows as stored, in key order */
+};
+extern const struct closing_spec closing_specs[CLOSING_N];
+
+struct closing_result {
+    long long days[CLOSING_N];          /* closed by this run */
+    char through[CLOSING_N][11];        /* the last closed day, "" none */
+};
+
+/* Close every day that ended CLOSING_LAG_S or more before now, of every
+ * closed rollup.  0, or -1 on a store error (days closed before it stay
+ * closed). */
 int closing_run(struct db *d, time_t now, struct closing_result *out);
 
-/* Open every closed day again (their rows are deleted): after ledger rows
- * were loaded in bulk with the times of days already closed (wbctl
+/* Open every closed day again (their rows are deleted): after rows were
+ * loaded in bulk with the times of days already closed (wbctl
  * seed-province).  closing_run then closes them again.  0 or -1. */
 int closing_reopen(struct db *d);
 
-/* The last closed day, YYYY-MM-DD, in out ("" when none).  0 or -1. */
-int closing_through(struct db *d, char out[11]);
+/* The last closed day of a rollup, YYYY-MM-DD, in out ("" when none).
+ * 0 or -1. */
+int closing_through(struct db *d, enum closing_rollup r, char out[11]);
 
-/* Days as YYYYMMDD: the day after day, and the local day of the ledger's
- * first row in *day (0 when the ledger is empty; returns 0 or -1). */
+/* The day rows of a rollup for day (YYYYMMDD), worked out from what it
+ * sums into t (spec closing_specs[r].day), in key order, without rows
+ * whose counters are all 0 (they are not stored).  0 or -1. */
+int closing_day_tally(struct db *d, enum closing_rollup r, long long day, struct tally *t);
+
+/* The first day a rollup has anything to sum, in *day (0: nothing yet).
+ * 0 or -1. */
+int closing_first_day(struct db *d, enum closing_rollup r, long long *day);
+
+/* Days as YYYYMMDD: the day after day and before it, as text ("" for 0), and the
+ * moment the days after through (YYYY-MM-DD) begin: local midnight. */
 long long closing_next_day(long long day);
-void closing_day_text(long long day, char out[11]);          /* "" for 0 */
-/* The moment the days after through (YYYY-MM-DD) begin: local midnight. */
+long long closing_prev_day(long long day);
+void closing_day_text(long long day, char out[11]);
 time_t closing_after(const char *through);
-int closing_first_day(struct db *d, long long *day);
 
-/* The rows of stat_points_day for day (YYYYMMDD), worked out from the
- * ledger into t (spec closing_day_spec), in key order.  0 or -1. */
-extern const struct tally_spec closing_day_spec;
-int closing_day_tally(struct db *d, long long day, struct tally *t);
-
-/* Add (region 0 and every id of path, "/1/4/9/") x (day, kind) the
- * counters delta and moves to t: one row per region on the path.  0, or
- * -1 when out of memory or path is malformed. */
-int closing_spread(struct tally *t, const char *path, long long day, long long kind,
-                   long long delta, long long moves);
+/* Append val to t once for region 0 and once for every id of path
+ * ("/1/4/9/"), under key with key[0] made that region (the rest of key as
+ * given).  0, or -1 when out of memory or path is malformed. */
+int closing_spread(struct tally *t, const char *path, const long long *key,
+                   const long long *val);
 
 #endif

@@ -414,7 +414,7 @@ static int points_fill(struct db *d, const struct report_query *q, const struct 
 {
     const struct report_scope *s = &q->s;
     char through[11];
-    if (closing_through(d, through) != 0)
+    if (closing_through(d, CLOSING_POINTS, through) != 0)
         return -1;
     if (!*through) {
         bool narrow = s->id && region_level_rank(s->level) >= region_level_rank("county");

@@ -17,6 +17,8 @@
  * opening terms too: collected - reversed = everything else. */
 #include "db/report_build.h"
 #include "db/catalog.h"
+#include "db/closing.h"
+#include "db/rollup.h"
 #include "db/db.h"
 #include "db/regions.h"
 #include "db/reports.h"
@@ -73,6 +75,20 @@ static int disposition_term(const char *d)
                                                : T_OUT_HAZARD;
 }
 
+/* Rows (category_id, tier, on_hand) into the on hand of their tier. */
+static int stock_now_add(struct flows *f, struct db_rows *rows)
+{
+    if (!rows)
+        return -1;
+    while (db_rows_next(rows)) {
+        int c = cat_index(f, db_rows_int(rows, 0));
+        if (c >= 0)
+            f->v[c][T_ON_D + tier_of(db_rows_str(rows, 1, NULL))] += db_rows_int(rows, 2);
+    }
+    db_rows_free(rows);
+    return 0;
+}
+
 /* Add column col of rows (category_id, ...) to term.  0 or -1 (rows NULL). */
 static int each(struct flows *f, struct db_rows *rows, int term, int col)
 {
@@ -87,37 +103,151 @@ static int each(struct flows *f, struct db_rows *rows, int term, int col)
     return 0;
 }
 
-static int gather(struct db *d, const struct report_scope *s, const struct report_period *p,
-                  struct flows *f)
+/* Rows (category_id, tier, kind, qty) into the period's terms: a stock
+ * movement's kind as add_moved files it, a closed day's transit_loss as
+ * the loss. */
+static int moved_add(struct flows *f, struct db_rows *rows)
 {
-    struct db_rows *rows = report_stock_moved(d, s->path, p->from, p->to);
+    if (!rows)
+        return -1;
+    while (db_rows_next(rows)) {
+        int c = cat_index(f, db_rows_int(rows, 0));
+        const char *kind = db_rows_str(rows, 2, NULL);
+        if (c < 0)
+            continue;
+        if (strcmp(kind, "transit_loss") == 0)
+            f->v[c][T_LOSS] += db_rows_int(rows, 3);
+        else
+            add_moved(f, c, tier_of(db_rows_str(rows, 1, NULL)), kind, db_rows_int(rows, 3));
+    }
+    db_rows_free(rows);
+    return 0;
+}
+
+/* Rows (category_id, tier, qty), or (category_id, tier, kind, qty) with
+ * kinds (transit_loss not a stock movement), taken from the on hand of
+ * their tier: what moved after the period's end. */
+static int on_hand_less(struct flows *f, struct db_rows *rows, bool kinds)
+{
+    if (!rows)
+        return -1;
+    while (db_rows_next(rows)) {
+        int c = cat_index(f, db_rows_int(rows, 0));
+        if (c >= 0 && (!kinds || strcmp(db_rows_str(rows, 2, NULL), "transit_loss") != 0))
+            f->v[c][T_ON_D + tier_of(db_rows_str(rows, 1, NULL))] -=
+                db_rows_int(rows, kinds ? 3 : 2);
+    }
+    db_rows_free(rows);
+    return 0;
+}
+
+/* Rows (category_id, tier, kind, qty) into what is in transit (term):
+ * a shipment is in transit from its sending (shipment_out, -sent) until
+ * it is called back (shipment_cancel, +sent) or received (shipment_in,
+ * +received, and transit_loss, sent - received), so in transit is less
+ * their sum. */
+static int transit_add(struct flows *f, struct db_rows *rows, int term)
+{
+    if (!rows)
+        return -1;
+    while (db_rows_next(rows)) {
+        int c = cat_index(f, db_rows_int(rows, 0));
+        const char *kind = db_rows_str(rows, 2, NULL);
+        if (c >= 0 && (strncmp(kind, "shipment_", 9) == 0 || strcmp(kind, "transit_loss") == 0))
+            f->v[c][term] -= db_rows_int(rows, 3);
+    }
+    db_rows_free(rows);
+    return 0;
+}
+
+/* In transit at the end of day (YYYYMMDD) into term, for a region that
+ * holds both ends of its shipments: the closed days up to it, and the
+ * open days' movements and receipts. */
+static int transit_at(struct db *d, const struct report_scope *s, const char *through,
+                      long long day, struct flows *f, int term)
+{
+    char last[11], first_open[11];
+    long long closed = rollup_day(through);
+    closing_day_text(day < closed ? day : closed, last);
+    if (transit_add(f, report_chain_closed(d, s->id, "1970-01-01", last), term) != 0)
+        return -1;
+    if (day <= closed)
+        return 0;
+    closing_day_text(closing_next_day(closed), first_open);
+    closing_day_text(day, last);
+    if (transit_add(f, report_stock_recent(d, s->path, first_open, last), term) != 0)
+        return -1;
+    /* the open days' losses are not rolled up: taken from the receipts */
+    struct db_rows *rows = report_transit_loss(d, s->path, (long long)closing_after(through),
+                                               (long long)closing_after(last));
     if (!rows)
         return -1;
     while (db_rows_next(rows)) {
         int c = cat_index(f, db_rows_int(rows, 0));
         if (c >= 0)
-            add_moved(f, c, tier_of(db_rows_str(rows, 1, NULL)), db_rows_str(rows, 2, NULL),
-                      db_rows_int(rows, 3));
+            f->v[c][term] -= db_rows_int(rows, 1);
     }
     db_rows_free(rows);
+    return 0;
+}
+
+/* The terms of a county or more once days are closed (db/closing.h):
+ * each from the closed days' rollup of the region and, for the days
+ * after the last closed one, from the sites' own rows. */
+static int gather_closed(struct db *d, const struct report_scope *s,
+                         const struct report_period *p, const char *through, struct flows *f)
+{
+    const char *from = *p->from ? p->from : "1970-01-01";
+    bool open = strcmp(through, p->to) < 0;
+    char next[11];
+    if (strcmp(through, from) >= 0 &&
+        moved_add(f, report_chain_closed(d, s->id, from, open ? through : p->to)) != 0)
+        return -1;
+    if (open) {
+        closing_day_text(closing_next_day(rollup_day(through)), next);
+        long long start = (long long)closing_after(through);
+        if (moved_add(f, report_stock_recent(d, s->path, strcmp(next, from) > 0 ? next : from,
+                                             p->to)) != 0 ||
+            each(f, report_transit_loss(d, s->path, start > p->start ? start : p->start, p->end),
+                 T_LOSS, 1) != 0)
+            return -1;
+    }
     /* on hand at to's end: now, less what moved after it */
-    if (!(rows = report_stock_now(d, s->path)))
+    if (stock_now_add(f, report_stock_now(d, s->path)) != 0)
         return -1;
-    while (db_rows_next(rows)) {
-        int c = cat_index(f, db_rows_int(rows, 0));
-        if (c >= 0)
-            f->v[c][T_ON_D + tier_of(db_rows_str(rows, 1, NULL))] += db_rows_int(rows, 2);
+    if (!open) {
+        closing_day_text(closing_next_day(rollup_day(p->to)), next);
+        if (strcmp(next, through) <= 0 &&
+            on_hand_less(f, report_chain_closed(d, s->id, next, through), true) != 0)
+            return -1;
     }
-    db_rows_free(rows);
-    if (!(rows = report_stock_after(d, s->path, p->to)))
+    closing_day_text(closing_next_day(rollup_day(open ? p->to : through)), next);
+    if (on_hand_less(f, report_stock_recent(d, s->path, next, "9999-12-31"), true) != 0)
         return -1;
-    while (db_rows_next(rows)) {
-        int c = cat_index(f, db_rows_int(rows, 0));
-        if (c >= 0)
-            f->v[c][T_ON_D + tier_of(db_rows_str(rows, 1, NULL))] -= db_rows_int(rows, 2);
-    }
-    db_rows_free(rows);
-    if (!(rows = report_outbound(d, s->path, p->from, p->to)))
+    long long before = closing_prev_day(rollup_day(from));
+    if (transit_at(d, s, through, rollup_day(p->to), f, T_TRANSIT) != 0 ||
+        (*p->from && transit_at(d, s, through, before, f, T_OPEN_TRANSIT) != 0))
+        return -1;
+    return 0;
+}
+
+static int gather(struct db *d, const struct report_scope *s, const struct report_period *p,
+                  struct flows *f)
+{
+    /* a county or more holds both ends of its shipments: closed days serve it */
+    char through[11];
+    if (closing_through(d, CLOSING_CHAIN, through) != 0)
+        return -1;
+    bool closed = *through && (!s->id || region_level_rank(s->level) <= 2);
+    if (closed && gather_closed(d, s, p, through, f) != 0)
+        return -1;
+    if (!closed &&
+        (moved_add(f, report_stock_moved(d, s->path, p->from, p->to)) != 0 ||
+         stock_now_add(f, report_stock_now(d, s->path)) != 0 ||
+         on_hand_less(f, report_stock_after(d, s->path, p->to), false) != 0))
+        return -1;
+    struct db_rows *rows = report_outbound(d, s->path, p->from, p->to);
+    if (!rows)
         return -1;
     while (db_rows_next(rows)) {
         int c = cat_index(f, db_rows_int(rows, 0));
@@ -125,10 +255,12 @@ static int gather(struct db *d, const struct report_scope *s, const struct repor
             f->v[c][disposition_term(db_rows_str(rows, 1, NULL))] += db_rows_int(rows, 2);
     }
     db_rows_free(rows);
-    if (each(f, report_in_transit(d, s->path, p->end), T_TRANSIT, 1) != 0 ||
-        each(f, report_in_transit(d, s->path, p->start), T_OPEN_TRANSIT, 1) != 0 ||
-        each(f, report_transit_loss(d, s->path, p->start, p->end), T_LOSS, 1) != 0 ||
-        each(f, report_shortfall(d, s->path), T_SHORTFALL, 1) != 0)
+    if (!closed &&
+        (each(f, report_in_transit(d, s->path, p->end), T_TRANSIT, 1) != 0 ||
+         each(f, report_in_transit(d, s->path, p->start), T_OPEN_TRANSIT, 1) != 0 ||
+         each(f, report_transit_loss(d, s->path, p->start, p->end), T_LOSS, 1) != 0))
+        return -1;
+    if (each(f, report_shortfall(d, s->path), T_SHORTFALL, 1) != 0)
         return -1;
     /* below a county a shipment may cross the region's border */
     if (s->id && region_level_rank(s->level) > 2) {

@@ -404,6 +404,33 @@ struct db_rows *report_stock_moved(struct db *d, const char *path, const char *f
     return sql_run(d, &q);
 }
 
+struct db_rows *report_stock_recent(struct db *d, const char *path, const char *from,
+                                    const char *to)
+{
+    return db_query(d,
+                    BOUNDED "SELECT s.category_id, t.tier, s.kind, SUM(s.qty) "
+                    "FROM stat_stock_day s FORCE INDEX (ix_stock_day_day) "
+                    "JOIN sites t ON t.id = s.site_id JOIN regions g ON g.id = t.region_id "
+                    "WHERE s.local_day BETWEEN ? AND ? AND g.path LIKE CONCAT(?, '%') "
+                    "GROUP BY 1, 2, 3",
+                    "sss", from, to, path);
+}
+
+struct db_rows *report_chain_closed(struct db *d, long long region_id, const char *from,
+                                    const char *to)
+{
+    char wf[11], wt[11];
+    whole_months(from, to, wf, wt);
+    return db_query(d,
+                    BOUNDED "SELECT y.category_id, y.tier, y.kind, SUM(y.qty) FROM ("
+                    "SELECT category_id, tier, kind, qty FROM stat_chain_month "
+                    "WHERE region_id = ? AND month BETWEEN ? AND ? "
+                    "UNION ALL SELECT category_id, tier, kind, qty FROM stat_chain_day "
+                    "WHERE region_id = ? AND local_day BETWEEN ? AND ? "
+                    "AND (local_day < ? OR local_day > ?)) y GROUP BY 1, 2, 3",
+                    "ississss", region_id, wf, wt, region_id, from, to, wf, wt);
+}
+
 struct db_rows *report_stock_now(struct db *d, const char *path)
 {
     return db_query(d,

@@ -107,6 +107,19 @@ struct db_rows *report_balances(struct db *d, const char *path, long long region
 struct db_rows *report_stock_moved(struct db *d, const char *path, const char *from,
                                    const char *to);
 
+/* Rows (category_id, tier, kind, qty) of the stock movements of the local
+ * days from..to at the sites of the region, from the day rollup read by
+ * day: for a few recent days of a wide region. */
+struct db_rows *report_stock_recent(struct db *d, const char *path, const char *from,
+                                    const char *to);
+
+/* Rows (category_id, tier, kind, qty) of the chain's closed days
+ * (db/closing.h) from..to at the sites of the region (0: the tree), its
+ * whole months from the month rows; kind is a stock movement's or
+ * "transit_loss".  The days must be closed (the caller checks). */
+struct db_rows *report_chain_closed(struct db *d, long long region_id, const char *from,
+                                    const char *to);
+
 /* Rows (category_id, tier, on_hand) of the region's sites now. */
 struct db_rows *report_stock_now(struct db *d, const char *path);
 

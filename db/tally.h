@@ -15,7 +15,7 @@
 
 #include "db/batch.h"
 
-#define TALLY_KEYS_MAX 4
+#define TALLY_KEYS_MAX 5
 #define TALLY_VALS_MAX 6
 
 struct tally_spec {

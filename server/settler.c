@@ -83,8 +83,10 @@ static void close_days(struct settler *s)
                 db_error(d), TICK_S);
         return;
     }
-    if (res.days)
-        log_msg(LOG_INFO, "closed %lld day(s) of points, through %s", res.days, res.through);
+    for (int r = 0; r < CLOSING_N; r++)
+        if (res.days[r])
+            log_msg(LOG_INFO, "closed %lld day(s) of %s, through %s", res.days[r],
+                    closing_specs[r].name, res.through[r]);
 }
 
 /* Settle the month before this one unless done already. */

@@ -18,8 +18,8 @@ KINDS = {  # ledger kind -> the report's term and sign (api.md, "Reports")
 }
 
 
-def through(ctx):
-    rows = sql(ctx, "SELECT COALESCE(through_day, '') FROM rollup_closed WHERE name = 'points'")
+def through(ctx, name="points"):
+    rows = sql(ctx, "SELECT COALESCE(through_day, '') FROM rollup_closed WHERE name = '%s'" % name)
     return rows[0][0]
 
 
@@ -28,17 +28,19 @@ def set_through(ctx, day):
              % ("'%s'" % day if day else "NULL"))
 
 
+TABLES = ("stat_points_day", "stat_points_month", "stat_chain_day", "stat_chain_month")
+
+
 def rollup_rows(ctx):
-    return (one(ctx, "SELECT COUNT(*) FROM stat_points_day"),
-            one(ctx, "SELECT COUNT(*) FROM stat_points_month"))
+    return [one(ctx, "SELECT COUNT(*) FROM " + t) for t in TABLES]
 
 
 def reopen(ctx):
-    sql(ctx, "DELETE FROM stat_points_day; DELETE FROM stat_points_month; "
-             "UPDATE rollup_closed SET through_day = NULL WHERE name = 'points'")
+    sql(ctx, "".join("DELETE FROM %s; " % t for t in TABLES)
+        + "UPDATE rollup_closed SET through_day = NULL")
 
 
-def queries(ctx, w):
+def queries(ctx, w, report="points"):
     first, last = window()
     today = datetime.datetime.now(CST).date()
     county = one(ctx, "SELECT g.id FROM regions g JOIN regions v ON v.path LIKE CONCAT(g.path, '%') "
@@ -53,17 +55,18 @@ def queries(ctx, w):
     for scope in ("region_id=%d&" % w.province, "region_id=%d&" % county,
                   "region_id=%d&" % town, ""):
         for f, t in windows:
-            out.append("/v1/reports/points?%sfrom=%s&to=%s" % (scope, f, t))
+            out.append("/v1/reports/%s?%sfrom=%s&to=%s" % (report, scope, f, t))
     return out
 
 
 def test_closing_seed_closed_every_ended_day(ctx):
     w = world(ctx)
-    assert "days rolled up" in w.out, w.out
+    assert "closed days rolled up" in w.out, w.out
     yesterday = (datetime.datetime.now(CST) - datetime.timedelta(minutes=15, days=1)).date()
-    expect_eq(through(ctx), str(yesterday), "the last closed day")
-    days, months = rollup_rows(ctx)
-    assert days > 0 and months > 0, (days, months)
+    expect_eq(through(ctx), str(yesterday), "the last closed day of points")
+    expect_eq(through(ctx, "chain"), str(yesterday), "the last closed day of the chain")
+    for table, n in zip(TABLES, rollup_rows(ctx)):
+        assert n > 0, "no rows in " + table
     # region 0 sums the whole tree: every ledger row of the closed days is in it once
     expect_eq(one(ctx, "SELECT SUM(moves) FROM stat_points_month WHERE region_id = 0"),
               one(ctx, "SELECT COUNT(*) FROM ledger WHERE created_at < '%s'"
@@ -85,6 +88,25 @@ def test_closing_points_equal_the_ledger_read(ctx):
     for q, a, b in zip(qs, closed, raw):
         expect_eq(a, b, q)
     assert any(a["totals"]["issued"]["dropoffs"] for a in closed), "no points in any window"
+
+
+def test_closing_flows_equal_the_sites_rows_read(ctx):
+    """Flows of a county or more from the chain's closed days, against the same read
+    from the sites' own rows; every one balances."""
+    w = world(ctx)
+    day = through(ctx, "chain")
+    qs = queries(ctx, w, "flows")
+    closed = [get(w, q) for q in qs]
+    sql(ctx, "UPDATE rollup_closed SET through_day = NULL WHERE name = 'chain'")
+    try:
+        raw = [get(w, q) for q in qs]
+    finally:
+        sql(ctx, "UPDATE rollup_closed SET through_day = '%s' WHERE name = 'chain'" % day)
+    for q, a, b in zip(qs, closed, raw):
+        expect_eq(a, b, q)
+        assert all(t["balanced"] for t in a["totals"]), q
+    assert any(t["collected"] for a in closed for t in a["totals"]), "nothing collected"
+    assert any(t["transit_loss"] for a in closed for t in a["totals"]), "no transit loss"
 
 
 def test_closing_points_equal_brute_force_sums(ctx):
@@ -119,7 +141,9 @@ def test_closing_closes_each_day_once(ctx):
     before = rollup_rows(ctx)
     p = ctx.wbctl("close-days", env=w.env)
     expect_eq(p.returncode, 0, "close-days: %s" % p.stderr)
-    expect_eq(json.loads(p.stdout), {"days": 0, "through": day}, "nothing left to close")
+    expect_eq(json.loads(p.stdout), {"points": {"days": 0, "through": day},
+                                     "chain": {"days": 0, "through": day}},
+              "nothing left to close")
     expect_eq(w.server.stop(), 0, "the province's server stops")
     reopen(ctx)
     procs = [subprocess.Popen([ctx.bin_path("wbctl"), "close-days"], env=w.env,
@@ -128,23 +152,39 @@ def test_closing_closes_each_day_once(ctx):
     outs = [p.communicate(timeout=120) for p in procs]
     for p, (out, err) in zip(procs, outs):
         expect_eq(p.returncode, 0, "close-days at once: %s" % err)
-    res = [json.loads(out) for out, _ in outs]
+    res = [json.loads(out)["points"] for out, _ in outs]
     expect_eq([r["through"] for r in res], [day, day], "both end at the same day")
     first = datetime.date.fromisoformat(sql(ctx, "SELECT DATE(MIN(created_at) + INTERVAL 8 HOUR) "
                                                  "FROM ledger")[0][0])
     expect_eq(sum(r["days"] for r in res), (datetime.date.fromisoformat(day) - first).days + 1,
-              "days closed by the two runs together")
+              "days of points closed by the two runs together")
     expect_eq(rollup_rows(ctx), before, "rollup rows after closing again")
     # and the server closes on its own, as it starts (it serves the province from now on)
     reopen(ctx)
     w.server = ctx.spawn_server(ctx.server_env({"WB_DB_NAME": "wbprov"}), "province-closer")
-    ctx.wait_until(lambda: through(ctx) == day, timeout=60,
+    ctx.wait_until(lambda: through(ctx) == day and through(ctx, "chain") == day, timeout=60,
                    message="the server did not close the ended days")
     with open(w.server.log, encoding="utf-8", errors="replace") as f:
-        assert "day(s) of points, through %s" % day in f.read(), "no closing in the server's log"
+        log = f.read()
+    for name in ("points", "chain"):
+        assert "day(s) of %s, through %s" % (name, day) in log, "no closing of %s in the log" % name
     expect_eq(rollup_rows(ctx), before, "rollup rows after the server closed them")
     body = get(w, "/v1/reports/ledger-check")
     expect_eq(body["violations"], [], "ledger check after closing again")
+
+
+def test_closing_check_finds_a_changed_chain_row(ctx):
+    w = world(ctx)
+    key = sql(ctx, "SELECT region_id, local_day, category_id, tier, kind FROM stat_chain_day "
+                   "WHERE kind = 'transit_loss' ORDER BY local_day DESC, region_id LIMIT 1")[0]
+    where = ("region_id = %s AND local_day = '%s' AND category_id = %s AND tier = '%s' "
+             "AND kind = '%s'" % key)
+    sql(ctx, "UPDATE stat_chain_day SET qty = qty + 1 WHERE " + where)
+    try:
+        rules = {v["rule"] for v in get(w, "/v1/reports/ledger-check")["violations"]}
+    finally:
+        sql(ctx, "UPDATE stat_chain_day SET qty = qty - 1 WHERE " + where)
+    expect_eq(rules, {"rollup_chain_day", "rollup_chain_month"}, "rules broken by a changed row")
 
 
 def test_closing_check_finds_a_changed_or_stray_row(ctx):

@@ -45,14 +45,22 @@ static void test_added_and_appended_rows_of_one_key_become_one(void **state)
     tally_release(&t);
 }
 
+/* A points row of 2026-11-28 (region, day, kind; delta, moves). */
+static int spread(struct tally *t, const char *path, long long kind, long long delta,
+                  long long moves)
+{
+    long long key[TALLY_KEYS_MAX] = { -1, 20261128, kind }, val[2] = { delta, moves };
+    return closing_spread(t, path, key, val);
+}
+
 static void test_a_village_row_goes_to_every_region_of_its_path(void **state)
 {
     (void)state;
     struct tally t;
-    tally_init(&t, &closing_day_spec);
-    assert_int_equal(closing_spread(&t, "/1/4/9/", 20261128, 1, 30, 2), 0);
-    assert_int_equal(closing_spread(&t, "/1/4/12/", 20261128, 1, 5, 1), 0);
-    assert_int_equal(closing_spread(&t, "/1/4/12/", 20261128, 2, -8, 1), 0);
+    tally_init(&t, closing_specs[CLOSING_POINTS].day);
+    assert_int_equal(spread(&t, "/1/4/9/", 1, 30, 2), 0);
+    assert_int_equal(spread(&t, "/1/4/12/", 1, 5, 1), 0);
+    assert_int_equal(spread(&t, "/1/4/12/", 2, -8, 1), 0);
     int n;
     const struct tally_row *r = tally_sorted(&t, &n);
     /* regions 0 (the tree), 1, 4 for both kinds; 9 and 12 */
@@ -76,12 +84,33 @@ static void test_a_malformed_path_is_refused(void **state)
 {
     (void)state;
     struct tally t;
-    tally_init(&t, &closing_day_spec);
-    assert_int_equal(closing_spread(&t, "", 20261128, 1, 1, 1), -1);
-    assert_int_equal(closing_spread(&t, "1/4/", 20261128, 1, 1, 1), -1);
-    assert_int_equal(closing_spread(&t, "/1/x/", 20261128, 1, 1, 1), -1);
-    assert_int_equal(closing_spread(&t, "/1/4", 20261128, 1, 1, 1), -1);
-    assert_int_equal(closing_spread(&t, NULL, 20261128, 1, 1, 1), -1);
+    tally_init(&t, closing_specs[CLOSING_POINTS].day);
+    assert_int_equal(spread(&t, "", 1, 1, 1), -1);
+    assert_int_equal(spread(&t, "1/4/", 1, 1, 1), -1);
+    assert_int_equal(spread(&t, "/1/x/", 1, 1, 1), -1);
+    assert_int_equal(spread(&t, "/1/4", 1, 1, 1), -1);
+    assert_int_equal(spread(&t, NULL, 1, 1, 1), -1);
+    tally_release(&t);
+}
+
+static void test_a_chain_row_keeps_the_rest_of_its_key(void **state)
+{
+    (void)state;
+    struct tally t;
+    tally_init(&t, closing_specs[CLOSING_CHAIN].day);
+    long long key[TALLY_KEYS_MAX] = { 99, 20261128, 3, 2, 8 }, val[1] = { 250 };
+    assert_int_equal(closing_spread(&t, "/1/7/", key, val), 0);
+    int n;
+    const struct tally_row *r = tally_sorted(&t, &n);
+    assert_int_equal(n, 3);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(r[i].key[0], i == 0 ? 0 : i == 1 ? 1 : 7);
+        assert_int_equal(r[i].key[1], 20261128);
+        assert_int_equal(r[i].key[2], 3);
+        assert_int_equal(r[i].key[3], 2);
+        assert_int_equal(r[i].key[4], 8);
+        assert_int_equal(r[i].val[0], 250);
+    }
     tally_release(&t);
 }
 
@@ -105,6 +134,7 @@ int main(void)
         cmocka_unit_test(test_added_and_appended_rows_of_one_key_become_one),
         cmocka_unit_test(test_a_village_row_goes_to_every_region_of_its_path),
         cmocka_unit_test(test_a_malformed_path_is_refused),
+        cmocka_unit_test(test_a_chain_row_keeps_the_rest_of_its_key),
         cmocka_unit_test(test_days_follow_each_other_across_months_and_years),
     };
     return cmocka_run_group_tests_name("tally", tests, NULL, NULL);
