@@ -31,6 +31,9 @@ int cmd_close_days(int argc, char **argv)
         json_object_set_new(out, closing_specs[r].name,
                             json_pack("{s:I, s:s}", "days", (json_int_t)res.days[r], "through",
                                       res.through[r]));
+    json_object_set_new(out, "participation",
+                        json_pack("{s:I, s:s}", "months", (json_int_t)res.months, "through",
+                                  res.months_through));
     char *text = json_dumps(out, JSON_COMPACT);
     json_decref(out);
     if (!text)

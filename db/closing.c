@@ -292,19 +292,24 @@ int closing_run(struct db *d, time_t now, struct closing_result *out)
                 break;
         }
     }
-    return 0;
+    return closing_months_run(d, now, &out->months, out->months_through);
 }
 
 static int reopen(struct db *d, void *arg)
 {
     (void)arg;
-    static const char *const wipe[] = { "DELETE FROM stat_points_day", "DELETE FROM stat_points_month",
-                                        "DELETE FROM stat_chain_day", "DELETE FROM stat_chain_month",
-                                        "UPDATE rollup_closed SET through_day = NULL" };
+    static const char *const wipe[] = {
+        "DELETE FROM stat_points_day", "DELETE FROM stat_points_month",
+        "DELETE FROM stat_chain_day", "DELETE FROM stat_chain_month",
+        "DELETE FROM stat_participation_month", "DELETE FROM participation_late",
+        "UPDATE rollup_closed SET through_day = NULL",
+    };
     long long through;
     for (int r = 0; r < CLOSING_N; r++)
         if (db_query_int(d, &through, SQL_THROUGH_LOCK, "s", closing_specs[r].name) < 0)
             return -1;
+    if (db_query_int(d, &through, SQL_THROUGH_LOCK, "s", "participation") < 0)
+        return -1;
     for (size_t i = 0; i < sizeof wipe / sizeof wipe[0]; i++)
         if (db_exec(d, wipe[i], "") < 0)
             return -1;

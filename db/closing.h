@@ -50,12 +50,43 @@ extern const struct closing_spec closing_specs[CLOSING_N];
 struct closing_result {
     long long days[CLOSING_N];          /* closed by this run */
     char through[CLOSING_N][11];        /* the last closed day, "" none */
+    long long months;                   /* participation: months closed by this run */
+    char months_through[11];            /* its last closed day (a month's last) */
 };
 
 /* Close every day that ended CLOSING_LAG_S or more before now, of every
- * closed rollup.  0, or -1 on a store error (days closed before it stay
- * closed). */
+ * closed rollup, then every such month of participation, and work out
+ * again the village-months late movements marked.  0, or -1 on a store
+ * error (what was closed before it stays closed). */
 int closing_run(struct db *d, time_t now, struct closing_result *out);
+
+/* ---- participation, closed by the month (closing_months.c) ----
+ *
+ * stat_participation_month holds per region and ended month the
+ * households open at the month's end and those active by drop-off, by
+ * inspection and by both: 'subtree' rows for every region on the
+ * household's path and region 0, and an 'own' row at the household's
+ * region.  A month is closed once it ended CLOSING_LAG_S ago; its
+ * figures can still change after that (a drop-off or inspection recorded
+ * back into it, a reversal or a void of one of it), and every such
+ * movement marks its village-month in participation_late (rollup_late,
+ * db/rollup.h) in its own transaction.  The closer works each marked
+ * village-month out again and adds the difference to the rows of its
+ * path, so the rollup lags a late movement by at most a minute. */
+extern const struct tally_spec closing_participation_spec;
+
+/* The rows of month (YYYYMM01) worked out from the households,
+ * stat_household_month and the inspections, of every household region
+ * (region_id 0) or of one, into t in key order (region, month, scope),
+ * without rows of nothing.  0 or -1. */
+int closing_month_tally(struct db *d, long long month, long long region_id, struct tally *t);
+
+/* Close the months that ended CLOSING_LAG_S or more before now and work
+ * out the marks; *months closed, through the last closed day.  0 or -1. */
+int closing_months_run(struct db *d, time_t now, long long *months, char through[11]);
+
+/* The last closed day of participation (a month's last), "" none.  0 or -1. */
+int closing_months_through(struct db *d, char out[11]);
 
 /* Open every closed day again (their rows are deleted): after rows were
  * loaded in bulk with the times of days already closed (wbctl

@@ -346,7 +346,7 @@ static int dropoff_decide(struct engine_tx *tx, struct ledger_op *op)
                                       in->lines[i].per_item ? in->lines[i].qty : 0,
                                       out[i].points };
     struct rollup_dropoff fact = { in->site_id, h->id, h->region_id, rollup_day(in->local_day),
-                                   in->nlines, rl };
+                                   rollup_day(in->arrival_day), in->nlines, rl };
     if (rollup_dropoff(tx, &fact, 1) != 0)
         return -1;
     long long recovered = 0;

@@ -5,6 +5,7 @@
 #include "db/engine.h"
 #include "db/households.h"
 #include "db/ledger.h"
+#include "db/rollup.h"
 #include "server/clock.h"
 
 #include <stdint.h>
@@ -23,7 +24,8 @@ static const char SQL_MONTH_SETTLED[] =
     "SELECT COUNT(*) FROM inspection_settlements WHERE household_id = ? AND month = ?";
 static const char SQL_OWNER[] = "SELECT household_id FROM inspections WHERE id = ?";
 static const char SQL_VOID_LOCK[] =
-    "SELECT status, points FROM inspections WHERE id = ? FOR UPDATE";
+    "SELECT status, points, DATE_FORMAT(local_day, '%Y%m%d') + 0, region_id FROM inspections "
+    "WHERE id = ? FOR UPDATE";
 static const char SQL_VOID[] =
     "UPDATE inspections SET status = 'voided', voided_at = NOW(6), voided_by = ?, "
     "void_reason = ?, clawed_back = ?, shortfall = ? WHERE id = ?";
@@ -76,6 +78,15 @@ const struct ledger_op_kind inspection_kind;
 static struct inspect_group *inspect_group(struct engine_tx *tx)
 {
     return engine_kind_state(tx, &inspection_kind, sizeof(struct inspect_group));
+}
+
+/* Today's local day as YYYYMMDD: an inspection recorded or voided into
+ * a month that has ended marks it for the closer (db/rollup.h). */
+static long long today_number(void)
+{
+    char today[11];
+    clock_local_day(clock_now(), today, sizeof today);
+    return rollup_day(today);
 }
 
 static int inspect_read(struct engine_tx *tx, struct ledger_op *op)
@@ -152,7 +163,8 @@ static int inspect_decide(struct engine_tx *tx, struct ledger_op *op)
         { 'i', in->points, NULL, 0 },
         { 'i', in->photo ? 1 : 0, NULL, 0 },
     };
-    if (engine_insert_object(tx, op, SQL_INSERT, p, 10) != 0)
+    if (engine_insert_object(tx, op, SQL_INSERT, p, 10) != 0 ||
+        rollup_late(tx, h->region_id, rollup_day(in->local_day), today_number()) != 0)
         return -1;
     const char *ref = engine_ref(op);
     if (in->photo) {
@@ -213,7 +225,7 @@ void inspection_op(struct ledger_op *op, const struct inspect_in *in)
 
 struct void_group {
     struct engine_undo undo;
-    struct { long long points; int stmt; bool voided; } recs[LEDGER_GROUP_MAX];
+    struct { long long points, day, region_id; int stmt; bool voided; } recs[LEDGER_GROUP_MAX];
 };
 
 const struct ledger_op_kind inspection_void_kind;
@@ -262,6 +274,8 @@ static int void_decide(struct engine_tx *tx, struct ledger_op *op)
             return -1;
         g->recs[k].voided = strcmp(db_rows_str(r, 0, NULL), "voided") == 0;
         g->recs[k].points = db_rows_int(r, 1);
+        g->recs[k].day = db_rows_int(r, 2);
+        g->recs[k].region_id = db_rows_int(r, 3);
         g->undo.parsed[k] = true;
     }
     bool voided = g->recs[k].voided || g->undo.taken[k];
@@ -278,7 +292,8 @@ static int void_decide(struct engine_tx *tx, struct ledger_op *op)
         return -1;
     ans->moved = clawed > 0;
     if (engine_write(tx, SQL_VOID, "ssiii", in->actor, in->reason, clawed, points - clawed,
-                     in->inspection_id) < 0)
+                     in->inspection_id) < 0 ||
+        rollup_late(tx, g->recs[k].region_id, g->recs[k].day, today_number()) != 0)
         return -1;
     json_t *detail = json_pack("{s:I, s:I, s:s}", "clawed_back", (json_int_t)clawed,
                                "shortfall", (json_int_t)(points - clawed), "reason", in->reason);

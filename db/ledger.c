@@ -392,8 +392,8 @@ static int reverse_decide(struct engine_tx *tx, struct ledger_op *op)
     while (lr && db_rows_next(lr) && nl < DROPOFF_MAX_LINES)
         rl[nl++] = (struct rollup_line){ db_rows_int(lr, 0), db_rows_int(lr, 1),
                                          db_rows_int(lr, 2), db_rows_int(lr, 3) };
-    struct rollup_dropoff fact = { g->recs[k].site_id, h->id, h->region_id, rollup_day(day), nl,
-                                   rl };
+    struct rollup_dropoff fact = { g->recs[k].site_id, h->id, h->region_id, rollup_day(day),
+                                   rollup_day(today), nl, rl };
     if (!lr || rollup_dropoff(tx, &fact, -1) != 0)
         return -1;
     if (engine_write(tx, SQL_DROPOFF_REVERSE, "ssiii", in->actor, in->reason, clawed,

@@ -275,35 +275,55 @@ static json_t *build_participation(struct db *d, const struct report_query *q)
     const struct report_scope *s = &q->s;
     long long m0 = q->month0;
     int nm = (int)(q->month1 - q->month0 + 1);
+    char through[11];
     struct children ch;
-    if (report_children_load(d, s, &ch) != 0)
+    if (closing_months_through(d, through) != 0 || report_children_load(d, s, &ch) != 0)
         return NULL;
     size_t cells = (size_t)(ch.n + 1) * (size_t)nm;
     long long (*v)[PT_N] = calloc(cells, sizeof *v);
     bool ok = v != NULL;
+    /* the closed months from their rollup (db/closing.h), the others from
+     * the households, their months and the inspections */
+    int y, mo;
+    long long closed_mv = *through && sscanf(through, "%4d-%2d", &y, &mo) == 2
+                              ? (long long)y * 12 + mo - 1
+                              : m0 - 1;
+    int first_open = closed_mv < m0 ? 0 : (int)(closed_mv - m0 + 1);
+    char first[11], last[11];
+    if (ok && first_open > 0) {
+        static const int closed_terms[] = { PT_HOUSEHOLDS, PT_DROPOFF, PT_INSPECTION, PT_BOTH };
+        report_month_text(m0, first, sizeof first, true);
+        report_month_text(first_open < nm ? closed_mv : q->month1, last, sizeof last, true);
+        ok = participation_add(q, &ch, v, report_participation_closed(d, s->id, first, last),
+                               closed_terms, 4);
+    }
+    int nopen = nm - (first_open < nm ? first_open : nm);
     long long ends[REPORT_OPEN_MAX];
-    for (int m = 0; m < nm && m < REPORT_OPEN_MAX; m++)
-        ends[m] = month_start(m0 + m + 1);
-    struct db_rows *spans = ok ? report_households_open(d, s->path, s->id, ends, nm) : NULL;
-    ok = spans != NULL;
-    while (ok && db_rows_next(spans)) {
+    for (int m = 0; m < nopen && m < REPORT_OPEN_MAX; m++)
+        ends[m] = month_start(m0 + first_open + m + 1);
+    struct db_rows *spans =
+        ok && nopen > 0 ? report_households_open(d, s->path, s->id, ends, nopen) : NULL;
+    ok = ok && (nopen == 0 || spans != NULL);
+    while (ok && spans && db_rows_next(spans)) {
         int c = report_child_index(&ch, db_rows_int(spans, 0));
-        for (int m = 0; m < nm; m++) {
+        for (int m = 0; m < nopen; m++) {
+            size_t at = (size_t)(first_open + m);
             if (c >= 0)
-                v[(size_t)c * (size_t)nm + (size_t)m][PT_HOUSEHOLDS] += db_rows_int(spans, 1 + m);
-            v[(size_t)ch.n * (size_t)nm + (size_t)m][PT_HOUSEHOLDS] += db_rows_int(spans, 1 + m);
+                v[(size_t)c * (size_t)nm + at][PT_HOUSEHOLDS] += db_rows_int(spans, 1 + m);
+            v[(size_t)ch.n * (size_t)nm + at][PT_HOUSEHOLDS] += db_rows_int(spans, 1 + m);
         }
     }
     db_rows_free(spans);
-    char first[11], last[11];
-    report_month_text(q->month0, first, sizeof first, true);
-    report_month_text(q->month1, last, sizeof last, true);
-    static const int by_dropoff[] = { PT_DROPOFF }, by_inspection[] = { PT_INSPECTION, PT_BOTH };
-    ok = ok && participation_add(q, &ch, v, report_active(d, s->path, s->id, first, last),
-                                 by_dropoff, 1);
-    ok = ok && participation_add(q, &ch, v,
-                                 report_active_inspected(d, s->path, s->id, first, last),
-                                 by_inspection, 2);
+    if (ok && nopen > 0) {
+        static const int by_dropoff[] = { PT_DROPOFF }, by_inspection[] = { PT_INSPECTION, PT_BOTH };
+        report_month_text(m0 + first_open, first, sizeof first, true);
+        report_month_text(q->month1, last, sizeof last, true);
+        ok = participation_add(q, &ch, v, report_active(d, s->path, s->id, first, last),
+                               by_dropoff, 1) &&
+             participation_add(q, &ch, v,
+                               report_active_inspected(d, s->path, s->id, first, last),
+                               by_inspection, 2);
+    }
     json_t *items = ok ? json_array() : NULL, *totals = ok ? json_array() : NULL;
     for (int c = 0; ok && c <= ch.n; c++) {
         for (int m = 0; m < nm; m++) {

@@ -305,6 +305,26 @@ struct db_rows *report_inspected_households(struct db *d, const char *path, cons
                     "sss", path, first, last);
 }
 
+/* The closed months' rows of the region's children (subtree) and of the
+ * region's own households. */
+struct db_rows *report_participation_closed(struct db *d, long long region_id,
+                                            const char *first, const char *last)
+{
+#define PARTICIPATION_CLOSED(k)                                                             \
+    BOUNDED "WITH k AS (" k ") SELECT k.r, DATE_FORMAT(x.month, '%Y-%m'), x.households, "   \
+    "x.by_dropoff, x.by_inspection, x.by_both FROM k STRAIGHT_JOIN stat_participation_month x " \
+    "ON x.region_id = k.r AND x.scope = k.sc WHERE x.month BETWEEN ? AND ?"
+    static const char tree[] = PARTICIPATION_CLOSED(
+        "SELECT id AS r, 'subtree' AS sc FROM regions WHERE parent_id IS NULL");
+    static const char region[] = PARTICIPATION_CLOSED(
+        "SELECT id AS r, 'subtree' AS sc FROM regions WHERE parent_id = ? "
+        "UNION ALL SELECT ?, 'own'");
+#undef PARTICIPATION_CLOSED
+    if (!region_id)
+        return db_query(d, tree, "ss", first, last);
+    return db_query(d, region, "iiss", region_id, region_id, first, last);
+}
+
 /* A wide region reads the month's rows most points first (index
  * ix_shm_month_points) until it has limit of its own; a narrow one finds
  * its few households' rows from its villages and sorts them. */

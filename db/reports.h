@@ -76,6 +76,13 @@ struct db_rows *report_inspection_counts(struct db *d, const char *path, long lo
 struct db_rows *report_inspected_households(struct db *d, const char *path, const char *first,
                                             const char *last);
 
+/* Rows (child, month "YYYY-MM", households, by_dropoff, by_inspection,
+ * by_both) of the closed months first..last (their 1st days) of
+ * participation (db/closing.h): the region's children's and its own
+ * households' (region 0: the provinces). */
+struct db_rows *report_participation_closed(struct db *d, long long region_id,
+                                            const char *first, const char *last);
+
 /* Rows (household_id, points, dropoffs, head_name, region_name) of the
  * month's households with a credited drop-off, most points first, then by
  * id; limit rows.  wide: the region is a county or more (or the tree). */

@@ -42,6 +42,11 @@ const struct tally_spec rollup_specs[ROLLUP_COUNT] = {
           "items = items + VALUES(items)", 7 },
         3, 4,
     },
+    [ROLLUP_PARTICIPATION_LATE] = {
+        { "INSERT INTO participation_late (region_id, month, marks) VALUES ", "(?,?,?)",
+          " ON DUPLICATE KEY UPDATE marks = marks + VALUES(marks)", 3 },
+        2, 1,
+    },
 };
 
 long long rollup_day(const char *local_day)
@@ -75,6 +80,14 @@ int rollup_stock_kind(const char *kind)
     return 0;
 }
 
+int rollup_late(struct engine_tx *tx, long long region_id, long long day, long long today)
+{
+    long long key[] = { region_id, rollup_month(day) }, val[] = { 1 };
+    if (rollup_month(day) >= rollup_month(today))
+        return 0;           /* the month has not ended: nothing is closed yet */
+    return engine_tally(tx, ROLLUP_PARTICIPATION_LATE, key, val);
+}
+
 int rollup_dropoff(struct engine_tx *tx, const struct rollup_dropoff *f, int sign)
 {
     long long grams = 0, items = 0, points = 0;
@@ -93,7 +106,8 @@ int rollup_dropoff(struct engine_tx *tx, const struct rollup_dropoff *f, int sig
     long long hkey[] = { f->household_id, rollup_month(f->day), f->region_id };
     long long hval[] = { sign, sign * points, sign * grams, sign * items };
     return engine_tally(tx, ROLLUP_SITE_DAY, whole, totals) != 0 ||
-                   engine_tally(tx, ROLLUP_HOUSEHOLD_MONTH, hkey, hval) != 0
+                   engine_tally(tx, ROLLUP_HOUSEHOLD_MONTH, hkey, hval) != 0 ||
+                   rollup_late(tx, f->region_id, f->day, f->today) != 0
                ? -1
                : 0;
 }

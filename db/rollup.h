@@ -9,7 +9,10 @@
  *   stat_household_month  each household's credited drop-offs per month;
  *   stat_site_month,      the first two again per month (migration 0010),
  *   stat_stock_month      so that a long period reads its whole months
- *                         from a twelfth of the rows.
+ *                         from a twelfth of the rows;
+ *   participation_late    the village-months a movement changed after the
+ *                         month had ended (migration 0016), for the closer
+ *                         to work out again (db/closing.h).
  *
  * A drop-off enters the first and the last as it is credited, and leaves
  * them again, on its own day and month, when it is reversed: reversed
@@ -28,6 +31,7 @@ enum {
     ROLLUP_STOCK_DAY,
     ROLLUP_STOCK_MONTH,
     ROLLUP_HOUSEHOLD_MONTH,
+    ROLLUP_PARTICIPATION_LATE,
     ROLLUP_COUNT
 };
 extern const struct tally_spec rollup_specs[ROLLUP_COUNT];
@@ -53,9 +57,15 @@ struct rollup_line {
 struct rollup_dropoff {
     long long site_id, household_id, region_id;
     long long day;                   /* rollup_day of its local day */
+    long long today;                 /* rollup_day of the day it is made */
     int nlines;
     const struct rollup_line *lines;
 };
+
+/* A movement of the household of region_id made today changes the
+ * month of day: when that month has ended, mark it (participation_late).
+ * 0 or -1. */
+int rollup_late(struct engine_tx *tx, long long region_id, long long day, long long today);
 
 /* The drop-off enters the figures (sign 1) or leaves them (-1).  0 or -1. */
 int rollup_dropoff(struct engine_tx *tx, const struct rollup_dropoff *f, int sign);

@@ -87,6 +87,9 @@ static void close_days(struct settler *s)
         if (res.days[r])
             log_msg(LOG_INFO, "closed %lld day(s) of %s, through %s", res.days[r],
                     closing_specs[r].name, res.through[r]);
+    if (res.months)
+        log_msg(LOG_INFO, "closed %lld month(s) of participation, through %s", res.months,
+                res.months_through);
 }
 
 /* Settle the month before this one unless done already. */
