@@ -16,6 +16,10 @@
  *   rollup_chain_month
  *                   every closed day's rows (db/closing.h) equal what
  *                   they sum, worked out again; each month row its days
+ *   rollup_participation_month
+ *                   every closed month's participation rows equal the
+ *                   households, drop-offs and inspections they count
+ *                   (but a month with late marks not worked out yet)
  *   mass_balance    per category, collected - reversed = on hand + in
  *                   transit + transit losses + outbound + count differences
  * and of inspections (check_inspections.c):

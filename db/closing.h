@@ -85,6 +85,9 @@ int closing_month_tally(struct db *d, long long month, long long region_id, stru
  * out the marks; *months closed, through the last closed day.  0 or -1. */
 int closing_months_run(struct db *d, time_t now, long long *months, char through[11]);
 
+/* The month after month (both YYYYMM01). */
+long long closing_next_month(long long month);
+
 /* The last closed day of participation (a month's last), "" none.  0 or -1. */
 int closing_months_through(struct db *d, char out[11]);
 

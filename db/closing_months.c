@@ -68,7 +68,7 @@ static const char SQL_OWN[] =
 
 /* ---- months as YYYYMM01 ---- */
 
-static long long next_month(long long month)
+long long closing_next_month(long long month)
 {
     long long y = month / 10000, m = month / 100 % 100;
     return m == 12 ? (y + 1) * 10000 + 101 : y * 10000 + (m + 1) * 100 + 1;
@@ -76,7 +76,7 @@ static long long next_month(long long month)
 
 static long long month_last_day(long long month)
 {
-    return closing_prev_day(next_month(month));
+    return closing_prev_day(closing_next_month(month));
 }
 
 static time_t month_start(long long month)
@@ -129,7 +129,7 @@ static int add_rows(struct tally *t, struct db_rows *r, long long month, int slo
 
 int closing_month_tally(struct db *d, long long month, long long region_id, struct tally *t)
 {
-    long long end = (long long)month_start(next_month(month));
+    long long end = (long long)month_start(closing_next_month(month));
     char first[11], last[11];
     closing_day_text(month, first);
     closing_day_text(month_last_day(month), last);
@@ -191,7 +191,7 @@ static int close_month(struct db *d, void *arg)
         return -1;
     run->through = through;
     if (through) {
-        month = next_month(rollup_month(through));
+        month = closing_next_month(rollup_month(through));
     } else {
         long long t0;
         if (db_query_int(d, &t0, SQL_FIRST, "") != 1)

@@ -6,7 +6,7 @@ import datetime
 import json
 import subprocess
 
-from lib import expect_eq
+from lib import expect_eq, expect_json
 from test_ledger import CST
 from test_province import get, one, sql, window, world
 
@@ -28,7 +28,8 @@ def set_through(ctx, day):
              % ("'%s'" % day if day else "NULL"))
 
 
-TABLES = ("stat_points_day", "stat_points_month", "stat_chain_day", "stat_chain_month")
+TABLES = ("stat_points_day", "stat_points_month", "stat_chain_day", "stat_chain_month",
+          "stat_participation_month")
 
 
 def rollup_rows(ctx):
@@ -37,17 +38,23 @@ def rollup_rows(ctx):
 
 def reopen(ctx):
     sql(ctx, "".join("DELETE FROM %s; " % t for t in TABLES)
-        + "UPDATE rollup_closed SET through_day = NULL")
+            + "DELETE FROM participation_late; UPDATE rollup_closed SET through_day = NULL")
 
 
-def queries(ctx, w, report="points"):
-    first, last = window()
-    today = datetime.datetime.now(CST).date()
+def scopes(ctx):
+    """The county and the town with the most households."""
     county = one(ctx, "SELECT g.id FROM regions g JOIN regions v ON v.path LIKE CONCAT(g.path, '%') "
                       "JOIN households h ON h.region_id = v.id WHERE g.level = 'county' "
                       "GROUP BY g.id ORDER BY COUNT(*) DESC, g.id LIMIT 1")
     town = one(ctx, "SELECT v.parent_id FROM households h JOIN regions v ON v.id = h.region_id "
                     "GROUP BY v.parent_id ORDER BY COUNT(*) DESC, v.parent_id LIMIT 1")
+    return county, town
+
+
+def queries(ctx, w, report="points"):
+    first, last = window()
+    today = datetime.datetime.now(CST).date()
+    county, town = scopes(ctx)
     mid = first + datetime.timedelta(days=17)
     windows = [(first, last), (mid, last - datetime.timedelta(days=9)), (mid, today),
                (today, today), (first, first + datetime.timedelta(days=3))]
@@ -109,6 +116,71 @@ def test_closing_flows_equal_the_sites_rows_read(ctx):
     assert any(t["transit_loss"] for a in closed for t in a["totals"]), "no transit loss"
 
 
+def participation_queries(ctx, w):
+    today = datetime.datetime.now(CST).date()
+    month = lambda d: d.strftime("%Y-%m")
+    first, _ = window()
+    closed = through(ctx, "participation")
+    assert closed, "no month of participation closed"
+    county, town = scopes(ctx)
+    out = []
+    for scope in ("region_id=%d&" % w.province, "region_id=%d&" % county,
+                  "region_id=%d&" % town, ""):
+        for q in ("from_month=%s&to_month=%s" % (month(first), month(today)),
+                  "month=%s" % closed[:7], "month=%s" % month(today)):
+            out.append("/v1/reports/participation?%s%s" % (scope, q))
+    return out
+
+
+def participation_both_ways(ctx, w, qs):
+    day = through(ctx, "participation")
+    closed = [get(w, q) for q in qs]
+    sql(ctx, "UPDATE rollup_closed SET through_day = NULL WHERE name = 'participation'")
+    try:
+        raw = [get(w, q) for q in qs]
+    finally:
+        sql(ctx, "UPDATE rollup_closed SET through_day = '%s' WHERE name = 'participation'" % day)
+    return closed, raw
+
+
+def test_closing_participation_equals_the_raw_read(ctx):
+    w = world(ctx)
+    qs = participation_queries(ctx, w)
+    closed, raw = participation_both_ways(ctx, w, qs)
+    for q, a, b in zip(qs, closed, raw):
+        expect_eq(a, b, q)
+    assert any(t["active_households"] for a in closed for t in a["totals"]), "nobody active"
+
+
+def test_closing_a_late_reversal_is_worked_out_again(ctx):
+    """A drop-off of a closed month reversed: its village-month is marked in the
+    reversal's transaction, and once the closer has run the closed month counts the
+    household inactive, as the raw read does."""
+    w = world(ctx)
+    month = through(ctx, "participation")[:7] + "-01"
+    did, hid, region = [int(x) for x in sql(
+        ctx, "SELECT d.id, d.household_id, h.region_id FROM dropoffs d "
+             "JOIN households h ON h.id = d.household_id JOIN stat_household_month s "
+             "ON s.household_id = d.household_id AND s.month = '%s' WHERE d.status = 'ok' "
+             "AND d.local_day BETWEEN '%s' AND LAST_DAY('%s') AND s.dropoffs = 1 "
+             "ORDER BY d.id LIMIT 1" % (month, month, month))[0]]
+    r = w.server.call("POST", "/v1/dropoffs/%d/reverse" % did, token=w.token,
+                      body={"reason": "weighed on the wrong card"},
+                      headers={"Idempotency-Key": "late-reversal-%d" % did})
+    expect_json(r, 200)
+    expect_eq(sql(ctx, "SELECT COUNT(*) FROM participation_late WHERE region_id = %d "
+                       "AND month = '%s'" % (region, month)), [("1",)], "the month's mark")
+    p = ctx.wbctl("close-days", env=w.env)
+    expect_eq(p.returncode, 0, "close-days: %s" % p.stderr)
+    expect_eq(one(ctx, "SELECT COUNT(*) FROM participation_late"), 0, "marks worked out")
+    qs = participation_queries(ctx, w)
+    qs.append("/v1/reports/participation?region_id=%d&month=%s" % (region, month[:7]))
+    closed, raw = participation_both_ways(ctx, w, qs)
+    for q, a, b in zip(qs, closed, raw):
+        expect_eq(a, b, q)
+    expect_eq(get(w, "/v1/reports/ledger-check")["violations"], [], "ledger check")
+
+
 def test_closing_points_equal_brute_force_sums(ctx):
     w = world(ctx)
     first, last = window()
@@ -142,7 +214,9 @@ def test_closing_closes_each_day_once(ctx):
     p = ctx.wbctl("close-days", env=w.env)
     expect_eq(p.returncode, 0, "close-days: %s" % p.stderr)
     expect_eq(json.loads(p.stdout), {"points": {"days": 0, "through": day},
-                                     "chain": {"days": 0, "through": day}},
+                                     "chain": {"days": 0, "through": day},
+                                     "participation": {"months": 0,
+                                                       "through": through(ctx, "participation")}},
               "nothing left to close")
     expect_eq(w.server.stop(), 0, "the province's server stops")
     reopen(ctx)
@@ -171,6 +245,19 @@ def test_closing_closes_each_day_once(ctx):
     expect_eq(rollup_rows(ctx), before, "rollup rows after the server closed them")
     body = get(w, "/v1/reports/ledger-check")
     expect_eq(body["violations"], [], "ledger check after closing again")
+
+
+def test_closing_check_finds_a_changed_participation_row(ctx):
+    w = world(ctx)
+    key = sql(ctx, "SELECT region_id, month, scope FROM stat_participation_month "
+                   "WHERE scope = 'own' AND by_dropoff > 0 ORDER BY month, region_id LIMIT 1")[0]
+    where = "region_id = %s AND month = '%s' AND scope = '%s'" % key
+    sql(ctx, "UPDATE stat_participation_month SET by_dropoff = by_dropoff + 1 WHERE " + where)
+    try:
+        rules = {v["rule"] for v in get(w, "/v1/reports/ledger-check")["violations"]}
+    finally:
+        sql(ctx, "UPDATE stat_participation_month SET by_dropoff = by_dropoff - 1 WHERE " + where)
+    expect_eq(rules, {"rollup_participation_month"}, "rules broken by a changed row")
 
 
 def test_closing_check_finds_a_changed_chain_row(ctx):
