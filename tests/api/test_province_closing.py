@@ -238,10 +238,12 @@ def test_closing_closes_each_day_once(ctx):
     w.server = ctx.spawn_server(ctx.server_env({"WB_DB_NAME": "wbprov"}), "province-closer")
     ctx.wait_until(lambda: through(ctx) == day and through(ctx, "chain") == day, timeout=60,
                    message="the server did not close the ended days")
-    with open(w.server.log, encoding="utf-8", errors="replace") as f:
-        log = f.read()
-    for name in ("points", "chain"):
-        assert "day(s) of %s, through %s" % (name, day) in log, "no closing of %s in the log" % name
+
+    def logged():
+        with open(w.server.log, encoding="utf-8", errors="replace") as f:
+            log = f.read()       # written once the whole run is over
+        return all("day(s) of %s, through %s" % (name, day) in log for name in ("points", "chain"))
+    ctx.wait_until(logged, timeout=30, message="no closing in the server's log")
     expect_eq(rollup_rows(ctx), before, "rollup rows after the server closed them")
     body = get(w, "/v1/reports/ledger-check")
     expect_eq(body["violations"], [], "ledger check after closing again")
