@@ -174,6 +174,23 @@ static const struct {
                         "region/month/category/tier/kind", SQL_CHAIN_DAYS, SQL_CHAIN_MONTH, 5 },
 };
 
+/* Are the stored rows r (nkeys keys, then nvals counters, in key order)
+ * the rows of t? */
+static bool rows_match(const struct tally *t, struct db_rows *r, int nkeys, int nvals)
+{
+    int i = 0;
+    bool same = true;
+    while (same && db_rows_next(r)) {
+        same = i < t->n;
+        for (int k = 0; same && k < nkeys; k++)
+            same = t->rows[i].key[k] == db_rows_int(r, k);
+        for (int k = 0; same && k < nvals; k++)
+            same = t->rows[i].val[k] == db_rows_int(r, nkeys + k);
+        i++;
+    }
+    return same && i == t->n;
+}
+
 /* One closed day: its rows against the rows they sum, worked out again. */
 static int closed_day_check(struct db *d, json_t *v, enum closing_rollup rl, long long day)
 {
@@ -185,19 +202,7 @@ static int closed_day_check(struct db *d, json_t *v, enum closing_rollup rl, lon
     int rc = closing_day_tally(d, rl, day, &t);
     if (rc == 0 && !(r = db_query(d, sp->stored, "i", day)))
         rc = -1;
-    int i = 0, bad = 0;
-    while (rc == 0 && db_rows_next(r)) {
-        bool same = i < t.n;
-        for (int k = 0; same && k < nkeys; k++)
-            same = t.rows[i].key[k] == db_rows_int(r, k);
-        for (int k = 0; same && k < nvals; k++)
-            same = t.rows[i].val[k] == db_rows_int(r, nkeys + k);
-        if (same)
-            i++;
-        else
-            bad++;
-    }
-    if (rc == 0 && (bad || i != t.n)) {
+    if (rc == 0 && !rows_match(&t, r, nkeys, nvals)) {
         char detail[200];
         snprintf(detail, sizeof detail,
                  "the %s rows of day %lld disagree with what they sum", sp->name, day);
@@ -283,19 +288,7 @@ static int participation_check(struct db *d, json_t *v)
         tally_init(&t, &closing_participation_spec);
         int rc = closing_month_tally(d, month, 0, &t);
         struct db_rows *rows = rc == 0 ? db_query(d, SQL_PARTICIPATION_ROWS, "i", month) : NULL;
-        int i = 0, bad = 0;
-        while (rows && db_rows_next(rows)) {
-            bool same = i < t.n;
-            for (int k = 0; same && k < 3; k++)
-                same = t.rows[i].key[k] == db_rows_int(rows, k);
-            for (int k = 0; same && k < 4; k++)
-                same = t.rows[i].val[k] == db_rows_int(rows, 3 + k);
-            if (same)
-                i++;
-            else
-                bad++;
-        }
-        if (rows && (bad || i != t.n)) {
+        if (rows && !rows_match(&t, rows, 3, 4)) {
             snprintf(detail, sizeof detail,
                      "the participation rows of month %lld disagree with what they count", month);
             add(v, "rollup_participation_month", detail);

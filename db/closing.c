@@ -209,7 +209,7 @@ struct run {
     long long through;         /* after it */
 };
 
-static int flush(struct db *d, struct tally *t)
+int closing_flush(struct db *d, struct tally *t)
 {
     struct db_batch b;
     db_batch_init(&b, d);
@@ -251,7 +251,7 @@ static int close_some(struct db *d, void *arg)
         tally_init(&t, sp->day);
         rc = closing_day_tally(d, run->r, day, &t);
         if (rc == 0)
-            rc = flush(d, &t);
+            rc = closing_flush(d, &t);
         for (int i = 0; rc == 0 && i < t.n; i++) {
             long long key[TALLY_KEYS_MAX];
             memcpy(key, t.rows[i].key, sizeof key);
@@ -268,7 +268,7 @@ static int close_some(struct db *d, void *arg)
             break;
     }
     if (rc == 0)
-        rc = flush(d, &month);
+        rc = closing_flush(d, &month);
     tally_release(&month);
     if (rc == 0 && db_exec(d, SQL_SET_THROUGH, "is", upto, sp->name) < 0)
         rc = -1;

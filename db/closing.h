@@ -116,6 +116,10 @@ long long closing_prev_day(long long day);
 void closing_day_text(long long day, char out[11]);
 time_t closing_after(const char *through);
 
+/* Write t's rows (its spec's statement, rows of nothing left out) in one
+ * round trip.  0 or -1. */
+int closing_flush(struct db *d, struct tally *t);
+
 /* Append val to t once for region 0 and once for every id of path
  * ("/1/4/9/"), under key with key[0] made that region (the rest of key as
  * given).  0, or -1 when out of memory or path is malformed. */

@@ -4,7 +4,6 @@
  * the month, and worked out again for each village-month a late movement
  * marked (participation_late). */
 #include "db/closing.h"
-#include "db/batch.h"
 #include "db/db.h"
 #include "db/rollup.h"
 #include "server/clock.h"
@@ -160,19 +159,6 @@ int closing_month_tally(struct db *d, long long month, long long region_id, stru
     return 0;
 }
 
-static int flush(struct db *d, struct tally *t)
-{
-    struct db_batch b;
-    db_batch_init(&b, d);
-    int rc = tally_flush(t, &b);
-    if (rc == -2)
-        rc = 0;
-    else if (rc >= 0)
-        rc = db_batch_run(&b);
-    db_batch_free(&b);
-    return rc < 0 ? -1 : 0;
-}
-
 /* ---- closing ---- */
 
 struct run {
@@ -206,7 +192,7 @@ static int close_month(struct db *d, void *arg)
     tally_init(&t, &closing_participation_spec);
     int rc = closing_month_tally(d, month, 0, &t);
     if (rc == 0)
-        rc = flush(d, &t);
+        rc = closing_flush(d, &t);
     tally_release(&t);
     if (rc == 0 && db_exec(d, SQL_SET_THROUGH, "i", month_last_day(month)) < 0)
         rc = -1;
@@ -272,7 +258,7 @@ static int work_late(struct db *d, void *arg)
     }
     db_rows_free(marks);
     if (rc == 0)
-        rc = flush(d, &delta);
+        rc = closing_flush(d, &delta);
     tally_release(&delta);
     run->through = through;
     return rc;

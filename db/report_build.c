@@ -318,11 +318,15 @@ static json_t *build_participation(struct db *d, const struct report_query *q)
         static const int by_dropoff[] = { PT_DROPOFF }, by_inspection[] = { PT_INSPECTION, PT_BOTH };
         report_month_text(m0 + first_open, first, sizeof first, true);
         report_month_text(q->month1, last, sizeof last, true);
-        ok = participation_add(q, &ch, v, report_active(d, s->path, s->id, first, last),
-                               by_dropoff, 1) &&
-             participation_add(q, &ch, v,
-                               report_active_inspected(d, s->path, s->id, first, last),
-                               by_inspection, 2);
+        for (int m = first_open; ok && m < nm; m++) {
+            char month[11];
+            report_month_text(m0 + m, month, sizeof month, true);
+            ok = participation_add(q, &ch, v, report_active(d, s->path, s->id, month),
+                                   by_dropoff, 1);
+        }
+        ok = ok && participation_add(q, &ch, v,
+                                     report_active_inspected(d, s->path, s->id, first, last),
+                                     by_inspection, 2);
     }
     json_t *items = ok ? json_array() : NULL, *totals = ok ? json_array() : NULL;
     for (int c = 0; ok && c <= ch.n; c++) {

@@ -252,15 +252,16 @@ struct db_rows *report_households_open(struct db *d, const char *path, long long
 }
 
 struct db_rows *report_active(struct db *d, const char *path, long long region_id,
-                              const char *first, const char *last)
+                              const char *month)
 {
+    /* one month: the index (region_id, month) is then read by both parts */
     return db_query(d,
                     BOUNDED "SELECT " CHILD("x.path") ", x.month, SUM(x.n) FROM (SELECT g.path AS path, "
                     "DATE_FORMAT(s.month, '%Y-%m') AS month, COUNT(*) AS n "
                     "FROM regions g STRAIGHT_JOIN stat_household_month s ON s.region_id = g.id "
-                    "WHERE g.path LIKE CONCAT(?, '%') AND s.month BETWEEN ? AND ? "
+                    "AND s.month = ? WHERE g.path LIKE CONCAT(?, '%') "
                     "AND s.dropoffs > 0 GROUP BY g.id, s.month) x GROUP BY 1, 2",
-                    "sisss", path, region_id, path, first, last);
+                    "siss", path, region_id, month, path);
 }
 
 struct db_rows *report_active_inspected(struct db *d, const char *path, long long region_id,

@@ -54,9 +54,9 @@ struct db_rows *report_households_open(struct db *d, const char *path, long long
                                        const long long *at, int n);
 
 /* Rows (child, month "YYYY-MM", active) of households with a credited
- * drop-off in each month of first..last ("YYYY-MM-01"). */
+ * drop-off in month ("YYYY-MM-01"), found village by village. */
 struct db_rows *report_active(struct db *d, const char *path, long long region_id,
-                              const char *first, const char *last);
+                              const char *month);
 
 /* Rows (child, month "YYYY-MM", inspected, inspected_and_dropped) of
  * households with a live inspection in each month of first..last
