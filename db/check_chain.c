@@ -174,6 +174,22 @@ static const struct {
                         "region/month/category/tier/kind", SQL_CHAIN_DAYS, SQL_CHAIN_MONTH, 5 },
 };
 
+/* The first and the last day (YYYYMMDD) a rollup has rows for (sql:
+ * MIN and MAX of its day), 0 when it has none.  0 or -1. */
+static int span_of(struct db *d, const char *sql, long long *lo, long long *hi)
+{
+    struct db_rows *r = db_query(d, sql, "");
+    if (!r)
+        return -1;
+    *lo = *hi = 0;
+    if (db_rows_next(r)) {
+        *lo = db_rows_int(r, 0);
+        *hi = db_rows_int(r, 1);
+    }
+    db_rows_free(r);
+    return 0;
+}
+
 /* Are the stored rows r (nkeys keys, then nvals counters, in key order)
  * the rows of t? */
 static bool rows_match(const struct tally *t, struct db_rows *r, int nkeys, int nvals)
@@ -218,17 +234,10 @@ static int closed_day_check(struct db *d, json_t *v, enum closing_rollup rl, lon
 static int closed_check(struct db *d, json_t *v, enum closing_rollup rl)
 {
     char through[11];
-    long long first, lo = 0, hi = 0;
-    if (closing_through(d, rl, through) != 0 || closing_first_day(d, rl, &first) != 0)
+    long long first, lo, hi;
+    if (closing_through(d, rl, through) != 0 || closing_first_day(d, rl, &first) != 0 ||
+        span_of(d, closed_checks[rl].days, &lo, &hi) != 0)
         return -1;
-    struct db_rows *r = db_query(d, closed_checks[rl].days, "");
-    if (!r)
-        return -1;
-    if (db_rows_next(r)) {
-        lo = db_rows_int(r, 0);
-        hi = db_rows_int(r, 1);
-    }
-    db_rows_free(r);
     long long last = rollup_day(through);
     if (hi > last) {
         char detail[200];
@@ -261,17 +270,10 @@ static const char SQL_PARTICIPATION_LATE[] =
 static int participation_check(struct db *d, json_t *v)
 {
     char through[11], detail[200];
-    long long lo = 0, hi = 0;
-    if (closing_months_through(d, through) != 0)
+    long long lo, hi;
+    if (closing_months_through(d, through) != 0 ||
+        span_of(d, SQL_PARTICIPATION_MONTHS, &lo, &hi) != 0)
         return -1;
-    struct db_rows *r = db_query(d, SQL_PARTICIPATION_MONTHS, "");
-    if (!r)
-        return -1;
-    if (db_rows_next(r)) {
-        lo = db_rows_int(r, 0);
-        hi = db_rows_int(r, 1);
-    }
-    db_rows_free(r);
     long long last = rollup_day(through);
     if (hi > last) {
         snprintf(detail, sizeof detail, "participation rows for month %lld, not closed", hi);
