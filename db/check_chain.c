@@ -235,7 +235,7 @@ static int closed_check(struct db *d, json_t *v, enum closing_rollup rl)
 {
     char through[11];
     long long first, lo, hi;
-    if (closing_through(d, rl, through) != 0 || closing_first_day(d, rl, &first) != 0 ||
+    if (closing_through(d, closing_specs[rl].name, through) != 0 || closing_first_day(d, rl, &first) != 0 ||
         span_of(d, closed_checks[rl].days, &lo, &hi) != 0)
         return -1;
     long long last = rollup_day(through);
@@ -271,7 +271,7 @@ static int participation_check(struct db *d, json_t *v)
 {
     char through[11], detail[200];
     long long lo, hi;
-    if (closing_months_through(d, through) != 0 ||
+    if (closing_through(d, CLOSING_MONTHS_NAME, through) != 0 ||
         span_of(d, SQL_PARTICIPATION_MONTHS, &lo, &hi) != 0)
         return -1;
     long long last = rollup_day(through);

@@ -5,7 +5,6 @@
 #include "db/rollup.h"
 #include "server/clock.h"
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,16 +186,7 @@ int closing_day_tally(struct db *d, enum closing_rollup r, long long day, struct
     db_rows_free(rows);
     int n;
     tally_sorted(t, &n);
-    /* rows that sum to nothing (a receipt without loss) are not stored */
-    int w = 0;
-    for (int i = 0; i < t->n; i++) {
-        bool zero = true;
-        for (int v = 0; v < sp->nvals; v++)
-            zero = zero && t->rows[i].val[v] == 0;
-        if (!zero)
-            t->rows[w++] = t->rows[i];
-    }
-    t->n = w;
+    tally_drop_zeros(t);        /* a receipt without loss is not stored */
     return rc;
 }
 
@@ -230,7 +220,7 @@ static int close_some(struct db *d, void *arg)
     const struct closing_spec *sp = &closing_specs[run->r];
     long long through, first;
     run->days = 0;
-    if (db_query_int(d, &through, SQL_THROUGH_LOCK, "s", sp->name) != 1)
+    if (closing_lock(d, sp->name, &through) != 0)
         return -1;
     run->through = through;
     if (through)
@@ -270,7 +260,7 @@ static int close_some(struct db *d, void *arg)
     if (rc == 0)
         rc = closing_flush(d, &month);
     tally_release(&month);
-    if (rc == 0 && db_exec(d, SQL_SET_THROUGH, "is", upto, sp->name) < 0)
+    if (rc == 0 && closing_set_through(d, sp->name, upto) != 0)
         rc = -1;
     if (rc == 0)
         run->through = upto;
@@ -306,9 +296,9 @@ static int reopen(struct db *d, void *arg)
     };
     long long through;
     for (int r = 0; r < CLOSING_N; r++)
-        if (db_query_int(d, &through, SQL_THROUGH_LOCK, "s", closing_specs[r].name) < 0)
+        if (closing_lock(d, closing_specs[r].name, &through) != 0)
             return -1;
-    if (db_query_int(d, &through, SQL_THROUGH_LOCK, "s", "participation") < 0)
+    if (closing_lock(d, CLOSING_MONTHS_NAME, &through) != 0)
         return -1;
     for (size_t i = 0; i < sizeof wipe / sizeof wipe[0]; i++)
         if (db_exec(d, wipe[i], "") < 0)
@@ -321,9 +311,19 @@ int closing_reopen(struct db *d)
     return db_tx(d, reopen, NULL) == DB_TX_COMMITTED ? 0 : -1;
 }
 
-int closing_through(struct db *d, enum closing_rollup r, char out[11])
+int closing_lock(struct db *d, const char *name, long long *through)
 {
-    struct db_rows *rows = db_query(d, SQL_THROUGH, "s", closing_specs[r].name);
+    return db_query_int(d, through, SQL_THROUGH_LOCK, "s", name) == 1 ? 0 : -1;
+}
+
+int closing_set_through(struct db *d, const char *name, long long day)
+{
+    return db_exec(d, SQL_SET_THROUGH, "is", day, name) < 0 ? -1 : 0;
+}
+
+int closing_through(struct db *d, const char *name, char out[11])
+{
+    struct db_rows *rows = db_query(d, SQL_THROUGH, "s", name);
     if (!rows)
         return -1;
     out[0] = '\0';

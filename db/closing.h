@@ -88,17 +88,24 @@ int closing_months_run(struct db *d, time_t now, long long *months, char through
 /* The month after month (both YYYYMM01). */
 long long closing_next_month(long long month);
 
-/* The last closed day of participation (a month's last), "" none.  0 or -1. */
-int closing_months_through(struct db *d, char out[11]);
+/* The name of participation's row in rollup_closed. */
+#define CLOSING_MONTHS_NAME "participation"
 
 /* Open every closed day again (their rows are deleted): after rows were
  * loaded in bulk with the times of days already closed (wbctl
  * seed-province).  closing_run then closes them again.  0 or -1. */
 int closing_reopen(struct db *d);
 
-/* The last closed day of a rollup, YYYY-MM-DD, in out ("" when none).
- * 0 or -1. */
-int closing_through(struct db *d, enum closing_rollup r, char out[11]);
+/* The last closed day of a rollup (its row of rollup_closed: a spec's
+ * name, or CLOSING_MONTHS_NAME, whose day is a month's last), YYYY-MM-DD,
+ * in out ("" when none).  0 or -1. */
+int closing_through(struct db *d, const char *name, char out[11]);
+
+/* Inside a transaction: lock a rollup's row of rollup_closed (so closers
+ * never close a period twice) and read its last closed day, YYYYMMDD (0:
+ * none); set it.  0 or -1. */
+int closing_lock(struct db *d, const char *name, long long *through);
+int closing_set_through(struct db *d, const char *name, long long day);
 
 /* The day rows of a rollup for day (YYYYMMDD), worked out from what it
  * sums into t (spec closing_specs[r].day), in key order, without rows

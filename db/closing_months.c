@@ -8,9 +8,7 @@
 #include "db/rollup.h"
 #include "server/clock.h"
 
-#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define SCOPE_SUBTREE 1
@@ -27,17 +25,17 @@ const struct tally_spec closing_participation_spec = {
     3, 4,
 };
 
-/* A month's figures per household region (path first), of every region
- * or of one (the second variant of each). */
+/* A month's figures per household region (its id and path first), of
+ * every region or of one (the second variant of each). */
 #define HH_SQL(where)                                                                       \
-    "SELECT g.path, SUM(h.created_at < FROM_UNIXTIME(?) AND (h.closed_at IS NULL "           \
+    "SELECT g.id, g.path, SUM(h.created_at < FROM_UNIXTIME(?) AND (h.closed_at IS NULL "           \
     "OR h.closed_at >= FROM_UNIXTIME(?))) FROM households h JOIN regions g "                 \
     "ON g.id = h.region_id " where " GROUP BY g.id, g.path"
 #define DROP_SQL(where)                                                                     \
-    "SELECT g.path, COUNT(*) FROM stat_household_month s JOIN regions g ON g.id = s.region_id " \
+    "SELECT g.id, g.path, COUNT(*) FROM stat_household_month s JOIN regions g ON g.id = s.region_id " \
     "WHERE " where "s.month = ? AND s.dropoffs > 0 GROUP BY g.id, g.path"
 #define INSP_SQL(where)                                                                     \
-    "SELECT g.path, COUNT(*), SUM(x.dropped) FROM (SELECT i.region_id, i.household_id, "      \
+    "SELECT g.id, g.path, COUNT(*), SUM(x.dropped) FROM (SELECT i.region_id, i.household_id, "      \
     "MAX(COALESCE(s.dropoffs, 0) > 0) AS dropped FROM inspections i "                       \
     "LEFT JOIN stat_household_month s ON s.household_id = i.household_id AND s.month = ? "  \
     "WHERE " where "i.local_day BETWEEN ? AND ? AND i.status = 'recorded' "                  \
@@ -48,11 +46,6 @@ static const char *const SQL_HH[2] = { HH_SQL(""), HH_SQL("WHERE h.region_id = ?
 static const char *const SQL_DROP[2] = { DROP_SQL(""), DROP_SQL("s.region_id = ? AND ") };
 static const char *const SQL_INSP[2] = { INSP_SQL(""), INSP_SQL("i.region_id = ? AND ") };
 
-static const char SQL_THROUGH_LOCK[] =
-    "SELECT COALESCE(DATE_FORMAT(through_day, '%Y%m%d') + 0, 0) FROM rollup_closed "
-    "WHERE name = 'participation' FOR UPDATE";
-static const char SQL_SET_THROUGH[] =
-    "UPDATE rollup_closed SET through_day = ? WHERE name = 'participation'";
 static const char SQL_FIRST[] =
     "SELECT COALESCE(UNIX_TIMESTAMP(MIN(created_at)), 0) FROM households";
 static const char SQL_LATE[] =
@@ -92,25 +85,21 @@ static long long month_of(time_t t)
 
 /* ---- a month's rows ---- */
 
-/* Add val (4 counters, the ones given) at slot..slot+n-1 for the region
- * of path: its own row and the subtree rows of its path. */
-static int spread(struct tally *t, const char *path, long long month, const long long *val)
+/* Add val (the 4 counters) for the households of region (path its
+ * path): the region's own row and the subtree rows of its path. */
+static int spread(struct tally *t, long long region, const char *path, long long month,
+                  const long long *val)
 {
     long long key[TALLY_KEYS_MAX] = { 0, month, SCOPE_SUBTREE };
     if (closing_spread(t, path, key, val) != 0)
         return -1;
-    const char *last = path ? strrchr(path, '/') : NULL;
-    const char *p = last;
-    while (p && p > path && p[-1] != '/')
-        p--;
-    if (!last || p == last)
-        return 0;               /* the root "/": no region of its own */
-    key[0] = strtoll(p, NULL, 10);
+    key[0] = region;
     key[2] = SCOPE_OWN;
     return tally_append(t, key, val);
 }
 
-/* Rows (path, counters...) of a query into slots from slot on. */
+/* Rows (region, path, counters...) of a query into the counters from slot
+ * on. */
 static int add_rows(struct tally *t, struct db_rows *r, long long month, int slot, int n)
 {
     if (!r)
@@ -119,8 +108,8 @@ static int add_rows(struct tally *t, struct db_rows *r, long long month, int slo
     while (rc == 0 && db_rows_next(r)) {
         long long val[TALLY_VALS_MAX] = { 0 };
         for (int k = 0; k < n; k++)
-            val[slot + k] = db_rows_int(r, 1 + k);
-        rc = spread(t, db_rows_str(r, 0, NULL), month, val);
+            val[slot + k] = db_rows_int(r, 2 + k);
+        rc = spread(t, db_rows_int(r, 0), db_rows_str(r, 1, NULL), month, val);
     }
     db_rows_free(r);
     return rc;
@@ -147,15 +136,7 @@ int closing_month_tally(struct db *d, long long month, long long region_id, stru
         return -1;
     int n;
     tally_sorted(t, &n);
-    int w = 0;                  /* rows of nothing are not stored */
-    for (int i = 0; i < t->n; i++) {
-        bool zero = true;
-        for (int v = 0; v < 4; v++)
-            zero = zero && t->rows[i].val[v] == 0;
-        if (!zero)
-            t->rows[w++] = t->rows[i];
-    }
-    t->n = w;
+    tally_drop_zeros(t);        /* rows of nothing are not stored */
     return 0;
 }
 
@@ -173,7 +154,7 @@ static int close_month(struct db *d, void *arg)
     struct run *run = arg;
     long long through, month;
     run->closed = 0;
-    if (db_query_int(d, &through, SQL_THROUGH_LOCK, "") != 1)
+    if (closing_lock(d, CLOSING_MONTHS_NAME, &through) != 0)
         return -1;
     run->through = through;
     if (through) {
@@ -194,7 +175,7 @@ static int close_month(struct db *d, void *arg)
     if (rc == 0)
         rc = closing_flush(d, &t);
     tally_release(&t);
-    if (rc == 0 && db_exec(d, SQL_SET_THROUGH, "i", month_last_day(month)) < 0)
+    if (rc == 0 && closing_set_through(d, CLOSING_MONTHS_NAME, month_last_day(month)) != 0)
         rc = -1;
     if (rc == 0) {
         run->closed = 1;
@@ -212,7 +193,7 @@ static int work_late(struct db *d, void *arg)
     struct run *run = arg;
     long long through;
     run->closed = 0;
-    if (db_query_int(d, &through, SQL_THROUGH_LOCK, "") != 1)
+    if (closing_lock(d, CLOSING_MONTHS_NAME, &through) != 0)
         return -1;
     struct db_rows *marks = db_query(d, SQL_LATE, "");
     if (!marks)
@@ -254,7 +235,7 @@ static int work_late(struct db *d, void *arg)
                 val[v] -= db_rows_int(old, v);
         db_rows_free(old);
         if (rc == 0)
-            rc = spread(&delta, path, month, val);
+            rc = spread(&delta, region, path, month, val);
     }
     db_rows_free(marks);
     if (rc == 0)
@@ -280,18 +261,5 @@ int closing_months_run(struct db *d, time_t now, long long *months, char through
         if (db_tx(d, work_late, &run) != DB_TX_COMMITTED)
             return -1;
     } while (run.closed == LATE_BATCH);
-    return 0;
-}
-
-int closing_months_through(struct db *d, char out[11])
-{
-    struct db_rows *r = db_query(d, "SELECT COALESCE(DATE_FORMAT(through_day, '%Y-%m-%d'), '') "
-                                    "FROM rollup_closed WHERE name = 'participation'", "");
-    if (!r)
-        return -1;
-    out[0] = '\0';
-    if (db_rows_next(r))
-        snprintf(out, 11, "%s", db_rows_str(r, 0, NULL));
-    db_rows_free(r);
     return 0;
 }

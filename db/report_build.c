@@ -277,7 +277,7 @@ static json_t *build_participation(struct db *d, const struct report_query *q)
     int nm = (int)(q->month1 - q->month0 + 1);
     char through[11];
     struct children ch;
-    if (closing_months_through(d, through) != 0 || report_children_load(d, s, &ch) != 0)
+    if (closing_through(d, CLOSING_MONTHS_NAME, through) != 0 || report_children_load(d, s, &ch) != 0)
         return NULL;
     size_t cells = (size_t)(ch.n + 1) * (size_t)nm;
     long long (*v)[PT_N] = calloc(cells, sizeof *v);
@@ -387,9 +387,9 @@ static json_t *build_leaderboard(struct db *d, const struct report_query *q)
 
 /* ---- points ---- */
 
-/* How points_add files rows: by their kind, or all into the outstanding,
- * added or taken away. */
-enum { AS_TERMS, TO_OUTSTANDING, FROM_OUTSTANDING };
+/* How points_add files rows: by their kind, all into the outstanding
+ * (added or taken away), or both by kind and into the outstanding. */
+enum { AS_TERMS, TO_OUTSTANDING, FROM_OUTSTANDING, AS_TERMS_AND_OUTSTANDING };
 
 /* Add rows (child, kind, points) to v. */
 static int points_add(const struct children *ch, long long (*v)[P_N], struct db_rows *rows,
@@ -399,11 +399,17 @@ static int points_add(const struct children *ch, long long (*v)[P_N], struct db_
         return -1;
     while (db_rows_next(rows)) {
         int c = report_child_index(ch, db_rows_int(rows, 0));
-        int t = as != AS_TERMS ? P_OUTSTANDING : points_term(db_rows_str(rows, 1, NULL));
+        int term = points_term(db_rows_str(rows, 1, NULL));
         long long x = as == FROM_OUTSTANDING ? -db_rows_int(rows, 2) : db_rows_int(rows, 2);
-        if (c >= 0 && t >= 0) {
-            v[c][t] += x;
-            v[ch->n][t] += x;
+        if (c < 0)
+            continue;
+        if ((as == AS_TERMS || as == AS_TERMS_AND_OUTSTANDING) && term >= 0) {
+            v[c][term] += x;
+            v[ch->n][term] += x;
+        }
+        if (as != AS_TERMS) {
+            v[c][P_OUTSTANDING] += x;
+            v[ch->n][P_OUTSTANDING] += x;
         }
     }
     db_rows_free(rows);
@@ -438,7 +444,7 @@ static int points_fill(struct db *d, const struct report_query *q, const struct 
 {
     const struct report_scope *s = &q->s;
     char through[11];
-    if (closing_through(d, CLOSING_POINTS, through) != 0)
+    if (closing_through(d, closing_specs[CLOSING_POINTS].name, through) != 0)
         return -1;
     if (!*through) {
         bool narrow = s->id && region_level_rank(s->level) >= region_level_rank("county");
@@ -460,12 +466,14 @@ static int points_fill(struct db *d, const struct report_query *q, const struct 
         return -1;
     if (period_closed)
         return 0;
-    long long start = q->p.start > open ? q->p.start : open;
-    if (points_add(ch, v, report_points_moved(d, s->path, s->id, start, q->p.end, false),
+    /* the open days: in the period's terms from its start, in the
+     * outstanding all of them (one read when the period holds them all) */
+    if (q->p.start > open &&
+        points_add(ch, v, report_points_moved(d, s->path, s->id, q->p.start, q->p.end, false),
                    AS_TERMS) != 0)
         return -1;
     return points_add(ch, v, report_points_moved(d, s->path, s->id, open, q->p.end, false),
-                      TO_OUTSTANDING);
+                      q->p.start > open ? TO_OUTSTANDING : AS_TERMS_AND_OUTSTANDING);
 }
 
 static json_t *build_points(struct db *d, const struct report_query *q)

@@ -224,10 +224,16 @@ static int gather_closed(struct db *d, const struct report_scope *s,
     closing_day_text(closing_next_day(rollup_day(open ? p->to : through)), next);
     if (on_hand_less(f, report_stock_recent(d, s->path, next, "9999-12-31"), true) != 0)
         return -1;
-    long long before = closing_prev_day(rollup_day(from));
-    if (transit_at(d, s, through, rollup_day(p->to), f, T_TRANSIT) != 0 ||
-        (*p->from && transit_at(d, s, through, before, f, T_OPEN_TRANSIT) != 0))
+    /* in transit at from's start, and at to's end that and what the period
+     * sent, less what it called back, received and lost */
+    if (*p->from &&
+        transit_at(d, s, through, closing_prev_day(rollup_day(from)), f, T_OPEN_TRANSIT) != 0)
         return -1;
+    for (int c = 0; c < f->ncats; c++) {
+        long long *v = f->v[c];
+        v[T_TRANSIT] = v[T_OPEN_TRANSIT] + v[T_SHIP_D] + v[T_SHIP_T] - v[T_RECV_T] - v[T_RECV_S] -
+                       v[T_LOSS];
+    }
     return 0;
 }
 
@@ -236,7 +242,7 @@ static int gather(struct db *d, const struct report_scope *s, const struct repor
 {
     /* a county or more holds both ends of its shipments: closed days serve it */
     char through[11];
-    if (closing_through(d, CLOSING_CHAIN, through) != 0)
+    if (closing_through(d, closing_specs[CLOSING_CHAIN].name, through) != 0)
         return -1;
     bool closed = *through && (!s->id || region_level_rank(s->level) <= 2);
     if (closed && gather_closed(d, s, p, through, f) != 0)

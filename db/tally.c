@@ -98,6 +98,15 @@ static bool all_zero(const struct tally_row *r, int nvals)
     return true;
 }
 
+void tally_drop_zeros(struct tally *t)
+{
+    int w = 0;
+    for (int i = 0; i < t->n; i++)
+        if (!all_zero(&t->rows[i], t->spec->nvals))
+            t->rows[w++] = t->rows[i];
+    t->n = w;
+}
+
 int tally_flush(struct tally *t, struct db_batch *b)
 {
     const struct tally_spec *sp = t->spec;

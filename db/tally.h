@@ -49,6 +49,10 @@ int tally_append(struct tally *t, const long long *key, const long long *val);
  * flush and the tests. */
 const struct tally_row *tally_sorted(struct tally *t, int *n);
 
+/* Take away the rows whose counters are all 0 (what tally_flush leaves
+ * out), keeping the others' order. */
+void tally_drop_zeros(struct tally *t);
+
 /* Append the rows whose counters are not all 0 to b as one statement.
  * Its index, -2 when there was nothing to write, or -1. */
 int tally_flush(struct tally *t, struct db_batch *b);
