@@ -25,6 +25,12 @@ class World:
     pass
 
 
+def own_redis(ctx, db):
+    """A Redis database of the world's own: its household ids are the main database's
+    too, and their cached balances must not meet."""
+    return ctx.env["WB_REDIS_URL"] + "?db=%d" % db
+
+
 def world(ctx):
     """Seed once: 2 counties' worth of Hebei would be enough, but the seed takes the
     whole division file; a small activity keeps it to a few seconds."""
@@ -36,7 +42,7 @@ def world(ctx):
     _root_sql(ctx, "CREATE DATABASE IF NOT EXISTS %s CHARACTER SET utf8mb4 "
                    "COLLATE utf8mb4_unicode_ci; GRANT ALL ON %s.* TO '%s'@'localhost'; "
                    "GRANT ALL ON %s.* TO '%s'@'127.0.0.1'" % (DB, DB, user, DB, user))
-    w.env = dict(ctx.env, WB_DB_NAME=DB)
+    w.env = dict(ctx.env, WB_DB_NAME=DB, WB_REDIS_URL=own_redis(ctx, 1))
     p = ctx.wbctl("migrate", env=w.env)
     assert p.returncode == 0, p.stderr
     p = ctx.wbctl("seed-province", "--households", "500", "--dropoffs", "8000", "--months", "3",
@@ -46,7 +52,9 @@ def world(ctx):
     w.province = int(re.search(r"\(region (\d+)\)", p.stdout).group(1))
     p = ctx.wbctl("create-admin", "--username", "prov", input="province-admin-pw\n", env=w.env)
     assert p.returncode == 0, p.stderr
-    w.server = ctx.spawn_server(ctx.server_env({"WB_DB_NAME": DB}), "province")
+    w.server = ctx.spawn_server(ctx.server_env({"WB_DB_NAME": DB,
+                                                "WB_REDIS_URL": w.env["WB_REDIS_URL"]}),
+                                "province")
     r = w.server.call("POST", "/v1/auth/login",
                       body={"username": "prov", "password": "province-admin-pw"})
     w.token = expect_json(r, 200)["token"]
@@ -167,7 +175,7 @@ def test_demo_seed_moves_through_the_chain(ctx):
     _root_sql(ctx, "CREATE DATABASE IF NOT EXISTS %s CHARACTER SET utf8mb4 "
                    "COLLATE utf8mb4_unicode_ci; GRANT ALL ON %s.* TO '%s'@'localhost'; "
                    "GRANT ALL ON %s.* TO '%s'@'127.0.0.1'" % (db, db, user, db, user))
-    env = dict(ctx.env, WB_DB_NAME=db)
+    env = dict(ctx.env, WB_DB_NAME=db, WB_REDIS_URL=own_redis(ctx, 2))
     p = ctx.wbctl("migrate", env=env)
     assert p.returncode == 0, p.stderr
     p = ctx.wbctl("seed-demo", env=env, timeout=120)
