@@ -52,9 +52,8 @@ def world(ctx):
     w.province = int(re.search(r"\(region (\d+)\)", p.stdout).group(1))
     p = ctx.wbctl("create-admin", "--username", "prov", input="province-admin-pw\n", env=w.env)
     assert p.returncode == 0, p.stderr
-    w.server = ctx.spawn_server(ctx.server_env({"WB_DB_NAME": DB,
-                                                "WB_REDIS_URL": w.env["WB_REDIS_URL"]}),
-                                "province")
+    # started by the harness's rule, so it is stopped (and must exit cleanly) at the end
+    w.server = ctx.start_server({"WB_DB_NAME": DB, "WB_REDIS_URL": w.env["WB_REDIS_URL"]})
     r = w.server.call("POST", "/v1/auth/login",
                       body={"username": "prov", "password": "province-admin-pw"})
     w.token = expect_json(r, 200)["token"]

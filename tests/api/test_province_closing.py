@@ -235,9 +235,7 @@ def test_closing_closes_each_day_once(ctx):
     expect_eq(rollup_rows(ctx), before, "rollup rows after closing again")
     # and the server closes on its own, as it starts (it serves the province from now on)
     reopen(ctx)
-    w.server = ctx.spawn_server(ctx.server_env({"WB_DB_NAME": "wbprov",
-                                                "WB_REDIS_URL": w.env["WB_REDIS_URL"]}),
-                                "province-closer")
+    w.server = ctx.start_server({"WB_DB_NAME": "wbprov", "WB_REDIS_URL": w.env["WB_REDIS_URL"]})
     ctx.wait_until(lambda: through(ctx) == day and through(ctx, "chain") == day, timeout=60,
                    message="the server did not close the ended days")
 
