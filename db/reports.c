@@ -82,6 +82,28 @@ static void whole_months(const char *from, const char *to, char wf[11], char wt[
     snprintf(wt, 11, "%04d-%02d-%02d", y, m, d);
 }
 
+/* The days from..to as a derived table "k" (k.day), from the Sequence
+ * engine: joined before the drop-offs, it lets their (site, day, status)
+ * index find a site's rows of each day, where a range on the day after
+ * the site would read the site's whole history.  -1 for a bad window. */
+static int window_days(struct sql *q, const char *from, const char *to)
+{
+    int y, m, dd;
+    if (!clock_parse_day(from, &y, &m, &dd))
+        return -1;
+    long long first = clock_days_from_civil(y, m, dd);
+    if (!clock_parse_day(to, &y, &m, &dd))
+        return -1;
+    long long n = clock_days_from_civil(y, m, dd) - first;
+    if (n < 0 || n > 400)
+        return -1;
+    char text[128];
+    snprintf(text, sizeof text, "(SELECT CAST(? AS DATE) + INTERVAL seq DAY AS day FROM seq_0_to_%lld) k ", n);
+    sql_add(q, text);
+    sql_str(q, from);
+    return 0;
+}
+
 /* A derived table "s" of the day rollup's rows filed on from..to at the
  * sites of the region (path), its whole months read from the month
  * rollup instead: cols are the value columns both have; a month row's day
@@ -101,17 +123,27 @@ static void rollup_rows(struct sql *q, const char *day_table, const char *month_
     char text[768];
     snprintf(text, sizeof text,
              "(SELECT x.site_id, x.local_day, %s FROM regions r0 STRAIGHT_JOIN sites t0 "
-             "ON t0.region_id = r0.id STRAIGHT_JOIN %s x ON x.site_id = t0.id "
-             "WHERE r0.path LIKE CONCAT(?, '%%') AND x.local_day BETWEEN ? AND ? "
-             "AND (x.local_day < ? OR x.local_day > ?) "
+             "ON t0.region_id = r0.id STRAIGHT_JOIN ", cols);
+    sql_add(q, text);
+    /* a window of days is joined day by day; a history (flows' opening
+     * stock) is read as a range */
+    bool by_day = window_days(q, from, to) == 0;
+    snprintf(text, sizeof text,
+             "%s%s x %s ON x.site_id = t0.id %s WHERE r0.path LIKE CONCAT(?, '%%') %s "
              "UNION ALL SELECT x.site_id, x.month, %s FROM regions r0 STRAIGHT_JOIN sites t0 "
              "ON t0.region_id = r0.id STRAIGHT_JOIN %s x ON x.site_id = t0.id "
              "WHERE r0.path LIKE CONCAT(?, '%%') AND x.month BETWEEN ? AND ?) s ",
-             cols, day_table, cols, month_table);
+             by_day ? "STRAIGHT_JOIN " : "", day_table, by_day ? "FORCE INDEX (PRIMARY)" : "",
+             by_day ? "AND x.local_day = k.day" : "",
+             by_day ? "AND (k.day < ? OR k.day > ?)"
+                    : "AND x.local_day BETWEEN ? AND ? AND (x.local_day < ? OR x.local_day > ?)",
+             cols, month_table);
     sql_add(q, text);
     sql_str(q, path);
-    sql_str(q, from);
-    sql_str(q, to);
+    if (!by_day) {
+        sql_str(q, from);
+        sql_str(q, to);
+    }
     sql_str(q, wf);
     sql_str(q, wt);
     sql_str(q, path);
@@ -198,15 +230,16 @@ struct db_rows *report_collection_households(struct db *d, const struct collecti
         collection_key(&q, c, true);
     else
         sql_add(&q, "''");
-    sql_add(&q, ", COUNT(DISTINCT d.household_id) FROM dropoffs d "
-                "JOIN sites t ON t.id = d.site_id JOIN regions g ON g.id = t.region_id ");
+    sql_add(&q, ", COUNT(DISTINCT d.household_id) FROM regions g "
+                "STRAIGHT_JOIN sites t ON t.region_id = g.id STRAIGHT_JOIN ");
+    if (window_days(&q, c->p.from, c->p.to) != 0)
+        return NULL;
+    sql_add(&q, "STRAIGHT_JOIN dropoffs d FORCE INDEX (ix_dropoffs_site_day_hh) "
+                "ON d.site_id = t.id AND d.local_day = k.day AND d.status = 'ok' ");
     if (lines)
         sql_add(&q, "JOIN dropoff_lines l ON l.dropoff_id = d.id ");
-    sql_add(&q, "WHERE g.path LIKE CONCAT(?, '%') AND d.local_day BETWEEN ? AND ? "
-                "AND d.status = 'ok'");
+    sql_add(&q, "WHERE g.path LIKE CONCAT(?, '%')");
     sql_str(&q, c->path);
-    sql_str(&q, c->p.from);
-    sql_str(&q, c->p.to);
     if (c->category_id) {
         sql_add(&q, " AND l.category_id = ?");
         sql_int(&q, c->category_id);
