@@ -31,7 +31,7 @@ endif
 
 ALL_CFLAGS  = $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS) $(SANFL) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFL) $(LDFLAGS)
-LIBS        = $(PKG_LIBS) -lpthread -lm
+LIBS        = $(PKG_LIBS) -lroaring -lpthread -lm
 
 # Layers.  admin-tools links db/ and qr/ (plus the two leaf modules of
 # server/ it shares: config and log), never the HTTP process.

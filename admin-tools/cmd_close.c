@@ -2,9 +2,11 @@
  * (db/closing.h), as every wastebankd does once a minute; for a store
  * restored or loaded in bulk, before the servers start.  Safe beside the
  * servers: no day is closed twice.  Prints, per closed rollup, {days,
- * through} as one JSON line: {"points": {...}, "chain": {...}}. */
+ * through} as one JSON line: {"points": {...}, "chain": {...},
+ * "participation": {months, through}, "collection": {...}}. */
 #include "admin-tools/wbctl.h"
 #include "db/closing.h"
+#include "db/collection_sets.h"
 #include "db/db.h"
 #include "server/clock.h"
 
@@ -34,6 +36,9 @@ int cmd_close_days(int argc, char **argv)
     json_object_set_new(out, "participation",
                         json_pack("{s:I, s:s}", "months", (json_int_t)res.months, "through",
                                   res.months_through));
+    json_object_set_new(out, COLLECTION_SETS_NAME,
+                        json_pack("{s:I, s:s}", "days", (json_int_t)res.sets_days, "through",
+                                  res.sets_through));
     char *text = json_dumps(out, JSON_COMPACT);
     json_decref(out);
     if (!text)

@@ -149,8 +149,9 @@ int cmd_seed_province(int argc, char **argv)
            p.n_movements, p.n_shipments, p.n_cancelled, p.n_in_transit, p.n_counts,
            p.n_outbounds);
     printf("closed days rolled up (db/closing.h): %lld of points, %lld of the chain, "
-           "%lld months of participation, in %.1f s\n",
-           closed.days[CLOSING_POINTS], closed.days[CLOSING_CHAIN], closed.months, t_close);
+           "%lld months of participation, %lld of collection's household sets, in %.1f s\n",
+           closed.days[CLOSING_POINTS], closed.days[CLOSING_CHAIN], closed.months,
+           closed.sets_days, t_close);
     printf("province %s (region %lld) seeded in %.1f s (%.0f drop-offs/s)\n", code, p.province_id,
            t_all, t_all > 0 ? (double)p.n_dropoffs / t_all : 0.0);
     release(&p);

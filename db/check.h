@@ -20,6 +20,11 @@
  *                   every closed month's participation rows equal the
  *                   households, drop-offs and inspections they count
  *                   (but a month with late marks not worked out yet)
+ *   rollup_collection_day, rollup_collection_month
+ *                   every closed day's household sets of collection
+ *                   (db/collection_sets.h) equal the households of its
+ *                   drop-offs, each month's the union of its days (but
+ *                   a day with late marks not worked out yet)
  *   mass_balance    per category, collected - reversed = on hand + in
  *                   transit + transit losses + outbound + count differences
  * and of inspections (check_inspections.c):

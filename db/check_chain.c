@@ -3,6 +3,7 @@
  * snapshot even while movements commit. */
 #include "db/check.h"
 #include "db/closing.h"
+#include "db/collection_sets.h"
 #include "db/db.h"
 #include "db/rollup.h"
 
@@ -125,6 +126,13 @@ static void add(json_t *v, const char *rule, const char *detail)
         return;
     json_array_append_new(v, json_pack("{s:n, s:s, s:s}", "household_id", "rule", rule,
                                        "detail", detail));
+}
+
+/* A household set of collection that differs from its drop-offs. */
+static void sets_bad(void *ctx, const char *what, const char *detail)
+{
+    add(ctx, strcmp(what, "month") == 0 ? "rollup_collection_month" : "rollup_collection_day",
+        detail);
 }
 
 /* Rows of a rollup's key (nkeys columns) that disagree. */
@@ -331,7 +339,7 @@ int chain_check(struct db *d, json_t *v)
     for (int rl = 0; rl < CLOSING_N; rl++)
         if (closed_check(d, v, (enum closing_rollup)rl) != 0)
             return -1;
-    if (participation_check(d, v) != 0)
+    if (participation_check(d, v) != 0 || collection_sets_verify(d, sets_bad, v) != 0)
         return -1;
     if (!(r = db_query(d, SQL_MASS, "")))
         return -1;

@@ -1,6 +1,7 @@
 /* closing.c - see closing.h. */
 #include "db/closing.h"
 #include "db/batch.h"
+#include "db/collection_sets.h"
 #include "db/db.h"
 #include "db/rollup.h"
 #include "server/clock.h"
@@ -282,7 +283,9 @@ int closing_run(struct db *d, time_t now, struct closing_result *out)
                 break;
         }
     }
-    return closing_months_run(d, now, &out->months, out->months_through);
+    if (closing_months_run(d, now, &out->months, out->months_through) != 0)
+        return -1;
+    return collection_sets_close(d, now, &out->sets_days, out->sets_through);
 }
 
 static int reopen(struct db *d, void *arg)
@@ -292,13 +295,15 @@ static int reopen(struct db *d, void *arg)
         "DELETE FROM stat_points_day", "DELETE FROM stat_points_month",
         "DELETE FROM stat_chain_day", "DELETE FROM stat_chain_month",
         "DELETE FROM stat_participation_month", "DELETE FROM participation_late",
+        "DELETE FROM stat_collection_set", "DELETE FROM collection_late",
         "UPDATE rollup_closed SET through_day = NULL",
     };
     long long through;
     for (int r = 0; r < CLOSING_N; r++)
         if (closing_lock(d, closing_specs[r].name, &through) != 0)
             return -1;
-    if (closing_lock(d, CLOSING_MONTHS_NAME, &through) != 0)
+    if (closing_lock(d, CLOSING_MONTHS_NAME, &through) != 0 ||
+        closing_lock(d, COLLECTION_SETS_NAME, &through) != 0)
         return -1;
     for (size_t i = 0; i < sizeof wipe / sizeof wipe[0]; i++)
         if (db_exec(d, wipe[i], "") < 0)

@@ -52,11 +52,14 @@ struct closing_result {
     char through[CLOSING_N][11];        /* the last closed day, "" none */
     long long months;                   /* participation: months closed by this run */
     char months_through[11];            /* its last closed day (a month's last) */
+    long long sets_days;                /* collection's household sets (collection_sets.h) */
+    char sets_through[11];
 };
 
 /* Close every day that ended CLOSING_LAG_S or more before now, of every
  * closed rollup, then every such month of participation, and work out
- * again the village-months late movements marked.  0, or -1 on a store
+ * again the village-months late movements marked; then the same for the
+ * household sets of collection (db/collection_sets.h).  0, or -1 on a store
  * error (what was closed before it stays closed). */
 int closing_run(struct db *d, time_t now, struct closing_result *out);
 

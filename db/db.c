@@ -86,6 +86,16 @@ static void set_err(struct db *d, int e, const char *msg)
         d->dead = true;
 }
 
+void db_set_error(struct db *d, const char *fmt, ...)
+{
+    char msg[sizeof d->errstr];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    set_err(d, CR_UNKNOWN_ERROR, msg);
+}
+
 static void set_err_my(struct db *d)
 {
     set_err(d, (int)mysql_errno(d->my), mysql_error(d->my));

@@ -168,6 +168,10 @@ void *db_local(struct db *d, const struct db_local_key *key);
 
 int db_errno(const struct db *d);
 const char *db_error(const struct db *d);
+
+/* Leave an error of our own on the connection (DB_OTHER), for a failure
+ * the store did not report: data it holds that a caller cannot use. */
+void db_set_error(struct db *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 enum db_errkind db_errkind(const struct db *d);
 
 /* Process-wide set-up and tear-down of the client library: call

@@ -2,6 +2,7 @@
  * report_flows.c's. */
 #include "db/report_build.h"
 #include "db/closing.h"
+#include "db/collection_sets.h"
 #include "db/rollup.h"
 #include "db/regions.h"
 #include "db/catalog.h"
@@ -96,39 +97,11 @@ static int collection_label(struct db *d, const struct collection_query *q, json
     return 0;
 }
 
-static json_t *figures(struct db_rows *rows)
+static json_t *figures(const struct collection_row *r)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "dropoffs", (json_int_t)db_rows_int(rows, 1),
-                     "grams", (json_int_t)db_rows_int(rows, 2), "items",
-                     (json_int_t)db_rows_int(rows, 3), "points", (json_int_t)db_rows_int(rows, 4),
-                     "households", (json_int_t)0);
-}
-
-/* Put each group's distinct households into its row. */
-static int collection_households(struct db *d, const struct collection_query *q, json_t *rows,
-                                 const struct category *cats, int ncats, json_t *totals)
-{
-    struct db_rows *hr = report_collection_households(d, q, true);
-    if (!hr)
-        return -1;
-    while (db_rows_next(hr)) {
-        json_t *key = collection_key(q, db_rows_str(hr, 0, NULL), cats, ncats);
-        size_t i;
-        json_t *row;
-        json_array_foreach(rows, i, row) {
-            json_t *k = json_object_get(row, "key");
-            if (json_equal(k, key))
-                json_object_set_new(row, "households", json_integer(db_rows_int(hr, 1)));
-        }
-        json_decref(key);
-    }
-    db_rows_free(hr);
-    if (!(hr = report_collection_households(d, q, false)))
-        return -1;
-    if (db_rows_next(hr))
-        json_object_set_new(totals, "households", json_integer(db_rows_int(hr, 1)));
-    db_rows_free(hr);
-    return 0;
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "dropoffs", (json_int_t)r->dropoffs, "grams",
+                     (json_int_t)r->grams, "items", (json_int_t)r->items, "points",
+                     (json_int_t)r->points, "households", (json_int_t)r->households);
 }
 
 /* v: households, active by drop-off, active by inspection, active by both */
@@ -181,25 +154,27 @@ static json_t *build_collection(struct db *d, const struct report_query *rq)
 {
     static const char *const group_names[] = { "category", "site", "region", "day", "month" };
     struct collection_query q = { rq->s.path, rq->s.id, rq->p, rq->group, rq->category_id,
-                                  rq->site_id, rq->network[0] ? rq->network : NULL };
+                                  rq->site_id, rq->network[0] ? rq->network : NULL,
+                                  rq->s.level };
     const struct category *cats;
     int ncats = catalog_all(d, &cats);
     struct children ch = { NULL, 0 };
-    struct db_rows *rows = ncats >= 0 ? report_collection(d, &q, true) : NULL;
-    if (!rows || (q.group == GROUP_REGION && report_children_load(d, &rq->s, &ch) != 0)) {
-        db_rows_free(rows);
+    struct collection_rows rows = { NULL, 0 };
+    if (ncats < 0 || collection_rows_read(d, &q, true, &rows) != 0 ||
+        (q.group == GROUP_REGION && report_children_load(d, &rq->s, &ch) != 0)) {
+        free(rows.v);
         free(ch.c);
         return NULL;
     }
     json_t *items = json_array();
-    while (db_rows_next(rows)) {
-        if (db_rows_int(rows, 1) == 0)
+    for (int i = 0; i < rows.n; i++) {
+        if (rows.v[i].dropoffs == 0)
             continue;           /* every drop-off of it was reversed */
-        json_t *row = figures(rows);
-        json_object_set_new(row, "key", collection_key(&q, db_rows_str(rows, 0, NULL), cats, ncats));
+        json_t *row = figures(&rows.v[i]);
+        json_object_set_new(row, "key", collection_key(&q, rows.v[i].key, cats, ncats));
         json_array_append_new(items, row);
     }
-    db_rows_free(rows);
+    free(rows.v);
     /* sorted by the key as shown (a category's code, not its id) */
     size_t n = json_array_size(items);
     json_t **v = n ? malloc(n * sizeof *v) : NULL;
@@ -217,13 +192,13 @@ static json_t *build_collection(struct db *d, const struct report_query *rq)
     free(v);
     free(ch.c);
     json_t *totals = NULL;
-    struct db_rows *tr = rc == 0 ? report_collection(d, &q, false) : NULL;
-    if (tr && db_rows_next(tr))
-        totals = figures(tr);
-    db_rows_free(tr);
-    if (!totals || collection_households(d, &q, items, cats, ncats, totals) != 0) {
+    if (rc == 0 && collection_rows_read(d, &q, false, &rows) == 0) {
+        struct collection_row none = { "", 0, 0, 0, 0, 0 };
+        totals = figures(rows.n ? &rows.v[0] : &none);
+        free(rows.v);
+    }
+    if (!totals) {
         json_decref(items);
-        json_decref(totals);
         return NULL;
     }
     json_object_set_new(totals, "key", json_string("total"));

@@ -54,10 +54,7 @@ static struct db_rows *sql_run(struct db *d, struct sql *q)
 
 /* ---- days and months ---- */
 
-/* The whole months inside from..to (days YYYY-MM-DD), as days: wf the
- * first day of the first of them, wt the last day of the last; when there
- * is none, wf is after wt. */
-static void whole_months(const char *from, const char *to, char wf[11], char wt[11])
+void report_whole_months(const char *from, const char *to, char wf[11], char wt[11])
 {
     int y, m, d;
     snprintf(wf, 11, "9999-12-31");
@@ -118,7 +115,7 @@ static void rollup_rows(struct sql *q, const char *day_table, const char *month_
         snprintf(wf, 11, "9999-12-31");
         snprintf(wt, 11, "1000-01-01");
     } else {
-        whole_months(from, to, wf, wt);
+        report_whole_months(from, to, wf, wt);
     }
     char text[768];
     snprintf(text, sizeof text,
@@ -220,8 +217,9 @@ struct db_rows *report_collection(struct db *d, const struct collection_query *c
     return sql_run(d, &q);
 }
 
-struct db_rows *report_collection_households(struct db *d, const struct collection_query *c,
-                                             bool grouped)
+/* members: the distinct (key, household) pairs rather than a count a key */
+static struct db_rows *households(struct db *d, const struct collection_query *c, bool grouped,
+                                  bool members)
 {
     bool lines = c->category_id || (grouped && c->group == GROUP_CATEGORY);
     struct sql q = { .len = 0 };
@@ -230,7 +228,8 @@ struct db_rows *report_collection_households(struct db *d, const struct collecti
         collection_key(&q, c, true);
     else
         sql_add(&q, "''");
-    sql_add(&q, ", COUNT(DISTINCT d.household_id) FROM regions g "
+    sql_add(&q, members ? ", d.household_id" : ", COUNT(DISTINCT d.household_id)");
+    sql_add(&q, " FROM regions g "
                 "STRAIGHT_JOIN sites t ON t.region_id = g.id STRAIGHT_JOIN ");
     if (window_days(&q, c->p.from, c->p.to) != 0)
         return NULL;
@@ -245,9 +244,23 @@ struct db_rows *report_collection_households(struct db *d, const struct collecti
         sql_int(&q, c->category_id);
     }
     collection_filters(&q, c, " AND d.site_id = ?");
-    if (grouped)
+    if (members)
+        sql_add(&q, " GROUP BY 1, 2 ORDER BY 1, 2");
+    else if (grouped)
         sql_add(&q, " GROUP BY 1");
     return sql_run(d, &q);
+}
+
+struct db_rows *report_collection_households(struct db *d, const struct collection_query *c,
+                                             bool grouped)
+{
+    return households(d, c, grouped, false);
+}
+
+struct db_rows *report_collection_members(struct db *d, const struct collection_query *c,
+                                          bool grouped)
+{
+    return households(d, c, grouped, true);
 }
 
 /* ---- people ---- */
@@ -426,7 +439,7 @@ struct db_rows *report_points_closed(struct db *d, long long region_id, const ch
                       "WHERE parent_id = ? UNION ALL SELECT id, ?, -1 FROM regions "
                       "WHERE parent_id = ?");
     char wf[11], wt[11];
-    whole_months(from, to, wf, wt);
+    report_whole_months(from, to, wf, wt);
     if (!region_id)
         return db_query(d, tree, "ssssss", wf, wt, from, to, wf, wt);
     return db_query(d, region, "iiiiissssss", region_id, region_id, region_id, region_id,
@@ -474,7 +487,7 @@ struct db_rows *report_chain_closed(struct db *d, long long region_id, const cha
                                     const char *to)
 {
     char wf[11], wt[11];
-    whole_months(from, to, wf, wt);
+    report_whole_months(from, to, wf, wt);
     return db_query(d,
                     BOUNDED "SELECT y.category_id, y.tier, y.kind, SUM(y.qty) FROM ("
                     "SELECT category_id, tier, kind, qty FROM stat_chain_month "

@@ -33,6 +33,7 @@ struct collection_query {
     enum report_group group;
     long long category_id, site_id; /* 0: any */
     const char *network;            /* NULL: any */
+    const char *level;              /* the region's ("" for the whole tree) */
 };
 
 /* Rows (key, dropoffs, grams, items, points) per group, sorted by key;
@@ -40,9 +41,20 @@ struct collection_query {
 struct db_rows *report_collection(struct db *d, const struct collection_query *q, bool grouped);
 
 /* Rows (key, households): distinct households per group, or the one row
- * of the whole window. */
+ * of the whole window, counted over the drop-offs (db/collection_sets.h
+ * answers the wide regions from their closed sets). */
 struct db_rows *report_collection_households(struct db *d, const struct collection_query *q,
                                              bool grouped);
+
+/* Rows (key, household_id): the distinct pairs behind those counts, in
+ * order. */
+struct db_rows *report_collection_members(struct db *d, const struct collection_query *q,
+                                          bool grouped);
+
+/* The whole months inside from..to (days YYYY-MM-DD), as days: wf the
+ * first day of the first of them, wt the last day of the last; when there
+ * is none, wf is after wt. */
+void report_whole_months(const char *from, const char *to, char wf[11], char wt[11]);
 
 /* ---- people ---- */
 

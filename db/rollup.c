@@ -47,6 +47,11 @@ const struct tally_spec rollup_specs[ROLLUP_COUNT] = {
           " ON DUPLICATE KEY UPDATE marks = marks + VALUES(marks)", 3 },
         2, 1,
     },
+    [ROLLUP_COLLECTION_LATE] = {
+        { "INSERT INTO collection_late (site_id, local_day, marks) VALUES ", "(?,?,?)",
+          " ON DUPLICATE KEY UPDATE marks = marks + VALUES(marks)", 3 },
+        2, 1,
+    },
 };
 
 long long rollup_day(const char *local_day)
@@ -105,9 +110,13 @@ int rollup_dropoff(struct engine_tx *tx, const struct rollup_dropoff *f, int sig
     long long totals[] = { sign, sign * grams, sign * items, sign * points };
     long long hkey[] = { f->household_id, rollup_month(f->day), f->region_id };
     long long hval[] = { sign, sign * points, sign * grams, sign * items };
+    /* a day that has ended may be closed already: its household sets
+     * are worked out again */
+    long long lkey[] = { f->site_id, f->day }, lval[] = { 1 };
     return engine_tally(tx, ROLLUP_SITE_DAY, whole, totals) != 0 ||
                    engine_tally(tx, ROLLUP_HOUSEHOLD_MONTH, hkey, hval) != 0 ||
-                   rollup_late(tx, f->region_id, f->day, f->today) != 0
+                   rollup_late(tx, f->region_id, f->day, f->today) != 0 ||
+                   (f->day < f->today && engine_tally(tx, ROLLUP_COLLECTION_LATE, lkey, lval) != 0)
                ? -1
                : 0;
 }

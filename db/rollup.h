@@ -12,7 +12,11 @@
  *                         from a twelfth of the rows;
  *   participation_late    the village-months a movement changed after the
  *                         month had ended (migration 0016), for the closer
- *                         to work out again (db/closing.h).
+ *                         to work out again (db/closing.h);
+ *   collection_late       the site-days a drop-off or its reversal changed
+ *                         after the day had ended (migration 0017), for
+ *                         the closer of the household sets
+ *                         (db/collection_sets.h).
  *
  * A drop-off enters the first and the last as it is credited, and leaves
  * them again, on its own day and month, when it is reversed: reversed
@@ -32,6 +36,7 @@ enum {
     ROLLUP_STOCK_MONTH,
     ROLLUP_HOUSEHOLD_MONTH,
     ROLLUP_PARTICIPATION_LATE,
+    ROLLUP_COLLECTION_LATE,
     ROLLUP_COUNT
 };
 extern const struct tally_spec rollup_specs[ROLLUP_COUNT];

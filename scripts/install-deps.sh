@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential pkg-config
   libevent-dev libhiredis-dev libmariadb-dev libjwt-dev libjansson-dev
-  libqrencode-dev libpng-dev libsodium-dev libcmocka-dev libcairo2-dev
+  libqrencode-dev libpng-dev libsodium-dev libcmocka-dev libcairo2-dev libroaring-dev
   redis-server redis-tools mariadb-server mariadb-client
   wrk zbar-tools python3 tzdata ca-certificates fonts-wqy-microhei curl poppler-utils
   chromium

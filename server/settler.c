@@ -90,6 +90,9 @@ static void close_days(struct settler *s)
     if (res.months)
         log_msg(LOG_INFO, "closed %lld month(s) of participation, through %s", res.months,
                 res.months_through);
+    if (res.sets_days)
+        log_msg(LOG_INFO, "closed %lld day(s) of collection's household sets, through %s",
+                res.sets_days, res.sets_through);
 }
 
 /* Settle the month before this one unless done already. */

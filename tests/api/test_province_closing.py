@@ -29,7 +29,7 @@ def set_through(ctx, day):
 
 
 TABLES = ("stat_points_day", "stat_points_month", "stat_chain_day", "stat_chain_month",
-          "stat_participation_month")
+          "stat_participation_month", "stat_collection_set")
 
 
 def rollup_rows(ctx):
@@ -38,7 +38,8 @@ def rollup_rows(ctx):
 
 def reopen(ctx):
     sql(ctx, "".join("DELETE FROM %s; " % t for t in TABLES)
-            + "DELETE FROM participation_late; UPDATE rollup_closed SET through_day = NULL")
+            + "DELETE FROM participation_late; DELETE FROM collection_late; "
+              "UPDATE rollup_closed SET through_day = NULL")
 
 
 def scopes(ctx):
@@ -181,6 +182,127 @@ def test_closing_a_late_reversal_is_worked_out_again(ctx):
     expect_eq(get(w, "/v1/reports/ledger-check")["violations"], [], "ledger check")
 
 
+def collection_queries(ctx, w):
+    """Collection over the scopes and windows of queries(), by every group the closed
+    rows answer, and with a network, a category and a site."""
+    base = queries(ctx, w, "collection")
+    category = one(ctx, "SELECT category_id FROM dropoff_lines GROUP BY category_id "
+                        "ORDER BY COUNT(*) DESC, category_id LIMIT 1")
+    site = one(ctx, "SELECT site_id FROM dropoffs GROUP BY site_id ORDER BY COUNT(*) DESC, "
+                    "site_id LIMIT 1")
+    out = []
+    for q in base:
+        for extra in ("", "&group_by=region", "&group_by=day", "&group_by=month",
+                      "&network=recycling", "&group_by=region&category_id=%d" % category):
+            out.append(q + extra)
+    out.append(base[0] + "&site_id=%d" % site)
+    out.append(base[0] + "&group_by=site")
+    return out
+
+
+def collection_both_ways(ctx, w, qs):
+    day = through(ctx, "collection")
+    closed = [get(w, q) for q in qs]
+    sql(ctx, "UPDATE rollup_closed SET through_day = NULL WHERE name = 'collection'")
+    try:
+        raw = [get(w, q) for q in qs]
+    finally:
+        sql(ctx, "UPDATE rollup_closed SET through_day = '%s' WHERE name = 'collection'" % day)
+    return closed, raw
+
+
+def test_closing_collection_equals_the_sites_rows_read(ctx):
+    """Collection of a county or more from the closed rows and sets, against the same
+    read from the sites' rollups and the drop-offs alone: to the gram and the household,
+    by category, child region, day and month, with a network or a category; and the
+    province's distinct households of a window equal a brute-force count."""
+    w = world(ctx)
+    expect_eq(through(ctx, "collection"), through(ctx), "the last closed day of collection")
+    qs = collection_queries(ctx, w)
+    closed, raw = collection_both_ways(ctx, w, qs)
+    for q, a, b in zip(qs, closed, raw):
+        expect_eq(a, b, q)
+    assert any(r["households"] for a in closed for r in a["rows"]), "nobody in any row"
+    first, last = window()
+    mid = first + datetime.timedelta(days=17)
+    body = get(w, "/v1/reports/collection?region_id=%d&from=%s&to=%s" % (w.province, mid, last))
+    n, hh = sql(ctx, "SELECT COUNT(*), COUNT(DISTINCT household_id) FROM dropoffs "
+                     "WHERE status = 'ok' AND local_day BETWEEN '%s' AND '%s'" % (mid, last))[0]
+    expect_eq((body["totals"]["dropoffs"], body["totals"]["households"]), (int(n), int(hh)),
+              "drop-offs and distinct households of the window")
+
+
+def test_closing_a_late_collection_reversal_is_worked_out_again(ctx):
+    """A household's only drop-off of a closed day reversed: the site and day are marked
+    in the reversal's transaction; once the closer has run, the closed rows no longer
+    count it, as the raw read does, and the ledger check finds nothing."""
+    w = world(ctx)
+    day = through(ctx, "collection")
+    did, site, dday = [x for x in sql(
+        ctx, "SELECT MIN(d.id), MIN(d.site_id), d.local_day FROM dropoffs d "
+             "WHERE d.status = 'ok' AND d.local_day < '%s' GROUP BY d.household_id, d.local_day "
+             "HAVING COUNT(*) = 1 ORDER BY d.local_day DESC, MIN(d.id) LIMIT 1" % day)[0]]
+    q = "/v1/reports/collection?region_id=%d&from=%s&to=%s" % (w.province, dday, dday)
+    before = get(w, q)["totals"]
+    r = w.server.call("POST", "/v1/dropoffs/%s/reverse" % did, token=w.token,
+                      body={"reason": "weighed on the wrong card"},
+                      headers={"Idempotency-Key": "late-collection-%s" % did})
+    expect_json(r, 200)
+    expect_eq(sql(ctx, "SELECT marks FROM collection_late WHERE site_id = %s "
+                       "AND local_day = '%s'" % (site, dday)), [("1",)], "the day's mark")
+    p = ctx.wbctl("close-days", env=w.env)
+    expect_eq(p.returncode, 0, "close-days: %s" % p.stderr)
+    expect_eq(json.loads(p.stdout)["collection"]["through"], day, "nothing newly closed")
+    expect_eq(one(ctx, "SELECT COUNT(*) FROM collection_late"), 0, "marks worked out")
+    after = get(w, q)["totals"]
+    expect_eq((after["dropoffs"], after["households"]),
+              (before["dropoffs"] - 1, before["households"] - 1), "the day without it")
+    qs = [q, "/v1/reports/collection?region_id=%d&from=%s&to=%s&group_by=month"
+          % (w.province, window()[0], window()[1])]
+    closed, raw = collection_both_ways(ctx, w, qs)
+    for q, a, b in zip(qs, closed, raw):
+        expect_eq(a, b, q)
+    expect_eq(get(w, "/v1/reports/ledger-check")["violations"], [], "ledger check")
+
+
+def test_closing_check_finds_a_changed_collection_row(ctx):
+    w = world(ctx)
+    key = sql(ctx, "SELECT region_id, period, network, category_id FROM stat_collection_set "
+                   "WHERE span = 'day' AND region_id > 0 AND households > 1 "
+                   "ORDER BY period, region_id LIMIT 1")[0]     # of a closed month
+    where = ("span = 'day' AND region_id = %s AND period = '%s' AND network = '%s' "
+             "AND category_id = %s" % key)
+    sql(ctx, "UPDATE stat_collection_set SET grams = grams + 1 WHERE " + where)
+    try:
+        rules = {v["rule"] for v in get(w, "/v1/reports/ledger-check")["violations"]}
+    finally:
+        sql(ctx, "UPDATE stat_collection_set SET grams = grams - 1 WHERE " + where)
+    expect_eq(rules, {"rollup_collection_day", "rollup_collection_month"},
+              "rules broken by a changed sum")
+    # the same sums, another set of households: the members of another day's row
+    keep = sql(ctx, "SELECT HEX(members) FROM stat_collection_set WHERE " + where)[0][0]
+    other = sql(ctx, "SELECT HEX(members) FROM stat_collection_set WHERE span = 'day' "
+                     "AND region_id = %s AND period > '%s' AND HEX(members) <> '%s' "
+                     "ORDER BY period LIMIT 1" % (key[0], key[1], keep))[0][0]
+    sql(ctx, "UPDATE stat_collection_set SET members = UNHEX('%s') WHERE %s" % (other, where))
+    try:
+        found = [v for v in get(w, "/v1/reports/ledger-check")["violations"]
+                 if v["rule"] == "rollup_collection_day"]
+    finally:
+        sql(ctx, "UPDATE stat_collection_set SET members = UNHEX('%s') WHERE %s" % (keep, where))
+    assert found and "households" in found[0]["detail"], found
+    today = datetime.datetime.now(CST).date()
+    sql(ctx, "INSERT INTO stat_collection_set VALUES (0, 'day', '%s', 'recycling', 0, 1, 1, 0, "
+             "1, 1, '')" % today)
+    try:
+        found = [v for v in get(w, "/v1/reports/ledger-check")["violations"]
+                 if v["rule"] == "rollup_collection_day"]
+    finally:
+        sql(ctx, "DELETE FROM stat_collection_set WHERE span = 'day' AND period = '%s'" % today)
+    assert found and "after the last closed day" in found[0]["detail"], found
+    expect_eq(get(w, "/v1/reports/ledger-check")["violations"], [], "ledger check restored")
+
+
 def test_closing_points_equal_brute_force_sums(ctx):
     w = world(ctx)
     first, last = window()
@@ -216,7 +338,8 @@ def test_closing_closes_each_day_once(ctx):
     expect_eq(json.loads(p.stdout), {"points": {"days": 0, "through": day},
                                      "chain": {"days": 0, "through": day},
                                      "participation": {"months": 0,
-                                                       "through": through(ctx, "participation")}},
+                                                       "through": through(ctx, "participation")},
+                                     "collection": {"days": 0, "through": day}},
               "nothing left to close")
     expect_eq(w.server.stop(), 0, "the province's server stops")
     reopen(ctx)
@@ -236,13 +359,14 @@ def test_closing_closes_each_day_once(ctx):
     # and the server closes on its own, as it starts (it serves the province from now on)
     reopen(ctx)
     w.server = ctx.start_server({"WB_DB_NAME": "wbprov", "WB_REDIS_URL": w.env["WB_REDIS_URL"]})
-    ctx.wait_until(lambda: through(ctx) == day and through(ctx, "chain") == day, timeout=60,
-                   message="the server did not close the ended days")
+    ctx.wait_until(lambda: all(through(ctx, n) == day for n in ("points", "chain", "collection")),
+                   timeout=90, message="the server did not close the ended days")
 
     def logged():
         with open(w.server.log, encoding="utf-8", errors="replace") as f:
             log = f.read()       # written once the whole run is over
-        return all("day(s) of %s, through %s" % (name, day) in log for name in ("points", "chain"))
+        return all("day(s) of %s, through %s" % (name, day) in log
+                   for name in ("points", "chain", "collection's household sets"))
     ctx.wait_until(logged, timeout=30, message="no closing in the server's log")
     expect_eq(rollup_rows(ctx), before, "rollup rows after the server closed them")
     body = get(w, "/v1/reports/ledger-check")
