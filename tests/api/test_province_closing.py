@@ -265,6 +265,50 @@ def test_closing_a_late_collection_reversal_is_worked_out_again(ctx):
     expect_eq(get(w, "/v1/reports/ledger-check")["violations"], [], "ledger check")
 
 
+def test_closing_a_backdated_upload_is_worked_out_again(ctx):
+    """An offline upload recorded three days back, into a closed day, by an attendant of
+    a drop-off point, for a household that brought nothing that day: the day is marked,
+    and once the closer has run the closed rows count the drop-off and the household."""
+    w = world(ctx)
+    back = datetime.datetime.now(CST).date() - datetime.timedelta(days=3)
+    assert str(back) <= through(ctx, "collection"), "the day is not closed"
+    att, site, path = sql(ctx, "SELECT s.id, s.site_id, g.path FROM staff s "
+                               "JOIN sites t ON t.id = s.site_id JOIN regions g "
+                               "ON g.id = t.region_id WHERE s.role = 'attendant' "
+                               "AND t.tier = 'dropoff' AND s.status = 'active' "
+                               "ORDER BY s.id LIMIT 1")[0]
+    county = "/".join(path.split("/")[:4]) + "/"
+    hid = one(ctx, "SELECT h.id FROM households h JOIN regions v ON v.id = h.region_id "
+                   "WHERE v.path LIKE '%s%%' AND h.status = 'active' AND NOT EXISTS "
+                   "(SELECT 1 FROM dropoffs d WHERE d.household_id = h.id "
+                   "AND d.local_day = '%s') ORDER BY h.id LIMIT 1" % (county, back))
+    card = w.server.call("POST", "/v1/households/%d/card" % hid, token=w.token)
+    code = expect_json(card)["code"]
+    category = sql(ctx, "SELECT code FROM categories WHERE unit <> 'item' ORDER BY id LIMIT 1")[0][0]
+    q = "/v1/reports/collection?region_id=%d&from=%s&to=%s" % (w.province, back, back)
+    before = get(w, q)["totals"]
+    # an attendant's token: its site, and its site's county as its reach
+    token = ctx.make_token(ctx.claims(staff_id=int(att), role="attendant", site=int(site),
+                                      region=int(county.split("/")[-2])))
+    item = {"code": code, "items": [{"category": category, "grams": 1000}],
+            "recorded_at": "%sT12:00:00+08:00" % back, "client_ref": "late-upload-%d" % hid}
+    r = w.server.call("POST", "/v1/dropoffs/batch", body={"dropoffs": [item]}, token=token)
+    res = expect_json(r, 200)["results"]
+    expect_eq(res[0].get("status"), "created", "the upload (%r)" % res[0])
+    expect_eq(sql(ctx, "SELECT marks FROM collection_late WHERE site_id = %s "
+                       "AND local_day = '%s'" % (site, back)), [("1",)], "the day's mark")
+    p = ctx.wbctl("close-days", env=w.env)
+    expect_eq(p.returncode, 0, "close-days: %s" % p.stderr)
+    expect_eq(one(ctx, "SELECT COUNT(*) FROM collection_late"), 0, "marks worked out")
+    after = get(w, q)["totals"]
+    expect_eq((after["dropoffs"], after["grams"], after["households"]),
+              (before["dropoffs"] + 1, before["grams"] + 1000, before["households"] + 1),
+              "the day with it")
+    closed, raw = collection_both_ways(ctx, w, [q])
+    expect_eq(closed, raw, q)
+    expect_eq(get(w, "/v1/reports/ledger-check")["violations"], [], "ledger check")
+
+
 def test_closing_check_finds_a_changed_collection_row(ctx):
     w = world(ctx)
     key = sql(ctx, "SELECT region_id, period, network, category_id FROM stat_collection_set "
