@@ -41,13 +41,21 @@ static const char SQL_STORED[] =
 #define STR(x) #x
 #define XSTR(x) STR(x)
 static const char SQL_LATE[] =
-    "SELECT site_id, DATE_FORMAT(local_day, '%Y%m%d') + 0 FROM collection_late "
-    "ORDER BY local_day, site_id LIMIT " XSTR(LATE_ROWS) " FOR UPDATE";
+    "SELECT site_id, DATE_FORMAT(local_day, '%Y%m%d') + 0, marks FROM collection_late "
+    "FORCE INDEX (ix_late_day) ORDER BY local_day, site_id LIMIT " XSTR(LATE_ROWS);
 static const char SQL_LATE_DONE[] =
-    "DELETE FROM collection_late WHERE site_id = ? AND local_day = ?";
+    "DELETE FROM collection_late WHERE site_id = ? AND local_day = ? AND marks = ?";
 static const char SQL_LATE_DAYS[] =
     "SELECT DISTINCT DATE_FORMAT(local_day, '%Y%m%d') + 0 FROM collection_late";
-static const char SQL_SITES_AT[] = "SELECT COUNT(*) FROM sites WHERE region_id = ?";
+/* what a report by child region cannot read from the closed rows: a site
+ * of the region itself (its own key), or a child below a county's level
+ * (levels may be skipped: a town right under a city) */
+static const char SQL_NARROW_CHILD[] =
+    "SELECT (SELECT COUNT(*) FROM sites WHERE region_id = ?) + (SELECT COUNT(*) FROM regions "
+    "WHERE parent_id = ? AND level NOT IN ('province','city','county'))";
+static const char SQL_NARROW_ROOT[] =
+    "SELECT COUNT(*) FROM regions WHERE parent_id IS NULL "
+    "AND level NOT IN ('province','city','county')";
 static const char SQL_STRAY[] =
     "SELECT span, DATE_FORMAT(period, '%Y%m%d') + 0, region_id FROM stat_collection_set "
     "WHERE (span = 'day' AND period > ?) OR (span = 'month' AND LAST_DAY(period) > ?) LIMIT 20";
@@ -350,8 +358,8 @@ static int sets_write(struct db *d, struct sets *s, const char *span, long long 
     }
     if (rc == 0)
         rc = writer_flush(&wr);
-    else
-        (void)writer_flush(&wr);        /* frees what was gathered */
+    for (int i = 0; i < wr.nbufs; i++)  /* what an error left gathered */
+        free(wr.bufs[i]);
     db_rows_builder_release(&wr.rb);
     free(wr.bufs);
     return rc;
@@ -391,7 +399,6 @@ struct run {
     long long days;                 /* closed (or worked out) by this transaction */
     long long through;
     bool more;                      /* marks are left for the next transaction */
-    const struct wide *w;
 };
 
 /* One transaction: the next days not closed, up to their month's end. */
@@ -409,61 +416,83 @@ static int close_some(struct db *d, void *arg)
         return -1;
     if (!first || first > run->last)
         return 0;
+    struct wide w;
+    if (wide_load(d, &w) != 0)
+        return -1;
     long long day = first;
+    int rc = 0;
     for (;; day = closing_next_day(day)) {
-        if (close_day(d, run->w, day) != 0)
-            return -1;
+        if ((rc = close_day(d, &w, day)) != 0)
+            break;
         run->days++;
         if (day >= run->last || day / 100 != closing_next_day(day) / 100)
             break;
     }
-    if (day / 100 != closing_next_day(day) / 100 && close_month(d, rollup_month(day)) != 0)
-        return -1;
-    if (closing_set_through(d, COLLECTION_SETS_NAME, day) != 0)
-        return -1;
-    run->through = day;
-    return 0;
+    free(w.id);
+    if (rc == 0 && day / 100 != closing_next_day(day) / 100)
+        rc = close_month(d, rollup_month(day));
+    if (rc == 0)
+        rc = closing_set_through(d, COLLECTION_SETS_NAME, day);
+    if (rc == 0)
+        run->through = day;
+    return rc;
 }
 
 /* One transaction: the marks of up to LATE_DAYS days, each closed day
  * among them worked out again, and its month when that is closed.  The
- * marks are read with locks before anything else, so the drop-offs read
- * after them include every movement that made them. */
+ * marks are the transaction's first plain read, so its snapshot holds
+ * every movement that made them; they are read without locks (a late
+ * movement never waits on the closer's work) and taken away at the end
+ * only as they were read: a mark a movement added to meanwhile stays for
+ * the next run. */
+struct mark {
+    long long site, day, marks;
+};
+
 static int work_late(struct db *d, void *arg)
 {
     struct run *run = arg;
     long long through;
     run->days = 0;
+    run->more = false;
     if (closing_lock(d, COLLECTION_SETS_NAME, &through) != 0)
         return -1;
-    struct db_rows *marks = db_query(d, SQL_LATE, "");
-    if (!marks)
+    struct db_rows *rows = db_query(d, SQL_LATE, "");
+    if (!rows)
         return -1;
+    struct mark *marks = malloc(LATE_ROWS * sizeof *marks);
     long long days[LATE_DAYS];
-    int ndays = 0, nmarks = 0, rc = 0;
-    run->more = false;
-    while (rc == 0 && db_rows_next(marks)) {
-        long long site = db_rows_int(marks, 0), day = db_rows_int(marks, 1);
-        if (ndays == 0 || days[ndays - 1] != day) {
+    int ndays = 0, nmarks = 0, nread = 0, rc = marks ? 0 : -1;
+    while (rc == 0 && db_rows_next(rows)) {
+        struct mark m = { db_rows_int(rows, 0), db_rows_int(rows, 1), db_rows_int(rows, 2) };
+        nread++;
+        if (ndays == 0 || days[ndays - 1] != m.day) {
             if (ndays == LATE_DAYS) {
                 run->more = true;           /* the next transaction's */
                 break;
             }
-            days[ndays++] = day;
+            days[ndays++] = m.day;
         }
-        if (++nmarks == LATE_ROWS)
-            run->more = true;
-        if (db_exec(d, SQL_LATE_DONE, "ii", site, day) < 0)
-            rc = -1;
+        marks[nmarks++] = m;
     }
-    db_rows_free(marks);
+    db_rows_free(rows);
+    if (nread == LATE_ROWS)
+        run->more = true;
+    struct wide w = { NULL, 0 };
+    if (rc == 0 && ndays && wide_load(d, &w) != 0)
+        rc = -1;
     for (int i = 0; rc == 0 && i < ndays; i++) {
         if (!through || days[i] > through)
             continue;               /* not closed yet: it is summed afresh when it is */
-        rc = close_day(d, run->w, days[i]);
+        rc = close_day(d, &w, days[i]);
         if (rc == 0 && month_last(rollup_month(days[i])) <= through)
             rc = close_month(d, rollup_month(days[i]));
     }
+    for (int i = 0; rc == 0 && i < nmarks; i++)
+        if (db_exec(d, SQL_LATE_DONE, "iii", marks[i].site, marks[i].day, marks[i].marks) < 0)
+            rc = -1;
+    free(w.id);
+    free(marks);
     run->days = ndays;
     run->through = through;
     return rc;
@@ -473,13 +502,10 @@ int collection_sets_close(struct db *d, time_t now, long long *days, char throug
 {
     *days = 0;
     through[0] = '\0';
-    struct wide w;
-    if (wide_load(d, &w) != 0)
-        return -1;
     /* the last day that ended CLOSING_LAG_S ago: the one before that moment's */
     char lag_day[11];
     clock_local_day(now - CLOSING_LAG_S, lag_day, sizeof lag_day);
-    struct run run = { .w = &w, .last = closing_prev_day(rollup_day(lag_day)) };
+    struct run run = { .last = closing_prev_day(rollup_day(lag_day)) };
     int rc = 0;
     for (;;) {
         if (db_tx(d, close_some, &run) != DB_TX_COMMITTED) {
@@ -490,14 +516,17 @@ int collection_sets_close(struct db *d, time_t now, long long *days, char throug
         if (run.days == 0 || run.through >= run.last)
             break;
     }
-    while (rc == 0) {
-        if (db_tx(d, work_late, &run) != DB_TX_COMMITTED)
+    /* the marks of closed days are worked out even when a day would not
+     * close: they correct what reports read already */
+    for (;;) {
+        if (db_tx(d, work_late, &run) != DB_TX_COMMITTED) {
             rc = -1;
-        else if (!run.more)
+            break;
+        }
+        if (!run.more)
             break;
     }
     closing_day_text(run.through, through);
-    free(w.id);
     return rc;
 }
 
@@ -572,10 +601,9 @@ static int sets_answer(struct db *d, const struct collection_query *q, bool grou
         return 1;
     if (q->group == GROUP_SITE || (q->level && strcmp(q->level, "county") == 0))
         return 0;                   /* by site, or a county's towns */
-    /* by child region: a site of the region itself is its own key, which
-     * no row holds apart */
     long long n = 0;
-    if (q->region_id && db_query_int(d, &n, SQL_SITES_AT, "i", q->region_id) != 1)
+    if ((q->region_id ? db_query_int(d, &n, SQL_NARROW_CHILD, "ii", q->region_id, q->region_id)
+                      : db_query_int(d, &n, SQL_NARROW_ROOT, "")) != 1)
         return -1;
     return n == 0;
 }
@@ -809,7 +837,7 @@ static int verify_month(struct db *d, long long month, struct sets *days,
     return rc;
 }
 
-int collection_sets_verify(struct db *d, collection_sets_bad_fn bad, void *ctx)
+static int verify(struct db *d, collection_sets_bad_fn bad, void *ctx)
 {
     char through_text[11];
     long long first;
@@ -881,5 +909,21 @@ int collection_sets_verify(struct db *d, collection_sets_bad_fn bad, void *ctx)
     sets_free(&month);
     free(w.id);
     free(pending);
+    return rc;
+}
+
+int collection_sets_verify(struct db *d, collection_sets_bad_fn bad, void *ctx)
+{
+    /* one snapshot for the whole walk: a late movement writes its mark and
+     * its drop-off together, and the closer its rows, the marks it took
+     * away and its last closed day together, so nothing can be seen half
+     * done */
+    if (db_exec(d, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", "") < 0)
+        return -1;
+    int rc = verify(d, bad, ctx);
+    if (rc == 0 && db_exec(d, "COMMIT", "") < 0)
+        rc = -1;
+    if (rc != 0)
+        db_rollback(d);
     return rc;
 }

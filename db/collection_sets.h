@@ -62,7 +62,8 @@ struct collection_rows {
 int collection_rows_read(struct db *d, const struct collection_query *q, bool grouped,
                          struct collection_rows *out);
 
-/* For the ledger check: every closed day's stored rows against the rows
+/* For the ledger check, in one read-only snapshot of its own (so not
+ * inside a transaction): every closed day's stored rows against the rows
  * worked out from its drop-offs, and every closed month's against the
  * sums and unions of its days; days with marks still waiting are left aside.  Calls
  * bad(ctx, what, detail) for each difference ("day" or "month", and

@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS collection_late (
   site_id    BIGINT UNSIGNED NOT NULL,
   local_day  DATE NOT NULL,
   marks      BIGINT NOT NULL,
-  PRIMARY KEY (site_id, local_day)
+  PRIMARY KEY (site_id, local_day),
+  KEY ix_late_day (local_day, site_id)
 ) ENGINE=InnoDB;
 
 INSERT IGNORE INTO rollup_closed (name, through_day) VALUES ('collection', NULL);

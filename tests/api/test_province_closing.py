@@ -185,7 +185,11 @@ def test_closing_a_late_reversal_is_worked_out_again(ctx):
 def collection_queries(ctx, w):
     """Collection over the scopes and windows of queries(), by every group the closed
     rows answer, and with a network, a category and a site."""
-    base = queries(ctx, w, "collection")
+    county, _ = scopes(ctx)
+    city = one(ctx, "SELECT parent_id FROM regions WHERE id = %d" % county)
+    first, last = window()
+    base = queries(ctx, w, "collection") + [
+        "/v1/reports/collection?region_id=%d&from=%s&to=%s" % (city, first, last)]
     category = one(ctx, "SELECT category_id FROM dropoff_lines GROUP BY category_id "
                         "ORDER BY COUNT(*) DESC, category_id LIMIT 1")
     site = one(ctx, "SELECT site_id FROM dropoffs GROUP BY site_id ORDER BY COUNT(*) DESC, "
