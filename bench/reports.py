@@ -6,7 +6,7 @@
              [--db-socket S --db-user U --db-password P --db-name D]
   reports.py compare FILE...
 
-measure: N requests (20) of every report, after one untimed request, for one county and
+measure: N requests (20) of every report, after three untimed ones, for one county and
 one month, and for the whole province and one year (the leaderboard ranks one month, so
 its province figure is the province and one month); p50 and p95 in ms.  With the --db-*
 options it also times the brute-force SQL of the collection report over the raw
@@ -141,6 +141,8 @@ def measure(argv):
             print("%-14s %-14s   answered %d after %.0f ms: %s" % (report, scope, status, ms,
                                                                  data[:120].decode(errors="replace")))
             continue
+        for _ in range(2):      # two more untimed: the pages and the statements warm
+            api.call("GET", path)
         times = []
         for _ in range(n if scope == "county_month" else n_wide):
             t = time.monotonic()
