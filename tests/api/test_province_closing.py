@@ -102,14 +102,8 @@ def test_closing_flows_equal_the_sites_rows_read(ctx):
     """Flows of a county or more from the chain's closed days, against the same read
     from the sites' own rows; every one balances."""
     w = world(ctx)
-    day = through(ctx, "chain")
     qs = queries(ctx, w, "flows")
-    closed = [get(w, q) for q in qs]
-    sql(ctx, "UPDATE rollup_closed SET through_day = NULL WHERE name = 'chain'")
-    try:
-        raw = [get(w, q) for q in qs]
-    finally:
-        sql(ctx, "UPDATE rollup_closed SET through_day = '%s' WHERE name = 'chain'" % day)
+    closed, raw = both_ways(ctx, w, qs, "chain")
     for q, a, b in zip(qs, closed, raw):
         expect_eq(a, b, q)
         assert all(t["balanced"] for t in a["totals"]), q
@@ -133,15 +127,20 @@ def participation_queries(ctx, w):
     return out
 
 
-def participation_both_ways(ctx, w, qs):
-    day = through(ctx, "participation")
+def both_ways(ctx, w, qs, name):
+    """Each query read with rollup name's closed periods, then with none closed."""
+    day = through(ctx, name)
     closed = [get(w, q) for q in qs]
-    sql(ctx, "UPDATE rollup_closed SET through_day = NULL WHERE name = 'participation'")
+    sql(ctx, "UPDATE rollup_closed SET through_day = NULL WHERE name = '%s'" % name)
     try:
         raw = [get(w, q) for q in qs]
     finally:
-        sql(ctx, "UPDATE rollup_closed SET through_day = '%s' WHERE name = 'participation'" % day)
+        sql(ctx, "UPDATE rollup_closed SET through_day = '%s' WHERE name = '%s'" % (day, name))
     return closed, raw
+
+
+def participation_both_ways(ctx, w, qs):
+    return both_ways(ctx, w, qs, "participation")
 
 
 def test_closing_participation_equals_the_raw_read(ctx):
@@ -205,14 +204,7 @@ def collection_queries(ctx, w):
 
 
 def collection_both_ways(ctx, w, qs):
-    day = through(ctx, "collection")
-    closed = [get(w, q) for q in qs]
-    sql(ctx, "UPDATE rollup_closed SET through_day = NULL WHERE name = 'collection'")
-    try:
-        raw = [get(w, q) for q in qs]
-    finally:
-        sql(ctx, "UPDATE rollup_closed SET through_day = '%s' WHERE name = 'collection'" % day)
-    return closed, raw
+    return both_ways(ctx, w, qs, "collection")
 
 
 def test_closing_collection_equals_the_sites_rows_read(ctx):
