@@ -3,6 +3,7 @@
 #include "db/batch.h"
 #include "db/collection_sets.h"
 #include "db/db.h"
+#include "db/regions.h"
 #include "db/rollup.h"
 #include "server/clock.h"
 
@@ -117,6 +118,29 @@ long long closing_prev_day(long long day)
     return day_number(day_count(day) - 1);
 }
 
+long long closing_last_day(time_t now)
+{
+    return day_number(day_count(local_day_of(now - CLOSING_LAG_S)) - 1);
+}
+
+bool closing_month_ends(long long day)
+{
+    return day / 100 != closing_next_day(day) / 100;
+}
+
+long long closing_upto(long long first, long long last)
+{
+    long long upto = first;
+    while (upto < last && !closing_month_ends(upto))
+        upto = closing_next_day(upto);
+    return upto;
+}
+
+long long closing_month_last(long long month)
+{
+    return closing_prev_day(closing_next_month(month));
+}
+
 void closing_day_text(long long day, char out[11])
 {
     unsigned y = (unsigned)(day / 10000) % 10000u, m = (unsigned)(day / 100) % 100u,
@@ -151,17 +175,12 @@ int closing_spread(struct tally *t, const char *path, const long long *key,
     k[0] = 0;
     if (!path || *path != '/' || tally_append(t, k, val) != 0)
         return -1;
-    for (const char *p = path + 1; *p;) {
-        char *end;
-        long long id = strtoll(p, &end, 10);
-        if (end == p || *end != '/' || id <= 0)
-            return -1;
-        k[0] = id;
+    const char *p = path + 1;
+    int more;
+    while ((more = region_path_next(&p, &k[0])) == 1)
         if (tally_append(t, k, val) != 0)
             return -1;
-        p = end + 1;
-    }
-    return 0;
+    return more;
 }
 
 int closing_day_tally(struct db *d, enum closing_rollup r, long long day, struct tally *t)
@@ -230,9 +249,7 @@ static int close_some(struct db *d, void *arg)
         return -1;
     if (!first || first > run->last)
         return 0;           /* nothing to sum yet, or nothing ended */
-    long long upto = first;
-    while (upto < run->last && upto / 100 == closing_next_day(upto) / 100)
-        upto = closing_next_day(upto);                 /* to the month's end, or last */
+    long long upto = closing_upto(first, run->last);
 
     struct tally month;
     tally_init(&month, sp->month);
@@ -271,7 +288,7 @@ static int close_some(struct db *d, void *arg)
 int closing_run(struct db *d, time_t now, struct closing_result *out)
 {
     memset(out, 0, sizeof *out);
-    long long last = day_number(day_count(local_day_of(now - CLOSING_LAG_S)) - 1);
+    long long last = closing_last_day(now);
     for (int r = 0; r < CLOSING_N; r++) {
         struct run run = { .r = (enum closing_rollup)r, .last = last };
         for (;;) {

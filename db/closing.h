@@ -24,6 +24,7 @@
 #ifndef WB_CLOSING_H
 #define WB_CLOSING_H
 
+#include <stdbool.h>
 #include <time.h>
 
 #include "db/tally.h"
@@ -123,6 +124,16 @@ int closing_first_day(struct db *d, enum closing_rollup r, long long *day);
  * moment the days after through (YYYY-MM-DD) begin: local midnight. */
 long long closing_next_day(long long day);
 long long closing_prev_day(long long day);
+
+/* The last day a run at now may close: the one before the day it was
+ * CLOSING_LAG_S before now.  A transaction closes from first up to the end
+ * of first's month or last, whichever comes first (closing_upto). */
+long long closing_last_day(time_t now);
+long long closing_upto(long long first, long long last);
+
+/* The last day of month (YYYYMM01), and whether day ends its month. */
+long long closing_month_last(long long month);
+bool closing_month_ends(long long day);
 void closing_day_text(long long day, char out[11]);
 time_t closing_after(const char *through);
 

@@ -66,10 +66,6 @@ long long closing_next_month(long long month)
     return m == 12 ? (y + 1) * 10000 + 101 : y * 10000 + (m + 1) * 100 + 1;
 }
 
-static long long month_last_day(long long month)
-{
-    return closing_prev_day(closing_next_month(month));
-}
 
 static time_t month_start(long long month)
 {
@@ -120,7 +116,7 @@ int closing_month_tally(struct db *d, long long month, long long region_id, stru
     long long end = (long long)month_start(closing_next_month(month));
     char first[11], last[11];
     closing_day_text(month, first);
-    closing_day_text(month_last_day(month), last);
+    closing_day_text(closing_month_last(month), last);
     int one = region_id != 0;
     struct db_rows *hh = one ? db_query(d, SQL_HH[1], "iii", end, end, region_id)
                              : db_query(d, SQL_HH[0], "ii", end, end);
@@ -175,11 +171,11 @@ static int close_month(struct db *d, void *arg)
     if (rc == 0)
         rc = closing_flush(d, &t);
     tally_release(&t);
-    if (rc == 0 && closing_set_through(d, CLOSING_MONTHS_NAME, month_last_day(month)) != 0)
+    if (rc == 0 && closing_set_through(d, CLOSING_MONTHS_NAME, closing_month_last(month)) != 0)
         rc = -1;
     if (rc == 0) {
         run->closed = 1;
-        run->through = month_last_day(month);
+        run->through = closing_month_last(month);
     }
     return rc;
 }

@@ -3,8 +3,8 @@
 #include "db/batch.h"
 #include "db/closing.h"
 #include "db/db.h"
+#include "db/regions.h"
 #include "db/rollup.h"
-#include "server/clock.h"
 
 #include <roaring/roaring.h>
 #include <stdint.h>
@@ -26,8 +26,9 @@
     "FORCE INDEX (ix_dropoffs_day) " join "JOIN sites t ON t.id = d.site_id "                \
     "JOIN regions g ON g.id = t.region_id WHERE d.local_day = ? AND d.status = 'ok'"
 static const char SQL_DAY[] =
-    DAY_ROWS("0, d.grams, d.items, d.points", "") " UNION ALL " DAY_ROWS(
-        "l.category_id, l.grams, l.count, l.points", "JOIN dropoff_lines l ON l.dropoff_id = d.id ");
+    DAY_ROWS("0, d.grams, d.items, d.points", "") " UNION ALL "
+    DAY_ROWS("l.category_id, l.grams, l.count, l.points",
+             "JOIN dropoff_lines l ON l.dropoff_id = d.id ");
 
 static const char SQL_WIDE[] =
     "SELECT id FROM regions WHERE level IN ('province','city','county') ORDER BY id";
@@ -37,7 +38,8 @@ static const char SQL_WIPE[] =
     "DELETE FROM stat_collection_set WHERE span = ? AND period = ?";
 static const char SQL_STORED[] =
     "SELECT region_id, network + 0, category_id, dropoffs, grams, items, points, members "
-    "FROM stat_collection_set FORCE INDEX (ix_set_period) WHERE span = ? AND period BETWEEN ? AND ?";
+    "FROM stat_collection_set FORCE INDEX (ix_set_period) "
+    "WHERE span = ? AND period BETWEEN ? AND ?";
 #define STR(x) #x
 #define XSTR(x) STR(x)
 static const char SQL_LATE[] =
@@ -206,28 +208,22 @@ static int sets_add(struct sets *s, const struct wide *w, const char *path, int 
 {
     if (household <= 0 || household > (long long)UINT32_MAX || !path || *path != '/')
         return -1;
-    long long id = 0;
-    for (const char *p = path + 1;;) {
-        struct set *e = sets_get(s, id, network, category);
-        if (!e)
-            return -1;
-        e->fig[F_DROPOFFS]++;
-        for (int f = F_GRAMS; f < F_N; f++)
-            e->fig[f] += fig[f - F_GRAMS];
-        roaring_bitmap_add(e->members, (uint32_t)household);
-        /* the next wide region on the path */
-        for (id = 0; *p && !id;) {
-            char *end;
-            long long next = strtoll(p, &end, 10);
-            if (end == p || *end != '/' || next <= 0)
+    const char *p = path + 1;
+    long long id = 0;           /* region 0 first, then the path's wide ones */
+    int more = 1;
+    while (more == 1) {
+        if (id == 0 || wide_has(w, id)) {
+            struct set *e = sets_get(s, id, network, category);
+            if (!e)
                 return -1;
-            p = end + 1;
-            if (wide_has(w, next))
-                id = next;
+            e->fig[F_DROPOFFS]++;
+            for (int f = F_GRAMS; f < F_N; f++)
+                e->fig[f] += fig[f - F_GRAMS];
+            roaring_bitmap_add(e->members, (uint32_t)household);
         }
-        if (!id)
-            return 0;
+        more = region_path_next(&p, &id);
     }
+    return more;
 }
 
 /* A day's sets worked out from its drop-offs (day YYYYMMDD). */
@@ -365,11 +361,6 @@ static int sets_write(struct db *d, struct sets *s, const char *span, long long 
     return rc;
 }
 
-static long long month_last(long long month)
-{
-    return closing_prev_day(closing_next_month(month));
-}
-
 /* The day's rows worked out again. */
 static int close_day(struct db *d, const struct wide *w, long long day)
 {
@@ -385,7 +376,7 @@ static int close_day(struct db *d, const struct wide *w, long long day)
 static int close_month(struct db *d, long long month)
 {
     struct sets s = { 0 };
-    int rc = stored_union(d, "day", month, month_last(month), &s);
+    int rc = stored_union(d, "day", month, closing_month_last(month), &s);
     if (rc == 0)
         rc = sets_write(d, &s, "month", month);
     sets_free(&s);
@@ -419,22 +410,18 @@ static int close_some(struct db *d, void *arg)
     struct wide w;
     if (wide_load(d, &w) != 0)
         return -1;
-    long long day = first;
+    long long upto = closing_upto(first, run->last);
     int rc = 0;
-    for (;; day = closing_next_day(day)) {
-        if ((rc = close_day(d, &w, day)) != 0)
-            break;
-        run->days++;
-        if (day >= run->last || day / 100 != closing_next_day(day) / 100)
-            break;
-    }
+    for (long long day = first; rc == 0 && day <= upto; day = closing_next_day(day))
+        if ((rc = close_day(d, &w, day)) == 0)
+            run->days++;
     free(w.id);
-    if (rc == 0 && day / 100 != closing_next_day(day) / 100)
-        rc = close_month(d, rollup_month(day));
+    if (rc == 0 && closing_month_ends(upto))
+        rc = close_month(d, rollup_month(upto));
     if (rc == 0)
-        rc = closing_set_through(d, COLLECTION_SETS_NAME, day);
+        rc = closing_set_through(d, COLLECTION_SETS_NAME, upto);
     if (rc == 0)
-        run->through = day;
+        run->through = upto;
     return rc;
 }
 
@@ -485,7 +472,7 @@ static int work_late(struct db *d, void *arg)
         if (!through || days[i] > through)
             continue;               /* not closed yet: it is summed afresh when it is */
         rc = close_day(d, &w, days[i]);
-        if (rc == 0 && month_last(rollup_month(days[i])) <= through)
+        if (rc == 0 && closing_month_last(rollup_month(days[i])) <= through)
             rc = close_month(d, rollup_month(days[i]));
     }
     for (int i = 0; rc == 0 && i < nmarks; i++)
@@ -502,10 +489,7 @@ int collection_sets_close(struct db *d, time_t now, long long *days, char throug
 {
     *days = 0;
     through[0] = '\0';
-    /* the last day that ended CLOSING_LAG_S ago: the one before that moment's */
-    char lag_day[11];
-    clock_local_day(now - CLOSING_LAG_S, lag_day, sizeof lag_day);
-    struct run run = { .last = closing_prev_day(rollup_day(lag_day)) };
+    struct run run = { .last = closing_last_day(now) };
     int rc = 0;
     for (;;) {
         if (db_tx(d, close_some, &run) != DB_TX_COMMITTED) {
@@ -715,15 +699,15 @@ static int site_rows(struct db *d, const struct collection_query *q, bool groupe
     return rc;
 }
 
-int collection_rows_read(struct db *d, const struct collection_query *q, bool grouped,
-                         struct collection_rows *out)
+/* The rows of q, grouped or its totals; through: the last closed day of
+ * the closed rows ("" none), read once for both. */
+static int rows_read(struct db *d, const struct collection_query *q, bool grouped,
+                     const char *through, struct collection_rows *out)
 {
     memset(out, 0, sizeof *out);
-    int use = sets_answer(d, q, grouped);
-    char through[11] = "";
-    if (use < 0 || (use && closing_through(d, COLLECTION_SETS_NAME, through) != 0))
+    int use = through[0] && strcmp(q->p.from, through) <= 0 ? sets_answer(d, q, grouped) : 0;
+    if (use < 0)
         return -1;
-    use = use && through[0] && strcmp(q->p.from, through) <= 0;
     struct keyed k = { 0 };
     int rc;
     if (!use) {
@@ -748,6 +732,26 @@ int collection_rows_read(struct db *d, const struct collection_query *q, bool gr
     }
     keyed_free(&k);
     return rc;
+}
+
+int collection_read(struct db *d, const struct collection_query *q,
+                    struct collection_rows *rows, struct collection_row *totals)
+{
+    char through[11] = "";
+    struct collection_rows t = { NULL, 0 };
+    memset(rows, 0, sizeof *rows);
+    if ((q->site_id == 0 && wide_region(q) &&
+         closing_through(d, COLLECTION_SETS_NAME, through) != 0) ||
+        rows_read(d, q, true, through, rows) != 0 || rows_read(d, q, false, through, &t) != 0) {
+        free(rows->v);
+        memset(rows, 0, sizeof *rows);
+        return -1;
+    }
+    memset(totals, 0, sizeof *totals);
+    if (t.n)
+        *totals = t.v[0];
+    free(t.v);
+    return 0;
 }
 
 /* ---- the ledger check ---- */
@@ -899,7 +903,7 @@ static int verify(struct db *d, collection_sets_bad_fn bad, void *ctx)
         }
         if (!marked)
             rc = verify_day(d, &w, day, bad, ctx, &month);
-        if (rc == 0 && day / 100 != closing_next_day(day) / 100) {
+        if (rc == 0 && closing_month_ends(day)) {
             if (month_clean)
                 rc = verify_month(d, rollup_month(day), &month, bad, ctx);
             sets_free(&month);

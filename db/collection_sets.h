@@ -54,13 +54,13 @@ struct collection_rows {
     int n;
 };
 
-/* The rows of q per group (grouped) or the one of its whole window (none
+/* The rows of q per group, and the totals of its whole window (all 0
  * when nothing was collected): where q's region is a county or wider,
  * from the closed rows and, for the days after them, the sites' rollups
  * and the drop-offs; else from those alone.  0 or -1; the caller frees
- * out->v. */
-int collection_rows_read(struct db *d, const struct collection_query *q, bool grouped,
-                         struct collection_rows *out);
+ * rows->v. */
+int collection_read(struct db *d, const struct collection_query *q,
+                    struct collection_rows *rows, struct collection_row *totals);
 
 /* For the ledger check, in one read-only snapshot of its own (so not
  * inside a transaction): every closed day's stored rows against the rows

@@ -63,6 +63,19 @@ long long region_insert(struct db *d, const struct region *parent, const char *n
     return id;
 }
 
+int region_path_next(const char **p, long long *id)
+{
+    if (!**p)
+        return 0;
+    char *end;
+    long long v = strtoll(*p, &end, 10);
+    if (end == *p || *end != '/' || v <= 0)
+        return -1;
+    *id = v;
+    *p = end + 1;
+    return 1;
+}
+
 bool region_path_within(const char *root_path, const char *path)
 {
     size_t n = strlen(root_path);

@@ -31,6 +31,11 @@ int region_get(struct db *d, long long id, struct region *out);
 long long region_insert(struct db *d, const struct region *parent, const char *name,
                         const char *level, const char *code);
 
+/* The next id of a materialised path ("/1/4/9/"), *p at the character
+ * after a '/' (path + 1 to begin): 1 with *id and *p moved past it, 0 at
+ * the end, -1 when the path is malformed. */
+int region_path_next(const char **p, long long *id);
+
 /* true when path (of some region) lies in the subtree whose root has
  * root_path; root_path "/" is everything. */
 bool region_path_within(const char *root_path, const char *path);

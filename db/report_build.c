@@ -160,7 +160,8 @@ static json_t *build_collection(struct db *d, const struct report_query *rq)
     int ncats = catalog_all(d, &cats);
     struct children ch = { NULL, 0 };
     struct collection_rows rows = { NULL, 0 };
-    if (ncats < 0 || collection_rows_read(d, &q, true, &rows) != 0 ||
+    struct collection_row total;
+    if (ncats < 0 || collection_read(d, &q, &rows, &total) != 0 ||
         (q.group == GROUP_REGION && report_children_load(d, &rq->s, &ch) != 0)) {
         free(rows.v);
         free(ch.c);
@@ -191,12 +192,7 @@ static json_t *build_collection(struct db *d, const struct report_query *rq)
     }
     free(v);
     free(ch.c);
-    json_t *totals = NULL;
-    if (rc == 0 && collection_rows_read(d, &q, false, &rows) == 0) {
-        struct collection_row none = { "", 0, 0, 0, 0, 0 };
-        totals = figures(rows.n ? &rows.v[0] : &none);
-        free(rows.v);
-    }
+    json_t *totals = rc == 0 ? figures(&total) : NULL;
     if (!totals) {
         json_decref(items);
         return NULL;

@@ -18,6 +18,15 @@ KINDS = {  # ledger kind -> the report's term and sign (api.md, "Reports")
 }
 
 
+def violations_while(ctx, w, change, undo):
+    """The ledger check's violations while the SQL change holds; undo restores it."""
+    sql(ctx, change)
+    try:
+        return get(w, "/v1/reports/ledger-check")["violations"]
+    finally:
+        sql(ctx, undo)
+
+
 def through(ctx, name="points"):
     rows = sql(ctx, "SELECT COALESCE(through_day, '') FROM rollup_closed WHERE name = '%s'" % name)
     return rows[0][0]
@@ -280,7 +289,8 @@ def test_closing_a_backdated_upload_is_worked_out_again(ctx):
                    "AND d.local_day = '%s') ORDER BY h.id LIMIT 1" % (county, back))
     card = w.server.call("POST", "/v1/households/%d/card" % hid, token=w.token)
     code = expect_json(card)["code"]
-    category = sql(ctx, "SELECT code FROM categories WHERE unit <> 'item' ORDER BY id LIMIT 1")[0][0]
+    category = sql(ctx, "SELECT code FROM categories WHERE unit <> 'item' "
+                        "ORDER BY id LIMIT 1")[0][0]
     q = "/v1/reports/collection?region_id=%d&from=%s&to=%s" % (w.province, back, back)
     before = get(w, q)["totals"]
     # an attendant's token: its site, and its site's county as its reach
@@ -312,11 +322,9 @@ def test_closing_check_finds_a_changed_collection_row(ctx):
                    "ORDER BY period, region_id LIMIT 1")[0]     # of a closed month
     where = ("span = 'day' AND region_id = %s AND period = '%s' AND network = '%s' "
              "AND category_id = %s" % key)
-    sql(ctx, "UPDATE stat_collection_set SET grams = grams + 1 WHERE " + where)
-    try:
-        rules = {v["rule"] for v in get(w, "/v1/reports/ledger-check")["violations"]}
-    finally:
-        sql(ctx, "UPDATE stat_collection_set SET grams = grams - 1 WHERE " + where)
+    rules = {v["rule"] for v in violations_while(
+        ctx, w, "UPDATE stat_collection_set SET grams = grams + 1 WHERE " + where,
+        "UPDATE stat_collection_set SET grams = grams - 1 WHERE " + where)}
     expect_eq(rules, {"rollup_collection_day", "rollup_collection_month"},
               "rules broken by a changed sum")
     # the same sums, another set of households: the members of another day's row
@@ -324,21 +332,17 @@ def test_closing_check_finds_a_changed_collection_row(ctx):
     other = sql(ctx, "SELECT HEX(members) FROM stat_collection_set WHERE span = 'day' "
                      "AND region_id = %s AND period > '%s' AND HEX(members) <> '%s' "
                      "ORDER BY period LIMIT 1" % (key[0], key[1], keep))[0][0]
-    sql(ctx, "UPDATE stat_collection_set SET members = UNHEX('%s') WHERE %s" % (other, where))
-    try:
-        found = [v for v in get(w, "/v1/reports/ledger-check")["violations"]
-                 if v["rule"] == "rollup_collection_day"]
-    finally:
-        sql(ctx, "UPDATE stat_collection_set SET members = UNHEX('%s') WHERE %s" % (keep, where))
+    set_members = "UPDATE stat_collection_set SET members = UNHEX('%s') WHERE %s"
+    found = [v for v in violations_while(ctx, w, set_members % (other, where),
+                                         set_members % (keep, where))
+             if v["rule"] == "rollup_collection_day"]
     assert found and "households" in found[0]["detail"], found
     today = datetime.datetime.now(CST).date()
-    sql(ctx, "INSERT INTO stat_collection_set VALUES (0, 'day', '%s', 'recycling', 0, 1, 1, 0, "
+    stray = ("INSERT INTO stat_collection_set VALUES (0, 'day', '%s', 'recycling', 0, 1, 1, 0, "
              "1, 1, '')" % today)
-    try:
-        found = [v for v in get(w, "/v1/reports/ledger-check")["violations"]
-                 if v["rule"] == "rollup_collection_day"]
-    finally:
-        sql(ctx, "DELETE FROM stat_collection_set WHERE span = 'day' AND period = '%s'" % today)
+    found = [v for v in violations_while(ctx, w, stray, "DELETE FROM stat_collection_set "
+                                         "WHERE span = 'day' AND period = '%s'" % today)
+             if v["rule"] == "rollup_collection_day"]
     assert found and "after the last closed day" in found[0]["detail"], found
     expect_eq(get(w, "/v1/reports/ledger-check")["violations"], [], "ledger check restored")
 
@@ -418,11 +422,9 @@ def test_closing_check_finds_a_changed_participation_row(ctx):
     key = sql(ctx, "SELECT region_id, month, scope FROM stat_participation_month "
                    "WHERE scope = 'own' AND by_dropoff > 0 ORDER BY month, region_id LIMIT 1")[0]
     where = "region_id = %s AND month = '%s' AND scope = '%s'" % key
-    sql(ctx, "UPDATE stat_participation_month SET by_dropoff = by_dropoff + 1 WHERE " + where)
-    try:
-        rules = {v["rule"] for v in get(w, "/v1/reports/ledger-check")["violations"]}
-    finally:
-        sql(ctx, "UPDATE stat_participation_month SET by_dropoff = by_dropoff - 1 WHERE " + where)
+    rules = {v["rule"] for v in violations_while(
+        ctx, w, "UPDATE stat_participation_month SET by_dropoff = by_dropoff + 1 WHERE " + where,
+        "UPDATE stat_participation_month SET by_dropoff = by_dropoff - 1 WHERE " + where)}
     expect_eq(rules, {"rollup_participation_month"}, "rules broken by a changed row")
 
 
@@ -432,11 +434,9 @@ def test_closing_check_finds_a_changed_chain_row(ctx):
                    "WHERE kind = 'transit_loss' ORDER BY local_day DESC, region_id LIMIT 1")[0]
     where = ("region_id = %s AND local_day = '%s' AND category_id = %s AND tier = '%s' "
              "AND kind = '%s'" % key)
-    sql(ctx, "UPDATE stat_chain_day SET qty = qty + 1 WHERE " + where)
-    try:
-        rules = {v["rule"] for v in get(w, "/v1/reports/ledger-check")["violations"]}
-    finally:
-        sql(ctx, "UPDATE stat_chain_day SET qty = qty - 1 WHERE " + where)
+    rules = {v["rule"] for v in violations_while(
+        ctx, w, "UPDATE stat_chain_day SET qty = qty + 1 WHERE " + where,
+        "UPDATE stat_chain_day SET qty = qty - 1 WHERE " + where)}
     expect_eq(rules, {"rollup_chain_day", "rollup_chain_month"}, "rules broken by a changed row")
 
 
@@ -445,20 +445,16 @@ def test_closing_check_finds_a_changed_or_stray_row(ctx):
     key = sql(ctx, "SELECT region_id, local_day, kind FROM stat_points_day "
                    "WHERE region_id > 0 ORDER BY local_day DESC, region_id LIMIT 1")[0]
     where = "region_id = %s AND local_day = '%s' AND kind = '%s'" % key
-    sql(ctx, "UPDATE stat_points_day SET delta = delta + 1 WHERE " + where)
-    try:
-        rules = {v["rule"] for v in get(w, "/v1/reports/ledger-check")["violations"]}
-    finally:
-        sql(ctx, "UPDATE stat_points_day SET delta = delta - 1 WHERE " + where)
+    rules = {v["rule"] for v in violations_while(
+        ctx, w, "UPDATE stat_points_day SET delta = delta + 1 WHERE " + where,
+        "UPDATE stat_points_day SET delta = delta - 1 WHERE " + where)}
     expect_eq(rules, {"rollup_points_day", "rollup_points_month"}, "rules broken by a changed row")
     # a row for a day not closed yet
     today = datetime.datetime.now(CST).date()
-    sql(ctx, "INSERT INTO stat_points_day VALUES (0, '%s', 'dropoff', 5, 1)" % today)
-    try:
-        found = [v for v in get(w, "/v1/reports/ledger-check")["violations"]
-                 if v["rule"] == "rollup_points_day"]
-    finally:
-        sql(ctx, "DELETE FROM stat_points_day WHERE region_id = 0 AND local_day = '%s'" % today)
+    stray = "INSERT INTO stat_points_day VALUES (0, '%s', 'dropoff', 5, 1)" % today
+    found = [v for v in violations_while(ctx, w, stray, "DELETE FROM stat_points_day "
+                                         "WHERE region_id = 0 AND local_day = '%s'" % today)
+             if v["rule"] == "rollup_points_day"]
     assert found and "after the last closed day" in found[0]["detail"], found
     expect_eq(get(w, "/v1/reports/ledger-check")["violations"], [], "ledger check restored")
 
