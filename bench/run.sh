@@ -24,7 +24,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-scripts/services.sh start "$DIR" >/dev/null
+# The redo log sized as a busy ledger's must be: at ~9,000 drop-offs/s
+# InnoDB writes ~15 MB/s of redo, so the 96 MB default wraps in 6 s and
+# the page cleaner's forced flushing stalls commits for 10-60 ms a few
+# times a second (docs/operations.md, "Sizing MariaDB").
+WB_DB_LOG_SIZE=${BENCH_DB_LOG_SIZE:-1G} scripts/services.sh start "$DIR" >/dev/null
 set -a
 . "$DIR/services.env"
 WB_JWT_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
@@ -67,7 +71,7 @@ wrk_run() {
     eval "RATE_${name//[^A-Za-z0-9]/_}=$rate"
 }
 
-echo "wastebank bench: $(nproc) cores, $CONNS connections, ${SECS}s each, server $BIN/wastebankd"
+echo "wastebank bench: $(nproc) cores, $CONNS connections, ${SECS}s each, server $BIN/wastebankd, redo log ${BENCH_DB_LOG_SIZE:-1G}"
 echo
 echo "== raw stores =="
 REDIS_OUT=$(redis-benchmark -s "$WB_REDIS_SOCKET" -t get,incr -n 300000 -c 16 -q 2>/dev/null | tr '\r' '\n')
