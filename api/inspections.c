@@ -35,7 +35,10 @@
 
 #define FUTURE_SLACK_S (5 * 60)
 #define BACKDATE_MAX_S (30LL * 24 * 3600)   /* an inspector's phone offline for a while */
-#define PHOTO_B64_MAX 1000000               /* characters; the decoded size is checked */
+/* The photo's text is bounded by the route's 1 MiB body alone: whatever
+ * fits is decoded, and a photo over INSPECTION_PHOTO_MAX is 413 by its
+ * decoded size, however its base64 was written. */
+#define PHOTO_B64_MAX (1024 * 1024)
 
 static const struct field stream_fields[] = {
     { "stream", FT_STR, F_REQUIRED, 1, 16, NULL },
