@@ -1086,6 +1086,61 @@ def test_honour_roll_red_black_and_their_edges(ctx):
                  "invalid_request", "month")
 
 
+def test_honour_roll_against_brute_force_sql(ctx):
+    """Fourteen households over three days of one month with every mix of results, one
+    voided: the red and black lists, their order, ranks, inspections, accuracy and
+    points equal what the month's inspection rows and the rule give, worked out here."""
+    P, days = month_with_days(ctx, 3)
+    w = world(ctx)
+    V = w.V[0]
+    monthly = [{"min_rate": 0.5, "points": 10}, {"min_rate": 0.8, "points": 30}]
+    set_rule(ctx, V["id"], month=P, per_pass=0, per_partial=0, min_inspections=2,
+             black_below=0.5, monthly=monthly)
+    plans = [("pass", "pass", "pass"), ("pass", "pass", "partial"), ("pass", "partial"),
+             ("pass", "pass", "fail"), ("partial", "partial", "partial"), ("pass", "fail"),
+             ("partial", "fail", "fail"), ("fail", "fail"), ("fail", "fail", "fail"),
+             ("pass",), ("partial", "partial"), ("pass", "pass"),
+             ("pass", "pass", "pass"), ("pass", "pass")]      # equal accuracies share a rank
+    hh = [mk_household(ctx, V["id"]) for _ in plans]
+    made = [inspected_days(ctx, w.insp[0], h, plan, days) for h, plan in zip(hh, plans)]
+    voided(ctx, made[11][1]["id"])                 # leaves one: under min_inspections
+    rows = ctx.sql("SELECT household_id, COUNT(*), SUM(result = 'pass'), SUM(result = 'partial') "
+                   "FROM inspections WHERE region_id = %d AND status = 'recorded' "
+                   "AND DATE_FORMAT(local_day, '%%Y-%%m') = '%s' GROUP BY household_id"
+                   % (V["id"], P))
+    top = max(t["min_rate"] for t in monthly)
+    red, black = [], []
+    for hid, n, p, q in ((int(a), int(b), int(c), int(d)) for a, b, c, d in rows):
+        if n < 2:
+            continue
+        acc2 = (2 * p + q, 2 * n)                  # the exact fraction
+        acc = acc2[0] / acc2[1]
+        pts = max([t["points"] for t in monthly if acc2[0] * 100 >= t["min_rate"] * 100 * acc2[1]]
+                  or [0])
+        e = (hid, n, acc, pts)
+        if acc >= top:
+            red.append(e)
+        elif acc < 0.5:
+            black.append(e)
+    red.sort(key=lambda e: (-e[2], -e[1], e[0]))
+    black.sort(key=lambda e: (e[2], -e[1], e[0]))
+
+    def ranked(lst):
+        out, rank = [], 0
+        for i, (hid, n, acc, pts) in enumerate(lst):
+            if i == 0 or acc != lst[i - 1][2]:
+                rank = i + 1
+            out.append((rank, hid, n, round(acc, 4), pts))
+        return out
+
+    body = roll(ctx, V["id"], P)
+    got = {k: [(e["rank"], e["household_id"], e["inspections"], round(e["accuracy"], 4),
+                e["points"]) for e in body[k]] for k in ("red", "black")}
+    expect_eq(got["red"], ranked(red), "the red list against the inspection rows")
+    expect_eq(got["black"], ranked(black), "the black list against the inspection rows")
+    assert len(red) >= 3 and len(black) >= 3, "a world with lists to compare: %r" % got
+
+
 def test_honour_roll_as_csv_and_pdf(ctx):
     w = world(ctx)
     V, insp = w.V[0], w.insp[0]
@@ -1191,6 +1246,21 @@ def test_participation_counts_a_household_active_by_inspection(ctx):
     tot = totals_of(rep)
     expect_eq((tot["active_households"], tot["by_dropoff"], tot["by_inspection"]), (3, 2, 2),
               "the total")
+    # the same from the rows, by SQL: households of the village with a drop-off not
+    # reversed, with an inspection not voided, with either, this month
+    hv = "SELECT id FROM households WHERE region_id = %d" % V["id"]
+    drop = ("SELECT household_id FROM dropoffs WHERE household_id IN (%s) AND status = 'ok' "
+            "AND DATE_FORMAT(local_day, '%%Y-%%m') = '%s'" % (hv, m))
+    seen = ("SELECT household_id FROM inspections WHERE household_id IN (%s) "
+            "AND status = 'recorded' AND DATE_FORMAT(local_day, '%%Y-%%m') = '%s'" % (hv, m))
+    brute = tuple(sql_int(ctx, q) for q in (
+        "SELECT COUNT(*) FROM (%s) h" % hv,
+        "SELECT COUNT(DISTINCT household_id) FROM (%s UNION ALL %s) a" % (drop, seen),
+        "SELECT COUNT(DISTINCT household_id) FROM (%s) a" % drop,
+        "SELECT COUNT(DISTINCT household_id) FROM (%s) a" % seen))
+    expect_eq((row["households"], row["active_households"], row["by_dropoff"],
+               row["by_inspection"]), brute, "the village's row against the drop-off and "
+              "inspection rows")
 
 
 # ----------------------------------------------------------------------------- settlement

@@ -195,6 +195,29 @@ def test_demo_seed_moves_through_the_chain(ctx):
     expect_eq(lossy, 1, "demo lines that lost weight on the way")
     expect_eq(to_sorting, 1, "demo shipments to the sorting centre")
     expect_eq(outbound, 1, "demo outbound sales for recycling")
+    # the village programme: an inspector, a rule from last month, a month of
+    # inspections and the month settled, every settled household paid once
+    assert "shangxi_inspector" in p.stdout, p.stdout
+    now = datetime.datetime.now(CST)
+    last = "%04d-%02d" % ((now.year, now.month - 1) if now.month > 1 else (now.year - 1, 12))
+    rows = _root_sql(ctx, "SELECT (SELECT COUNT(*) FROM {d}.staff WHERE role = 'inspector' "
+                          " AND username = 'shangxi_inspector'), "
+                          "(SELECT COUNT(*) FROM {d}.scoring_rules WHERE effective_month <= '{m}'), "
+                          "(SELECT COUNT(*) FROM {d}.inspections "
+                          " WHERE DATE_FORMAT(local_day, '%Y-%m') = '{m}'), "
+                          "(SELECT COUNT(DISTINCT local_day) FROM {d}.inspections "
+                          " WHERE DATE_FORMAT(local_day, '%Y-%m') = '{m}'), "
+                          "(SELECT COUNT(*) FROM {d}.inspection_settlements WHERE month = '{m}'), "
+                          "(SELECT COUNT(*) FROM {d}.inspection_settlements WHERE month = '{m}' "
+                          " AND points > 0), "
+                          "(SELECT COUNT(*) FROM {d}.ledger WHERE kind = 'inspection' "
+                          " AND memo = 'settlement {m}')".format(d=db, m=last))
+    insp, rules, visits, days, settled, paid, paid_rows = map(int, rows[0])
+    expect_eq(insp, 1, "the demo's inspector")
+    assert rules >= 1, "no scoring rule in force last month"
+    assert days >= 5 and visits >= days, "last month's inspections: %d on %d days" % (visits, days)
+    assert settled >= 1 and paid >= 1, "last month settled: %d households, %d paid" % (settled, paid)
+    expect_eq(paid_rows, paid, "one ledger row a paid settlement")
     p = ctx.wbctl("reconcile", env=env)
     expect_eq(p.returncode, 0, "reconcile of the demo: %s" % p.stdout)
     p = ctx.wbctl("seed-demo", env=env)
