@@ -631,6 +631,22 @@ def test_inspection_photo_is_kept_and_served_only_within_reach(ctx):
     expect_error(ctx.get("/v1/inspections/%d/photo.jpg" % j["id"], token=res2.token), 404,
                  "not_found")
     expect_status(ctx.get(path), 401)
+    # the photo lives in the store, not in a process: a server started afresh serves it
+    other = ctx.start_server()
+    try:
+        r = expect_status(other.call("GET", path, token=ctx.admin_token), 200, "a new process")
+        assert r.body == photo, "the photo from a new process differs (%d bytes)" % len(r.body)
+    finally:
+        other.stop()
+    # and a database backup (mariadb-dump, one consistent snapshot) holds its bytes
+    e = ctx.env
+    dump = subprocess.run(["mariadb-dump", "--no-defaults", "--socket=" + e["WB_DB_SOCKET"],
+                           "-u" + e["WB_DB_USER"], "-p" + e["WB_DB_PASSWORD"],
+                           "--single-transaction", "--hex-blob", "--no-create-info",
+                           "--where=inspection_id = %d" % i["id"], e["WB_DB_NAME"],
+                           "inspection_photos"], capture_output=True, text=True, timeout=60)
+    expect_eq(dump.returncode, 0, "mariadb-dump (stderr %r)" % dump.stderr)
+    assert "0x" + photo.hex().upper() in dump.stdout, "the photo's bytes are not in the dump"
 
 
 def test_inspection_photo_must_be_a_jpeg_of_at_most_512_kib(ctx):
@@ -1443,6 +1459,37 @@ def test_settlement_thresholds_are_exact_at_80_percent(ctx):
     want = {ids["H1"]: (1, 40), ids["H2"]: (1, 40), ids["H3"]: (0, 0), ids["H4"]: (1, 60),
             ids["H5"]: (0, 0), ids["H6"]: (1, 60)}
     expect_eq(_paid_since(ctx, before, list(ids.values())), want, "paid per household")
+
+
+def test_settlement_thresholds_are_exact_with_one_inspection(ctx):
+    """The edges again with one inspection each, so that they are tested on every day
+    but the 31st (the five-inspection test above needs five days of an ended month
+    within the 30 an inspection may be back-dated, so it skips from the 26th): a
+    partial is exactly 0.5 and reaches the 0.5 threshold and is not below black_below
+    0.5; a pass is 1.0, the top; a fail is black and paid nothing; a voided pass leaves
+    no inspection, so no settlement."""
+    P, days = month_with_days(ctx, 1, ended=True)
+    w = world(ctx)
+    V = w.V[0]
+    set_rule(ctx, V["id"], month=P, per_pass=0, per_partial=0, min_inspections=1,
+             black_below=0.5, monthly=[{"min_rate": 1.0, "points": 30},
+                                       {"min_rate": 0.5, "points": 10}])
+    hh = {k: mk_household(ctx, V["id"]) for k in ("pass", "partial", "fail", "voided")}
+    for k in ("pass", "partial", "fail"):
+        inspected_days(ctx, w.insp[0], hh[k], (k,), days)
+    voided(ctx, inspected_days(ctx, w.insp[0], hh["voided"], ("pass",), days)[0]["id"])
+    ids = {k: h["id"] for k, h in hh.items()}
+    expect_eq(roll_ids(roll(ctx, V["id"], P)), ({ids["pass"]}, {ids["fail"]}),
+              "red at 1.0; black below 0.5, and 0.5 exactly is not")
+    before = _ledger_counts(ctx, list(ids.values()))
+    body = expect_json(settle(ctx, V["id"], P), 200)
+    expect_eq((body["households_settled"], body["points"]), (3, 40), "the settlement")
+    expect_eq(_paid_since(ctx, before, list(ids.values())),
+              {ids["pass"]: (1, 30), ids["partial"]: (1, 10), ids["fail"]: (0, 0),
+               ids["voided"]: (0, 0)}, "paid per household")
+    expect_eq(sql_int(ctx, "SELECT COUNT(*) FROM inspection_settlements WHERE household_id IN "
+                           "(%s) AND month = '%s'" % (",".join(str(i) for i in ids.values()), P)),
+              3, "settlement rows: the fail is settled for nothing, the voided not at all")
 
 
 # ----------------------------------------------------------------------------- role table
