@@ -75,14 +75,13 @@ static bool clerk_budget_ok(struct req *r)
     return n < r->w->cfg->clerk_fail_limit;
 }
 
-static void reply_clerk_over_budget(struct req *r)
+/* Retry-After of a clerk over its budget: the end of the window. */
+static void clerk_retry_after(struct req *r)
 {
     char ra[16];
     long long now = (long long)clock_now();
     snprintf(ra, sizeof ra, "%lld", (now / CLERK_FAIL_WINDOW + 1) * CLERK_FAIL_WINDOW - now);
     reply_header(r, "Retry-After", ra);
-    reply_error(r, 429, "rate_limited", NULL,
-                "too many wrong PINs or pay codes from this clerk; wait before trying again");
 }
 
 static void clerk_failed(struct req *r, const char *what)
@@ -139,6 +138,7 @@ static bool consent_ok_or_reply(struct req *r)
 struct redeeming {
     char scope[32], actor[32], nonce[17];
     const char *pay;            /* the pay code, to consume after a 201 */
+    bool over_budget;           /* refused before the transaction: the clerk's budget */
     struct redeem_in in;
     struct ledger_op op;
     struct movement mv;
@@ -154,6 +154,8 @@ static void before_redeemed_reply(struct movement *m)
     struct ledger_answer *ans = &x->op.ans;
     if (x->op.rc == LEDGER_OK && (ans->pin_failed || ans->code_failed))
         clerk_failed(r, ans->pin_failed ? "pin" : "pay_code");
+    if (x->op.rc == LEDGER_OK && x->over_budget && ans->status == 429 && !ans->replayed)
+        clerk_retry_after(r);
     if (x->op.rc == LEDGER_OK && ans->status == 423) {
         char ra[24];
         snprintf(ra, sizeof ra, "%lld",
@@ -210,48 +212,36 @@ void h_redemptions_create(struct req *r)
         return;
     }
     /* Refusals decided here - the clerk over its budget, a pay code Redis
-     * does not know - still yield to a stored answer for the key: the
-     * engine gives replays inside the transaction, these come first. */
-    bool over_budget = !clerk_budget_ok(r);
-    int got = pay && !over_budget ? paycode_lookup(r->w->cache, pay, &in->household_id, x->nonce) : 1;
-    if (over_budget || got <= 0) {
-        struct ledger_answer ans;
-        int rc = ledger_replay(d, x->scope, key, in->fp, &ans);
-        if (rc != 0) {
-            free(x);
-            reply_ledger(r, d, rc == 1 ? LEDGER_OK : LEDGER_ERR, &ans);
-            return;
-        }
-    }
-    if (over_budget) {
-        free(x);
-        reply_clerk_over_budget(r);
-        return;
-    }
-    if (pay) {
-        if (got < 0) {
-            free(x);
-            reply_error(r, 503, "unavailable", NULL,
-                        "pay codes are unavailable right now; use the card and PIN");
-            return;
-        }
-        if (got == 0) {
-            free(x);
-            clerk_failed(r, "pay_code");
-            reply_error(r, 404, "unknown_pay_code", "pay_code",
-                        "this pay code is unknown, used or expired");
-            return;
-        }
+     * does not know or cannot say - are the operation's preset answers:
+     * the engine gives a stored answer for the key before them, as for
+     * every movement, and stores none of them. */
+    x->over_budget = !clerk_budget_ok(r);
+    int got = pay && !x->over_budget ? paycode_lookup(r->w->cache, pay, &in->household_id, x->nonce)
+                                     : 1;
+    if (x->over_budget) {
+        in->household_id = 0;           /* nothing to lock */
+    } else if (pay && got > 0) {
         in->pay_code = pay;
         in->pay_nonce = x->nonce;
         x->pay = pay;
-    } else {
+    } else if (!pay) {
         in->pin = input_str(r->body, "pin");
         if (!card_decode(r->w->cfg->qr_secret, input_str(r->body, "code"), &in->household_id,
                          &in->card_gen))
             in->household_id = 0;
     }
     ledger_redeem_op(&x->op, in);
+    if (x->over_budget) {
+        ledger_op_refuse(&x->op, 429, "rate_limited", NULL,
+                         "too many wrong PINs or pay codes from this clerk; wait before trying again");
+    } else if (got < 0) {
+        ledger_op_refuse(&x->op, 503, "unavailable", NULL,
+                         "pay codes are unavailable right now; use the card and PIN");
+    } else if (got == 0) {
+        ledger_op_refuse(&x->op, 404, "unknown_pay_code", "pay_code",
+                         "this pay code is unknown, used or expired");
+        x->op.ans.code_failed = true;   /* counted against the clerk unless a replay */
+    }
     movement_submit(r, &x->mv, &x->op, &x->job, before_redeemed_reply, x);
 }
 
