@@ -109,7 +109,9 @@ int cmd_export(int argc, char **argv)
     report_csv(report_columns((enum report_kind)kind), body, &out);
     json_decref(body);
     db_close(d);
-    if (out.failed) {
+    size_t len;
+    const char *text = csv_out_bytes(&out, &len);
+    if (!text) {
         csv_out_release(&out);
         die(1, "out of memory");
     }
@@ -119,7 +121,7 @@ int cmd_export(int argc, char **argv)
         csv_out_release(&out);
         die(1, "cannot write %s", path);
     }
-    bool ok = fwrite(out.buf, 1, out.len, fp) == out.len;
+    bool ok = fwrite(text, 1, len, fp) == len;
     ok &= (path ? fclose(fp) : fflush(fp)) == 0;
     csv_out_release(&out);
     if (!ok)

@@ -72,11 +72,11 @@ int cmd_import_households(int argc, char **argv)
     if (!res)
         die(1, "out of memory");
     struct audit_actor who = { "cli", "admin", "local", "" };
-    int rc = import_households(d, data, len, gb, "/", &who, NULL, NULL, NULL, res);
+    enum import_rc rc = import_households(d, data, len, gb, "/", &who, NULL, NULL, NULL, res);
     free(data);
-    if (rc == 0) {
+    if (rc == IMPORT_DONE) {
         printf("imported %ld households\n", res->created);
-    } else if (rc == 1) {
+    } else if (rc == IMPORT_REFUSED) {
         for (int i = 0; i < res->nerrors; i++)
             fprintf(stderr, "%s:%ld: %s: %s\n", path, res->errors[i].line, res->errors[i].field,
                     res->errors[i].message);
@@ -85,9 +85,9 @@ int cmd_import_households(int argc, char **argv)
         fprintf(stderr, "wbctl: %ld problems; nothing was imported\n", res->total_errors);
     } else {
         fprintf(stderr, "wbctl: import failed: %s%s\n", db_error(d),
-                rc == -2 ? " (commit outcome unknown: check before running again)" : "");
+                rc == IMPORT_UNKNOWN ? " (commit outcome unknown: check before running again)" : "");
     }
     free(res);
     db_close(d);
-    return rc == 0 ? 0 : 1;
+    return rc == IMPORT_DONE ? 0 : 1;
 }

@@ -67,6 +67,12 @@ static const struct field reverse_fields[] = {
     { NULL, 0, 0, 0, 0, NULL },
 };
 
+/* What prepare() says of one drop-off. */
+enum prep {
+    PREP_OK,                    /* ready for the ledger (maybe carrying a refusal) */
+    PREP_REFUSED,               /* refused at once: f says why */
+    PREP_STORE_ERROR,           /* the catalogue or reach could not be read */
+};
 
 /* A refusal of one drop-off: for a single request it is the reply, for a
  * batch item it is that item's error. */
@@ -77,23 +83,23 @@ struct refusal {
     char message[320];
 };
 
-static int refuse(struct refusal *f, int status, const char *code, const char *field,
-                  const char *message)
+static enum prep refuse(struct refusal *f, int status, const char *code, const char *field,
+                        const char *message)
 {
     f->status = status;
     f->code = code;
     snprintf(f->field, sizeof f->field, "%s", field ? field : "");
     snprintf(f->message, sizeof f->message, "%s", message);
-    return -1;
+    return PREP_REFUSED;
 }
 
 /* Check a drop-off body and fill in (all but household and key).  The
  * shape of the body is checked here (400 at once: a different body is a
  * different request anyway); what depends on the catalogue or the clock
  * becomes in->refusal, given by the ledger only when the key holds no
- * stored answer.  0; -1 with f filled; -2 when the catalogue could not be
- * read (a store error, never a 400). */
-static int parse_dropoff(struct req *r, struct db *d, json_t *body, const struct field *spec,
+ * stored answer.  PREP_OK; PREP_REFUSED with f filled; PREP_STORE_ERROR
+ * when the catalogue could not be read (never a 400). */
+static enum prep parse_dropoff(struct req *r, struct db *d, json_t *body, const struct field *spec,
                          bool offline, struct dropoff_in *in, struct refusal *f)
 {
     char field[160], msg[320];
@@ -115,7 +121,7 @@ static int parse_dropoff(struct req *r, struct db *d, json_t *body, const struct
         const struct category *c;
         int found = catalog_find(d, code, &c);
         if (found < 0)
-            return -2;
+            return PREP_STORE_ERROR;
         if (found == 0) {
             snprintf(path, sizeof path, "items[%zu].category", i);
             snprintf(msg, sizeof msg, "unknown category '%s'", code);
@@ -150,15 +156,8 @@ static int parse_dropoff(struct req *r, struct db *d, json_t *body, const struct
     in->note = input_str(body, "note");
     in->site_id = r->who.site_id;
     in->attendant_id = r->who.staff_id;
-    return 0;
+    return PREP_OK;
 }
-
-/* What prepare() says of one drop-off. */
-enum prep {
-    PREP_OK,                    /* ready for the ledger (maybe carrying a refusal) */
-    PREP_REFUSED,               /* refused at once: f says why */
-    PREP_STORE_ERROR,           /* the catalogue or reach could not be read */
-};
 
 /* A drop-off ready for the ledger, with the strings it points at. */
 struct prepared {
@@ -179,9 +178,9 @@ static enum prep prepare(struct req *r, struct db *d, json_t *body, const struct
     in->scope = p->scope;
     in->key = key;
     in->actor = p->actor;
-    int rc = parse_dropoff(r, d, body, spec, offline, in, f);
-    if (rc != 0)
-        return rc == -2 ? PREP_STORE_ERROR : PREP_REFUSED;
+    enum prep rc = parse_dropoff(r, d, body, spec, offline, in, f);
+    if (rc != PREP_OK)
+        return rc;
     if (request_fingerprint(r, body, in->fp) != 0 || !(in->reach = reach_path(r, d)))
         return PREP_STORE_ERROR;
     if (!card_decode(r->w->cfg->qr_secret, input_str(body, "code"), &in->household_id,

@@ -312,16 +312,17 @@ void h_households_import(struct req *r)
     char actor[48];
     snprintf(actor, sizeof actor, "s:%lld", r->who.staff_id);
     struct audit_actor who = { actor, role_name(r->who.role), r->remote, r->id };
-    int rc = import_households(d, r->raw, r->rawlen, gb, root, &who, scope, key, fp, res);
-    if (rc == 0 && res->conflict) {
+    enum import_rc rc = import_households(d, r->raw, r->rawlen, gb, root, &who, scope, key, fp,
+                                          res);
+    if (rc == IMPORT_DONE && res->conflict) {
         reply_error(r, 409, "idempotency_conflict", "Idempotency-Key",
                     "this Idempotency-Key was used for a different file");
-    } else if (rc == 0) {
+    } else if (rc == IMPORT_DONE) {
         json_t *o = json_pack("{s:I}", "created", (json_int_t)res->created);
         if (res->replayed)
             json_object_set_new(o, "replayed", json_true());
         reply_json(r, 200, o);
-    } else if (rc == 1) {
+    } else if (rc == IMPORT_REFUSED) {
         json_t *errs = json_array();
         for (int i = 0; i < res->nerrors; i++)
             json_array_append_new(errs, json_pack("{s:I, s:s, s:s}", "line",
@@ -333,7 +334,7 @@ void h_households_import(struct req *r)
         reply_error_ex(r, 400, "invalid_request", res->nerrors ? res->errors[0].field : "body",
                        json_pack("{s:I}", "error_count", (json_int_t)res->total_errors),
                        json_pack("{s:o}", "errors", errs), msg);
-    } else if (rc == -2) {
+    } else if (rc == IMPORT_UNKNOWN) {
         reply_error(r, 503, "outcome_unknown", NULL,
                     "the store failed while committing; check before sending again");
     } else {

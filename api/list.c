@@ -184,7 +184,7 @@ void reply_csv(struct req *r, struct csv_out *out)
     if (out->failed)
         reply_error(r, 500, "internal", NULL, "out of memory");
     else
-        reply_raw(r, 200, "text/csv; charset=utf-8", out->buf, out->len);
+        reply_buffer(r, 200, "text/csv; charset=utf-8", out->buf);
     csv_out_release(out);
 }
 

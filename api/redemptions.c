@@ -216,8 +216,9 @@ void h_redemptions_create(struct req *r)
      * the engine gives a stored answer for the key before them, as for
      * every movement, and stores none of them. */
     x->over_budget = !clerk_budget_ok(r);
-    int got = pay && !x->over_budget ? paycode_lookup(r->w->cache, pay, &in->household_id, x->nonce)
-                                     : 1;
+    int got = 1;
+    if (pay && !x->over_budget)
+        got = paycode_lookup(r->w->cache, pay, &in->household_id, x->nonce);
     if (x->over_budget) {
         in->household_id = 0;           /* nothing to lock */
     } else if (pay && got > 0) {

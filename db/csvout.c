@@ -1,35 +1,21 @@
 /* csvout.c - see csvout.h. */
 #include "db/csvout.h"
 
+#include <event2/buffer.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static void put(struct csv_out *c, const char *s, size_t n)
 {
-    if (c->failed)
-        return;
-    if (c->len + n + 1 > c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 1024;
-        while (cap < c->len + n + 1)
-            cap *= 2;
-        char *b = realloc(c->buf, cap);
-        if (!b) {
-            c->failed = true;
-            return;
-        }
-        c->buf = b;
-        c->cap = cap;
-    }
-    memcpy(c->buf + c->len, s, n);
-    c->len += n;
-    c->buf[c->len] = '\0';
+    if (!c->failed && n && evbuffer_add(c->buf, s, n) != 0)
+        c->failed = true;
 }
 
 void csv_out_init(struct csv_out *c, bool bom)
 {
     memset(c, 0, sizeof *c);
-    put(c, "", 0);
+    c->buf = evbuffer_new();
+    c->failed = !c->buf;
     if (bom)
         put(c, "\xEF\xBB\xBF", 3);
 }
@@ -91,8 +77,26 @@ void csv_out_header(struct csv_out *c, const char *const *names)
     csv_out_row_end(c);
 }
 
+const char *csv_out_bytes(struct csv_out *c, size_t *len)
+{
+    *len = 0;
+    if (c->failed)
+        return NULL;
+    size_t n = evbuffer_get_length(c->buf);
+    if (n == 0)
+        return "";
+    const char *p = (const char *)evbuffer_pullup(c->buf, -1);
+    if (!p) {
+        c->failed = true;
+        return NULL;
+    }
+    *len = n;
+    return p;
+}
+
 void csv_out_release(struct csv_out *c)
 {
-    free(c->buf);
+    if (c->buf)
+        evbuffer_free(c->buf);
     memset(c, 0, sizeof *c);
 }

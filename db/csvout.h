@@ -1,6 +1,8 @@
 /* csvout.h - writing CSV that spreadsheet programs open safely.
  *
- * Text accumulates in a growing buffer.  The file starts with a UTF-8
+ * Text accumulates in a libevent evbuffer, which the server hands to the
+ * response as it is (no copy) and wbctl writes to its file.  The file
+ * starts with a UTF-8
  * byte-order mark when asked (spreadsheet programs then show Chinese
  * right), rows end in CRLF, and a cell is quoted when it holds a comma, a
  * quote or a line break.  A text cell that a spreadsheet would run as a
@@ -14,9 +16,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct evbuffer;
+
 struct csv_out {
-    char *buf;
-    size_t len, cap;
+    struct evbuffer *buf;     /* the text; NULL only when failed */
     bool failed;              /* out of memory: every later write is dropped */
     bool row_open;            /* a cell was written in the current row */
 };
@@ -39,8 +42,12 @@ void csv_out_header(struct csv_out *c, const char *const *names);
 /* True when the cell would be escaped (exposed for the unit tests). */
 bool csv_out_needs_guard(const char *s);
 
-/* Free the text.  c->buf and c->len stay readable until then; on
- * c->failed the caller answers 500 instead. */
+/* The text as one block of *len bytes, not NUL-terminated (for wbctl and
+ * the unit tests; the server sends c->buf itself).  NULL when failed. */
+const char *csv_out_bytes(struct csv_out *c, size_t *len);
+
+/* Free the text.  c->buf stays readable until then; on c->failed the
+ * caller answers 500 instead. */
 void csv_out_release(struct csv_out *c);
 
 #endif

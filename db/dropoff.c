@@ -181,8 +181,14 @@ static int take_reads(struct engine_tx *tx, struct dropoff_group *g)
     return 0;
 }
 
-/* The category of a line in the thread's catalogue: it may be one created
- * a moment ago on another thread, then the catalogue is read again. */
+/* Where category_index() finds no index. */
+enum {
+    CATEGORY_UNKNOWN = -1,      /* not in the catalogue, even read again */
+    CATEGORY_STORE_ERROR = -2,  /* the catalogue could not be read */
+};
+
+/* The index of a line's category in the thread's catalogue: it may be one
+ * created a moment ago on another thread, then the catalogue is read again. */
 static int category_index(struct engine_tx *tx, struct dropoff_group *g, int cat_id)
 {
     for (int pass = 0; pass < 2; pass++) {
@@ -193,10 +199,10 @@ static int category_index(struct engine_tx *tx, struct dropoff_group *g, int cat
             catalog_invalidate();
             g->ncats = catalog_all(engine_db(tx), &g->cats);
             if (g->ncats < 0)
-                return -2;
+                return CATEGORY_STORE_ERROR;
         }
     }
-    return -1;
+    return CATEGORY_UNKNOWN;
 }
 
 static void refuse_field(struct ledger_answer *ans, int status, const char *code,
@@ -256,9 +262,9 @@ static int dropoff_decide(struct engine_tx *tx, struct ledger_op *op)
     int cix[DROPOFF_MAX_LINES];
     for (int i = 0; i < in->nlines; i++) {
         cix[i] = category_index(tx, g, in->lines[i].cat_id);
-        if (cix[i] == -2)
+        if (cix[i] == CATEGORY_STORE_ERROR)
             return -1;
-        if (cix[i] < 0) {
+        if (cix[i] == CATEGORY_UNKNOWN) {
             /* created on another instance a moment ago: send again */
             ledger_refuse(ans, 409, "conflict", "a category is not known yet; send again");
             ans->no_store = true;

@@ -88,8 +88,8 @@ struct ledger_op {
     struct engine_stock_key { long long site_id; long long category_id; } stocks[ENGINE_STOCKS_MAX];
     /* out */
     struct ledger_answer ans;
-    int rc;                      /* LEDGER_OK, LEDGER_ERR, LEDGER_UNKNOWN */
-    int errkind;                 /* enum db_errkind when rc is LEDGER_ERR */
+    enum ledger_rc rc;
+    enum db_errkind errkind;     /* when rc is LEDGER_ERR */
     /* the engine's */
     int slot;                    /* its place in the group: names its @wb_r<slot> */
     int id_stmt;                 /* the INSERT whose id the answer gets, or -1 */

@@ -394,31 +394,33 @@ static int import_decide(struct engine_tx *tx, struct ledger_op *op)
 
 static const struct ledger_op_kind import_kind = { "import", NULL, NULL, import_decide };
 
-/* Run the import's operation and read its answer into res: 0 done (or
- * replayed, or a conflict), 1 when the refusal decided before stands, -1
- * store error, -2 the commit's outcome is unknown. */
-static int run_import(struct db *d, struct ledger_op *op, struct import_result *res)
+/* Run the import's operation and read its answer into res: IMPORT_DONE
+ * (or replayed, or a conflict), IMPORT_REFUSED when the refusal decided
+ * before stands, else IMPORT_ERROR or IMPORT_UNKNOWN. */
+static enum import_rc run_import(struct db *d, struct ledger_op *op, struct import_result *res)
 {
     struct ledger_op *one = op;
     ledger_engine_run(d, &one, 1);
-    int rc = op->rc == LEDGER_UNKNOWN ? -2 : op->rc == LEDGER_OK ? 0 : -1;
-    if (rc == 0 && op->ans.conflict) {
+    enum import_rc rc = op->rc == LEDGER_UNKNOWN ? IMPORT_UNKNOWN
+                        : op->rc == LEDGER_OK    ? IMPORT_DONE
+                                                 : IMPORT_ERROR;
+    if (rc == IMPORT_DONE && op->ans.conflict) {
         res->conflict = true;
-    } else if (rc == 0 && op->ans.replayed) {
+    } else if (rc == IMPORT_DONE && op->ans.replayed) {
         res->created = (long)json_integer_value(json_object_get(op->ans.body, "created"));
         res->replayed = true;
         res->nerrors = 0;
         res->total_errors = 0;
-    } else if (rc == 0 && op->preset) {
-        rc = 1;
-    } else if (rc == 0) {
+    } else if (rc == IMPORT_DONE && op->preset) {
+        rc = IMPORT_REFUSED;
+    } else if (rc == IMPORT_DONE) {
         res->created = (long)json_integer_value(json_object_get(op->ans.body, "created"));
     }
     ledger_answer_release(&op->ans);
     return rc;
 }
 
-int import_households(struct db *d, const char *data, size_t len, bool gb18030,
+enum import_rc import_households(struct db *d, const char *data, size_t len, bool gb18030,
                       const char *reach_path, const struct audit_actor *who,
                       const char *scope, const char *key, const unsigned char *fp,
                       struct import_result *res)
@@ -426,7 +428,7 @@ int import_households(struct db *d, const char *data, size_t len, bool gb18030,
     memset(res, 0, sizeof *res);
     pthread_once(&sql_once, build_sql);
     if (!sql_big || !sql_small)
-        return -1;
+        return IMPORT_ERROR;
     struct ledger_op op = { .kind = &import_kind, .scope = scope, .key = key };
     if (key)
         memcpy(op.fp, fp, sizeof op.fp);
@@ -437,7 +439,7 @@ int import_households(struct db *d, const char *data, size_t len, bool gb18030,
         converted = from_gb18030(data, len, &clen, &bad);
         if (!converted) {
             add_error(res, bad ? bad : 1, "file", "the file is not valid GB18030");
-            return 1;
+            return IMPORT_REFUSED;
         }
         data = converted;
         len = clen;
@@ -454,14 +456,14 @@ int import_households(struct db *d, const char *data, size_t len, bool gb18030,
         add_error(res, line, "file",
                   "the file is not UTF-8 here (save it as UTF-8, or send charset=gb18030)");
         free(converted);
-        return 1;
+        return IMPORT_REFUSED;
     }
 
     struct code_map m = { 0 };
     struct rows rs = { 0 };
     char *buf = malloc(len + 1);
     char *f[16];
-    int rc = -1;
+    enum import_rc rc = IMPORT_ERROR;
     if (!buf || load_regions(d, reach_path, &m) != 0)
         goto out;
 
@@ -472,13 +474,13 @@ int import_households(struct db *d, const char *data, size_t len, bool gb18030,
     int nf = csv_record(data, len, &pos, &line, buf, f, 16);
     if (nf == -2) {
         add_error(res, 1, "header", "the header holds a NUL byte");
-        rc = 1;
+        rc = IMPORT_REFUSED;
         goto out;
     }
     if (nf <= 0) {
         add_error(res, 1, "header", "the first line must be the header: %s",
                   "region_code,head_name,address,phone,members");
-        rc = 1;
+        rc = IMPORT_REFUSED;
         goto out;
     }
     for (int i = 0; i < nf && i < 16; i++) {
@@ -497,7 +499,7 @@ int import_households(struct db *d, const char *data, size_t len, bool gb18030,
         if (colpos[c] < 0)
             add_error(res, 1, "header", "missing column '%s'", col_names[c]);
     if (res->total_errors) {
-        rc = 1;
+        rc = IMPORT_REFUSED;
         goto out;
     }
     for (;;) {
@@ -533,7 +535,7 @@ int import_households(struct db *d, const char *data, size_t len, bool gb18030,
     op.in = &j;
     if (res->total_errors) {
         /* the rows refused still yield to a stored answer for the key */
-        rc = 1;
+        rc = IMPORT_REFUSED;
         if (key) {
             ledger_op_refuse(&op, 400, "invalid_request", NULL, "the file has problems");
             rc = run_import(d, &op, res);

@@ -40,11 +40,15 @@ struct import_result {
  * named ("/" = all).  With key non-NULL the outcome is stored under
  * (scope, key) with fingerprint fp in the same transaction, and a later
  * call with the same key is answered from it (res->replayed, nothing
- * imported again) or refused (res->conflict) when fp differs.  Returns 0
- * (res->created rows inserted or replayed), 1 (rows refused: see
- * res->errors, nothing written), -1 store error (nothing written), -2 the
- * commit's outcome is unknown. */
-int import_households(struct db *d, const char *data, size_t len, bool gb18030,
+ * imported again) or refused (res->conflict) when fp differs. */
+enum import_rc {
+    IMPORT_DONE = 0,         /* res->created rows inserted or replayed, or res->conflict */
+    IMPORT_REFUSED = 1,      /* rows refused: see res->errors; nothing written */
+    IMPORT_ERROR = -1,       /* store error: nothing written */
+    IMPORT_UNKNOWN = -2,     /* the commit's outcome is unknown */
+};
+
+enum import_rc import_households(struct db *d, const char *data, size_t len, bool gb18030,
                       const char *reach_path, const struct audit_actor *who,
                       const char *scope, const char *key, const unsigned char *fp,
                       struct import_result *res);

@@ -22,7 +22,7 @@
 struct db;
 struct audit_actor;
 
-enum {
+enum ledger_rc {
     LEDGER_OK = 0,           /* answer filled (it may be a refusal) */
     LEDGER_ERR = -1,         /* store error: nothing written */
     LEDGER_UNKNOWN = -2,     /* the commit failed on a lost link: outcome unknown */

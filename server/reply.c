@@ -237,6 +237,11 @@ void reply_raw(struct req *r, int status, const char *content_type, const void *
     evbuffer_free(b);
 }
 
+void reply_buffer(struct req *r, int status, const char *content_type, struct evbuffer *buf)
+{
+    send_now(r, status, content_type, buf);
+}
+
 void reply_static(struct req *r, int status, const char *content_type, const void *data,
                   size_t len)
 {

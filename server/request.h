@@ -147,6 +147,11 @@ void reply_error_ex(struct req *r, int status, const char *code, const char *fie
 void reply_raw(struct req *r, int status, const char *content_type, const void *data,
                size_t len);
 
+/* Send the bytes of buf with a content type; buf is emptied (moved into
+ * the response, not copied) and stays the caller's to free. */
+struct evbuffer;
+void reply_buffer(struct req *r, int status, const char *content_type, struct evbuffer *buf);
+
 /* 204 No Content. */
 void reply_empty(struct req *r);
 
