@@ -1,6 +1,7 @@
 /* db.c - MariaDB Connector/C wrapper: see db.h for the contract. */
 #include "db/db.h"
 #include "db/db_private.h"
+#include "server/log.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -837,7 +838,10 @@ int db_tx(struct db *d, int (*fn)(struct db *d, void *arg), void *arg)
         db_rollback(d);
         if (db_errkind(d) != DB_RETRY || attempt + 1 >= DB_TX_ATTEMPTS)
             return DB_TX_ERROR;
+        /* a deadlock or a lock wait: the whole transaction runs again */
         atomic_fetch_add(&wb_stats.tx_retries, 1);
+        log_msg(LOG_WARN, "transaction retried on a deadlock or lock wait (attempt %d of %d): "
+                "mariadb error %d: %s", attempt + 2, DB_TX_ATTEMPTS, db_errno(d), db_error(d));
         backoff_pause(attempt);
     }
 }

@@ -40,7 +40,8 @@ struct config {
     char *metrics_allow;     /* addresses that may read /metrics */
     char *metrics_token;     /* optional bearer token for /metrics */
     int pwhash_threads;      /* argon2 pool size; 0 = cores / 2, at least 1 */
-    int ledger_threads;      /* threads crediting drop-offs; 0 = cores / 2, at least 1 */
+    int ledger_threads;      /* threads running the ledger engine's groups (every movement);
+                              * 0 = cores / 2, at least 1 */
     int shutdown_grace;      /* seconds to finish requests in flight */
     char *web_dir;           /* WB_WEB_DIR: the built web apps ("" none) */
 };

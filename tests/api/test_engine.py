@@ -7,6 +7,7 @@ MariaDB session: the ledger thread's current group waits on it, everything sent
 meanwhile queues, and when the lock is let go the queue runs as the next group
 (WB_LEDGER_THREADS=1).  The /metrics counters of groups and movements prove it."""
 
+import datetime
 import re
 import secrets
 import subprocess
@@ -126,9 +127,17 @@ def test_engine_every_kind_of_movement_in_one_group_gets_its_own_answer(ctx):
     c = srv.client
     tok = f.att.token
     blocker = mk_household(ctx, f.V["id"])
-    hs = [mk_household(ctx, f.V["id"], pin=PIN) for _ in range(7)]
+    hs = [mk_household(ctx, f.V["id"], pin=PIN) for _ in range(8)]
     for h in hs[3:6]:
         fund(ctx, h["id"], 500)
+    # an offline upload: two items of one household, the second a repeat of the
+    # first's client_ref, the first recorded two days back
+    ref = new_key("up")
+    back = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)).isoformat()
+    batch = {"dropoffs": [dict(dropoff_body(hs[7]["code"], [{"category": f.g, "grams": 33}], back),
+                               client_ref=ref),
+                          dict(dropoff_body(hs[7]["code"], [{"category": f.g, "grams": 33}], back),
+                               client_ref=ref)]}
     to_reverse = dropoff_ok(ctx, tok, hs[0]["code"], [{"category": f.g, "grams": 300}])
     to_void = redeemed(ctx, f.clerk, card(hs[3], points=100))
     twin_key, twin_body = new_key("twin"), dropoff_body(hs[6]["code"], [{"category": f.g, "grams": 77}])
@@ -152,12 +161,14 @@ def test_engine_every_kind_of_movement_in_one_group_gets_its_own_answer(ctx):
             lambda: c.call("POST", "/v1/dropoffs/%d/reverse" % to_reverse["id"],
                            {"reason": "grouped"}, token=ctx.admin_token),
             lambda: c.call("POST", "/v1/redemptions/%d/void" % to_void["id"],
-                           {"reason": "grouped"}, token=ctx.admin_token)])
+                           {"reason": "grouped"}, token=ctx.admin_token),
+            lambda: c.call("POST", "/v1/dropoffs/batch", batch, token=tok)])
     blocked, out, groups, moves, reruns = _one_group(ctx, srv, (blocker["id"], blocker["code"]),
                                                      fns, tok)
     expect_json(blocked, 201)
-    expect_eq((groups, moves, reruns), (1, len(fns), 0),
-              "the burst ran as one group of every movement, none run again")
+    expect_eq((groups, moves, reruns), (1, len(fns) + 1, 0),
+              "the burst ran as one group of every movement (the batch's two items among "
+              "them), none run again")
     for i in range(3):
         d = expect_json(out[i], 201)
         expect_eq((d["household_id"], d["points"]), (hs[i]["id"], 10 + i), "drop-off %d" % i)
@@ -175,10 +186,17 @@ def test_engine_every_kind_of_movement_in_one_group_gets_its_own_answer(ctx):
     expect_eq((d["status"], d["clawed_back"]), ("reversed", 300), "the reversal")
     d = expect_json(out[12], 200)
     expect_eq((d["status"], d["points"]), ("voided", 100), "the void")
+    res = expect_json(out[13], 200)["results"]
+    expect_eq([(x["client_ref"], x["status"]) for x in res], [(ref, "created"), (ref, "replayed")],
+              "the batch's items: the repeated client_ref a replay of the first")
+    expect_eq((res[0]["dropoff"]["backdated"], res[1]["dropoff"]["id"]),
+              (True, res[0]["dropoff"]["id"]), "the batch's drop-off, back-dated, answered twice")
     for h in hs + [blocker]:
         check_ledger_consistent(ctx, h["id"])
     expect_eq([(x["kind"], x["delta"]) for x in ledger_of(ctx, hs[6]["id"])], [("dropoff", 77)],
               "the twins credited once")
+    expect_eq([x["kind"] for x in ledger_of(ctx, hs[7]["id"])], ["dropoff"],
+              "the batch's household credited once")
     srv.stop()
 
 
@@ -240,8 +258,10 @@ def test_engine_a_failing_movement_does_not_fail_the_others(ctx):
 
 
 def test_engine_grouped_wrong_pins_count_exactly(ctx):
-    """Three wrong PINs for one household, grouped across two instances: the shop
-    counter says three (attempts_left 2 next), nothing is spent."""
+    """Three wrong PINs for one household in one group on a second instance, then a
+    fourth on the first: the shop counter says three after the group (each answer one
+    step lower), the fourth finds it at three, nothing is spent, and a right PIN clears
+    the count."""
     f = fx(ctx)
     srv = ctx.start_server({"WB_LEDGER_THREADS": "1"})
     blocker = mk_household(ctx, f.V["id"])
