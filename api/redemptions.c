@@ -67,13 +67,8 @@ static const struct field void_fields[] = {
 
 /* ---- the clerk's failure budget ---- */
 
-static bool clerk_budget_ok(struct req *r)
-{
-    char key[64];
-    snprintf(key, sizeof key, "clerkfail:%lld", r->who.staff_id);
-    int n = ratelimit_peek(r->w->srv->rl, r->w->cache, key, CLERK_FAIL_WINDOW);
-    return n < r->w->cfg->clerk_fail_limit;
-}
+/* The budget itself is counted in the redemption's transaction, on the
+ * clerk's staff row (db/redeem.h); here are the reply's parts of it. */
 
 /* Retry-After of a clerk over its budget: the end of the window. */
 static void clerk_retry_after(struct req *r)
@@ -84,20 +79,14 @@ static void clerk_retry_after(struct req *r)
     reply_header(r, "Retry-After", ra);
 }
 
-static void clerk_failed(struct req *r, const char *what)
+/* This failure used the budget up: alert (the next request is refused). */
+static void clerk_budget_spent(struct req *r, const char *what)
 {
-    char key[64];
-    snprintf(key, sizeof key, "clerkfail:%lld", r->who.staff_id);
-    int limit = r->w->cfg->clerk_fail_limit;
-    if (ratelimit_hit(r->w->srv->rl, r->w->cache, key, limit - 1, CLERK_FAIL_WINDOW)) {
-        /* this failure used the budget up: the next request is refused */
-        metrics_event(MET_CLERK_FAIL_ALERT);
-        json_t *f = json_pack("{s:I, s:I, s:s, s:s}", "staff_id", (json_int_t)r->who.staff_id,
-                              "shop_id", (json_int_t)r->who.shop_id, "what", what, "remote",
-                              r->remote);
-        log_event(LOG_WARN, "clerk failure budget exhausted", f);
-        json_decref(f);
-    }
+    metrics_event(MET_CLERK_FAIL_ALERT);
+    json_t *f = json_pack("{s:I, s:I, s:s, s:s}", "staff_id", (json_int_t)r->who.staff_id,
+                          "shop_id", (json_int_t)r->who.shop_id, "what", what, "remote", r->remote);
+    log_event(LOG_WARN, "clerk failure budget exhausted", f);
+    json_decref(f);
 }
 
 /* ---- redeeming ---- */
@@ -138,7 +127,6 @@ static bool consent_ok_or_reply(struct req *r)
 struct redeeming {
     char scope[32], actor[32], nonce[17];
     const char *pay;            /* the pay code, to consume after a 201 */
-    bool over_budget;           /* refused before the transaction: the clerk's budget */
     struct redeem_in in;
     struct ledger_op op;
     struct movement mv;
@@ -152,9 +140,9 @@ static void before_redeemed_reply(struct movement *m)
     struct redeeming *x = m->mem;
     struct req *r = m->r;
     struct ledger_answer *ans = &x->op.ans;
-    if (x->op.rc == LEDGER_OK && (ans->pin_failed || ans->code_failed))
-        clerk_failed(r, ans->pin_failed ? "pin" : "pay_code");
-    if (x->op.rc == LEDGER_OK && x->over_budget && ans->status == 429 && !ans->replayed)
+    if (x->op.rc == LEDGER_OK && ans->budget_spent)
+        clerk_budget_spent(r, ans->pin_failed ? "pin" : "pay_code");
+    if (x->op.rc == LEDGER_OK && ans->status == 429 && !ans->replayed)
         clerk_retry_after(r);
     if (x->op.rc == LEDGER_OK && ans->status == 423) {
         char ra[24];
@@ -211,37 +199,31 @@ void h_redemptions_create(struct req *r)
         reply_db_error(r, d);
         return;
     }
-    /* Refusals decided here - the clerk over its budget, a pay code Redis
-     * does not know or cannot say - are the operation's preset answers:
-     * the engine gives a stored answer for the key before them, as for
-     * every movement, and stores none of them. */
-    x->over_budget = !clerk_budget_ok(r);
-    int got = 1;
-    if (pay && !x->over_budget)
-        got = paycode_lookup(r->w->cache, pay, &in->household_id, x->nonce);
-    if (x->over_budget) {
-        in->household_id = 0;           /* nothing to lock */
-    } else if (pay && got > 0) {
-        in->pay_code = pay;
-        in->pay_nonce = x->nonce;
-        x->pay = pay;
-    } else if (!pay) {
+    in->fail_limit = r->w->cfg->clerk_fail_limit;
+    in->fail_window_s = CLERK_FAIL_WINDOW;
+    if (pay) {
+        /* a code Redis does not know names nobody: the ledger refuses it
+         * (unknown_pay_code, counted against the clerk) after the key's
+         * stored answer had its say; one Redis cannot say about is a
+         * preset 503, which the stored answer comes before too */
+        int got = paycode_lookup(r->w->cache, pay, &in->household_id, x->nonce);
+        if (got > 0) {
+            in->pay_code = pay;
+            in->pay_nonce = x->nonce;
+            x->pay = pay;
+        } else {
+            in->household_id = 0;
+        }
+        ledger_redeem_op(&x->op, in);
+        if (got < 0)
+            ledger_op_refuse(&x->op, 503, "unavailable", NULL,
+                             "pay codes are unavailable right now; use the card and PIN");
+    } else {
         in->pin = input_str(r->body, "pin");
         if (!card_decode(r->w->cfg->qr_secret, input_str(r->body, "code"), &in->household_id,
                          &in->card_gen))
             in->household_id = 0;
-    }
-    ledger_redeem_op(&x->op, in);
-    if (x->over_budget) {
-        ledger_op_refuse(&x->op, 429, "rate_limited", NULL,
-                         "too many wrong PINs or pay codes from this clerk; wait before trying again");
-    } else if (got < 0) {
-        ledger_op_refuse(&x->op, 503, "unavailable", NULL,
-                         "pay codes are unavailable right now; use the card and PIN");
-    } else if (got == 0) {
-        ledger_op_refuse(&x->op, 404, "unknown_pay_code", "pay_code",
-                         "this pay code is unknown, used or expired");
-        x->op.ans.code_failed = true;   /* counted against the clerk unless a replay */
+        ledger_redeem_op(&x->op, in);
     }
     movement_submit(r, &x->mv, &x->op, &x->job, before_redeemed_reply, x);
 }

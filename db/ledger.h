@@ -38,6 +38,7 @@ struct ledger_answer {
     bool commit_unstored;    /* with no_store: commit anyway (PIN counters) */
     bool pin_failed;         /* a wrong PIN was sent (clerk failure budget) */
     bool code_failed;        /* an unknown or spent pay code was sent */
+    bool budget_spent;       /* that failure used the clerk's budget up */
     long long household_id;
     long long balance, seq;  /* after the movement */
 };

@@ -21,6 +21,8 @@ static const char SQL_REDEMPTION[] =
 static const char SQL_PAYCODE_USED[] =
     "SELECT COUNT(*) FROM pay_code_uses WHERE code = ? AND nonce = ?";
 static const char SQL_OWNER[] = "SELECT household_id FROM redemptions WHERE id = ?";
+static const char SQL_CLERK_LOCK[] = "SELECT fail_window, fail_count FROM staff WHERE id = ? FOR UPDATE";
+static const char SQL_CLERK_COUNT[] = "UPDATE staff SET fail_window = ?, fail_count = ? WHERE id = ?";
 static const char SQL_ITEMS_OF[] =
     "SELECT DISTINCT item_id FROM redemption_lines WHERE redemption_id = ? ORDER BY item_id";
 static const char SQL_LOCK_REDEMPTION[] =
@@ -87,6 +89,14 @@ struct redeem_group {
     int npins;
     struct { const char *code, *nonce; int stmt; bool spent; } codes[LEDGER_GROUP_MAX];
     int ncodes;
+    /* each clerk's failure budget, read under its staff row's lock and
+     * carried from one redemption of the group to the next */
+    struct clerk_budget {
+        long long staff_id, window, count;
+        int stmt;
+        bool read;
+    } clerks[LEDGER_GROUP_MAX];
+    int nclerks;
 };
 
 static struct redeem_group *redeem_group(struct engine_tx *tx)
@@ -94,11 +104,53 @@ static struct redeem_group *redeem_group(struct engine_tx *tx)
     return engine_kind_state(tx, &ledger_redeem_kind, sizeof(struct redeem_group));
 }
 
+/* Lock the clerk's staff row once a group (after the households and
+ * items: the global order) and read its failure count. */
+static int lock_clerk(struct engine_tx *tx, struct redeem_group *g, long long clerk_id)
+{
+    for (int k = 0; k < g->nclerks; k++)
+        if (g->clerks[k].staff_id == clerk_id)
+            return 0;
+    struct clerk_budget *b = &g->clerks[g->nclerks++];
+    *b = (struct clerk_budget){ .staff_id = clerk_id };
+    b->stmt = engine_read(tx, SQL_CLERK_LOCK, "i", clerk_id);
+    return b->stmt < 0 ? -1 : 0;
+}
+
+/* The clerk's budget as it stands in this group; a count of an older
+ * window is 0.  NULL on a store error. */
+static struct clerk_budget *clerk_budget(struct engine_tx *tx, struct redeem_group *g,
+                                         const struct redeem_in *in)
+{
+    for (int k = 0; k < g->nclerks; k++) {
+        struct clerk_budget *b = &g->clerks[k];
+        if (b->staff_id != in->clerk_id)
+            continue;
+        if (!b->read) {
+            struct db_rows *r = engine_read_rows(tx, b->stmt);
+            if (!r || !db_rows_next(r))
+                return NULL;
+            b->window = db_rows_int(r, 0);
+            b->count = db_rows_int(r, 1);
+            b->read = true;
+        }
+        long long now_window = in->now / in->fail_window_s;
+        if (b->window != now_window) {
+            b->window = now_window;
+            b->count = 0;
+        }
+        return b;
+    }
+    return NULL;
+}
+
 static int redeem_read(struct engine_tx *tx, struct ledger_op *op)
 {
     const struct redeem_in *in = op->in;
     struct redeem_group *g = redeem_group(tx);
     if (!g)
+        return -1;
+    if (in->fail_limit > 0 && lock_clerk(tx, g, in->clerk_id) != 0)
         return -1;
     if (!in->household_id)
         return 0;
@@ -169,7 +221,7 @@ static int code_spent(struct engine_tx *tx, struct redeem_group *g, const struct
     return -1;
 }
 
-static int redeem_decide(struct engine_tx *tx, struct ledger_op *op)
+static int decide_redemption(struct engine_tx *tx, struct ledger_op *op)
 {
     const struct redeem_in *in = op->in;
     struct ledger_answer *ans = &op->ans;
@@ -354,6 +406,39 @@ static int redeem_decide(struct engine_tx *tx, struct ledger_op *op)
     if (ans->body)
         json_object_set_new(ans->body, "memo", in->memo ? json_string(in->memo) : json_null());
     return ans->body ? 0 : -1;
+}
+
+/* The clerk's budget around the decision: past it nothing is tried (429,
+ * not stored); a wrong PIN or pay code is counted on the clerk's row
+ * before the next redemption of that clerk is decided, and committed
+ * whatever the answer. */
+static int redeem_decide(struct engine_tx *tx, struct ledger_op *op)
+{
+    const struct redeem_in *in = op->in;
+    struct ledger_answer *ans = &op->ans;
+    struct redeem_group *g = redeem_group(tx);
+    if (!g)
+        return -1;
+    struct clerk_budget *b = NULL;
+    if (in->fail_limit > 0) {
+        if (!(b = clerk_budget(tx, g, in)))
+            return -1;
+        if (b->count >= in->fail_limit) {
+            ledger_refuse(ans, 429, "rate_limited",
+                          "too many wrong PINs or pay codes from this clerk; wait before trying again");
+            ans->no_store = true;
+            return 0;
+        }
+    }
+    if (decide_redemption(tx, op) != 0)
+        return -1;
+    if (b && (ans->pin_failed || ans->code_failed)) {
+        b->count++;
+        ans->budget_spent = b->count == in->fail_limit;
+        if (engine_write(tx, SQL_CLERK_COUNT, "iii", b->window, b->count, in->clerk_id) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 const struct ledger_op_kind ledger_redeem_kind = { "redemption", NULL, redeem_read, redeem_decide };

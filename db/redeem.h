@@ -43,6 +43,10 @@ struct redeem_in {
     const unsigned char *pin_key;
     int pin_lock_seconds;
     long long now;
+    /* the clerk's failure budget: fail_limit wrong PINs or pay codes a
+     * window of fail_window_s seconds, counted on the clerk's staff row
+     * under its lock (0: no budget, for the bench's raw rate) */
+    int fail_limit, fail_window_s;
     /* what: items, or a plain amount */
     int nlines;
     struct redeem_line lines[REDEEM_MAX_LINES];
@@ -51,8 +55,10 @@ struct redeem_in {
 };
 
 /* 201 {id, household_id, shop_id, points, balance, items[], memo, consent,
- * head_name_masked, replayed}, or a refusal as above.  ans->pin_failed /
- * ans->code_failed tell the caller to charge the clerk's failure budget. */
+ * head_name_masked, replayed}, or a refusal as above.  A clerk past its
+ * failure budget is 429 rate_limited (nothing tried, nothing stored);
+ * ans->pin_failed / ans->code_failed say this request was a failure the
+ * budget counted, ans->budget_spent that it used the budget up. */
 int ledger_redeem(struct db *d, const struct redeem_in *in, struct ledger_answer *ans);
 
 /* The redemption and the void as operations of the ledger engine

@@ -196,8 +196,8 @@ def test_redeem_clerk_failure_budget_gives_429_and_an_alert(ctx):
                   "no alert before the budget is used up")
         expect_error(redeem(ctx, clerk, card(h, pin=WRONG, points=10), client=c), 403, "bad_pin")
         window = int(time.time()) // CLERK_FAIL_WINDOW
-        cnt = ctx.redis("GET", "rl:clerkfail:%d:%d" % (clerk.id, window))
-        expect_eq(cnt, "3", "the clerk's failure counter in Redis")
+        expect_eq(ctx.sql("SELECT fail_window, fail_count FROM staff WHERE id = %d" % clerk.id),
+                  [(str(window), "3")], "the clerk's failure count, on its staff row")
         # the budget is used up: the next redemptions are refused, right PIN or not
         pc = new_pay_code(ctx, tok)["pay_code"]
         for body in (card(h, points=10), paying(pc, points=10), card(h, pin=WRONG, points=10)):
@@ -218,6 +218,48 @@ def test_redeem_clerk_failure_budget_gives_429_and_an_alert(ctx):
         expect_eq(err.get("attempts_left"), 2, "attempts_left (a 429 tries no PIN)")
     finally:
         srv.stop()
+
+
+def test_redeem_clerk_failure_budget_holds_for_a_burst_over_two_servers(ctx):
+    """24 wrong PINs sent at once by one clerk, each for its own household, half through
+    each of two servers with a budget of 5: exactly 5 are tried (bad_pin, one PIN
+    failure each) and 19 refused 429 untried, however the ledger groups them; the
+    count on the clerk's row says 5, and the next redemption, right PIN or not, is
+    429 on either server."""
+    w = fx(ctx)
+    env = {"WB_CLERK_FAIL_LIMIT": "5"}
+    a, b = ctx.start_server(env), ctx.start_server(env)
+    try:
+        _clear_of_window_edge(60)
+        clerk = mk_clerk(ctx, w.S1)
+        tok = clerk.token                       # signed in once, before the burst
+        hh = [funded(ctx, w.VA["id"], 50) for _ in range(24)]
+        clients = [a.client, b.client]
+
+        def send(i):
+            return redeem(ctx, tok, card(hh[i], pin=WRONG, points=5),
+                          client=clients[i % 2], timeout=120)
+
+        results = _fire(24, send)
+        expect_eq(_tally(results), {(403, "bad_pin"): 5, (429, "rate_limited"): 19},
+                  "answers (status, error code) of the burst")
+        for r in results:
+            if r.status == 429:
+                ra = r.headers.get("Retry-After", "")
+                assert ra.isdigit() and 0 < int(ra) <= CLERK_FAIL_WINDOW, r
+        ids = ",".join(str(h["id"]) for h in hh)
+        expect_eq(ctx.sql("SELECT COALESCE(SUM(pin_failures), 0) FROM households WHERE id IN (%s)"
+                          % ids), [("5",)], "PIN failures counted: only the 5 tried")
+        window = int(time.time()) // CLERK_FAIL_WINDOW
+        expect_eq(ctx.sql("SELECT fail_window, fail_count FROM staff WHERE id = %d" % clerk.id),
+                  [(str(window), "5")], "the clerk's failure count")
+        for c in clients:
+            expect_error(redeem(ctx, tok, card(hh[0], points=5), client=c), 429,
+                         "rate_limited")
+        expect_eq(sum(balance_of(ctx, h["id"]) for h in hh), 24 * 50, "nothing spent")
+    finally:
+        a.stop()
+        b.stop()
 
 
 def test_redeem_replay_is_answered_past_the_clerk_failure_budget(ctx):
