@@ -599,6 +599,17 @@ static int first_round_trip(struct engine_tx *tx)
     tx->stock_stmt = -2;
     if (tx->nstocks && add_stock_locks(tx) != 0)
         return -1;
+    /* last, the staff rows the kinds count on (budgets, limits), in id order */
+    long long sids[LEDGER_GROUP_MAX];
+    int nsid = 0;
+    for (int i = 0; i < tx->n; i++) {
+        const struct ledger_op *op = tx->ops[i];
+        if (active(op) && !op->preset && op->staff_id > 0)
+            sids[nsid++] = op->staff_id;
+    }
+    nsid = unique(sids, nsid);
+    if (nsid && add_lock(&tx->rd, "SELECT id FROM staff", sids, nsid) < 0)
+        return -1;
     tx->idem_stmt = add_records(tx);
     if (tx->hh_stmt == -1 || tx->item_stmt == -1 || tx->idem_stmt == -1)
         return -1;

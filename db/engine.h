@@ -11,7 +11,9 @@
  *      locks (a reversal: the drop-off's household);
  *   2. the first round trip locks every household of the group in id
  *      order, then every item in id order, then every site stock (site,
- *      category) in that order (BEGIN rides along), reads the
+ *      category) in that order, then every staff row an operation counts
+ *      on (a clerk's failure budget, an adjuster's daily limit) in id
+ *      order (BEGIN rides along), reads the
  *      idempotency record of every keyed operation, and whatever each
  *      kind reads under those locks;
  *   3. each operation in turn: a stored answer for its key (or the answer
@@ -84,6 +86,7 @@ struct ledger_op {
     long long household_id;      /* 0: none */
     int nitems;
     long long item_ids[ENGINE_ITEMS_MAX];
+    long long staff_id;          /* a staff row it counts on, locked last; 0: none */
     int nstocks;
     struct engine_stock_key { long long site_id; long long category_id; } stocks[ENGINE_STOCKS_MAX];
     /* out */

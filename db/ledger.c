@@ -16,7 +16,6 @@
 
 static const char SQL_ADJUST[] =
     "INSERT INTO adjustments (household_id, staff_id, points, reason) VALUES (?, ?, ?, ?)";
-static const char SQL_STAFF_LOCK[] = "SELECT id FROM staff WHERE id = ? FOR UPDATE";
 static const char SQL_ADJUSTED_TODAY[] =
     "SELECT COALESCE(SUM(ABS(points)), 0) FROM adjustments "
     "WHERE staff_id = ? AND created_at > NOW(6) - INTERVAL 1 DAY";
@@ -131,8 +130,8 @@ static int run_one(struct db *d, struct ledger_op *op, struct ledger_answer *ans
 /* ---- adjustments ---- */
 
 /* What each staff member of the group has adjusted in the last 24 hours,
- * read under its row's lock (taken after the households': the global
- * order) and carried from one adjustment of the group to the next. */
+ * read under its row's lock (the engine's: op->staff_id) and carried from
+ * one adjustment of the group to the next. */
 struct adjust_group {
     struct { long long staff_id, used; int stmt; bool read; } staff[LEDGER_GROUP_MAX];
     int n;
@@ -156,8 +155,7 @@ static int adjust_read(struct engine_tx *tx, struct ledger_op *op)
             return 0;
     int k = g->n++;
     g->staff[k].staff_id = in->staff_id;
-    if (engine_read(tx, SQL_STAFF_LOCK, "i", in->staff_id) < 0 ||
-        (g->staff[k].stmt = engine_read(tx, SQL_ADJUSTED_TODAY, "i", in->staff_id)) < 0)
+    if ((g->staff[k].stmt = engine_read(tx, SQL_ADJUSTED_TODAY, "i", in->staff_id)) < 0)
         return -1;
     return 0;
 }
@@ -266,6 +264,7 @@ void ledger_adjust_op(struct ledger_op *op, const struct adjust_in *in)
     op->key = in->key;
     memcpy(op->fp, in->fp, sizeof op->fp);
     op->household_id = in->household_id;
+    op->staff_id = in->daily_limit > 0 ? in->staff_id : 0;
 }
 
 int ledger_adjust(struct db *d, const struct adjust_in *in, struct ledger_answer *ans)

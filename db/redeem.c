@@ -104,8 +104,9 @@ static struct redeem_group *redeem_group(struct engine_tx *tx)
     return engine_kind_state(tx, &ledger_redeem_kind, sizeof(struct redeem_group));
 }
 
-/* Lock the clerk's staff row once a group (after the households and
- * items: the global order) and read its failure count. */
+/* Read the clerk's failure count once a group.  The engine has locked the
+ * row already (op->staff_id: staff rows come last in the global order);
+ * FOR UPDATE reads its newest version, not the transaction's snapshot. */
 static int lock_clerk(struct engine_tx *tx, struct redeem_group *g, long long clerk_id)
 {
     for (int k = 0; k < g->nclerks; k++)
@@ -454,6 +455,7 @@ void ledger_redeem_op(struct ledger_op *op, const struct redeem_in *in)
     op->household_id = in->household_id;
     for (int i = 0; i < in->nlines && op->nitems < ENGINE_ITEMS_MAX; i++)
         op->item_ids[op->nitems++] = in->lines[i].item_id;
+    op->staff_id = in->fail_limit > 0 ? in->clerk_id : 0;
 }
 
 int ledger_redeem(struct db *d, const struct redeem_in *in, struct ledger_answer *ans)

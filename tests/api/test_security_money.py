@@ -418,6 +418,38 @@ def test_security_daily_limit_holds_under_concurrent_adjustments(ctx):
     srv.stop()
 
 
+def test_security_daily_limit_holds_for_one_admin_over_two_servers(ctx):
+    """One region admin adjusts twelve households at once, half through each of two
+    servers (two ledger connections, no household shared, so nothing but the admin's
+    staff row orders them): exactly four of 25 fit in the daily 100. Each group locks
+    the admin's row before its transaction takes its snapshot, so the total it reads
+    holds every adjustment committed before it."""
+    f = fx(ctx)
+    env = {"WB_ADJUST_DAILY_LIMIT": "100"}
+    a, b = ctx.start_server(env), ctx.start_server(env)
+    try:
+        ra = mk_staff(ctx, "region_admin", f.A["id"])
+        tok = ra.token
+        hs = [mk_household(ctx, f.VA["id"]) for _ in range(12)]
+        out = [None] * 12
+        barrier = threading.Barrier(12)
+
+        def one(i):
+            barrier.wait()
+            out[i] = _adjust(ctx, hs[i]["id"], 25, tok, client=(a, b)[i % 2].client).status
+
+        ts = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        expect_eq(sorted(out), [201] * 4 + [403] * 8, "four of 25 fit in 100")
+        expect_eq(sum(get_household(ctx, h["id"])["balance"] for h in hs), 100, "points adjusted")
+    finally:
+        a.stop()
+        b.stop()
+
+
 def test_security_sign_in_failures_do_not_lock_the_shop(ctx):
     """Finding 8: anyone holding the door card could lock a household's PIN at the
     sign-in page.  Sign-in and shops keep separate counts and locks."""
