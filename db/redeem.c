@@ -21,7 +21,7 @@ static const char SQL_REDEMPTION[] =
 static const char SQL_PAYCODE_USED[] =
     "SELECT COUNT(*) FROM pay_code_uses WHERE code = ? AND nonce = ?";
 static const char SQL_OWNER[] = "SELECT household_id FROM redemptions WHERE id = ?";
-static const char SQL_CLERK_LOCK[] = "SELECT fail_window, fail_count FROM staff WHERE id = ? FOR UPDATE";
+static const char SQL_CLERK_READ[] = "SELECT fail_window, fail_count FROM staff WHERE id = ? FOR UPDATE";
 static const char SQL_CLERK_COUNT[] = "UPDATE staff SET fail_window = ?, fail_count = ? WHERE id = ?";
 static const char SQL_ITEMS_OF[] =
     "SELECT DISTINCT item_id FROM redemption_lines WHERE redemption_id = ? ORDER BY item_id";
@@ -106,15 +106,16 @@ static struct redeem_group *redeem_group(struct engine_tx *tx)
 
 /* Read the clerk's failure count once a group.  The engine has locked the
  * row already (op->staff_id: staff rows come last in the global order);
- * FOR UPDATE reads its newest version, not the transaction's snapshot. */
-static int lock_clerk(struct engine_tx *tx, struct redeem_group *g, long long clerk_id)
+ * FOR UPDATE, a no-op lock here, reads the row's newest version whatever
+ * the transaction's snapshot. */
+static int read_clerk(struct engine_tx *tx, struct redeem_group *g, long long clerk_id)
 {
     for (int k = 0; k < g->nclerks; k++)
         if (g->clerks[k].staff_id == clerk_id)
             return 0;
     struct clerk_budget *b = &g->clerks[g->nclerks++];
     *b = (struct clerk_budget){ .staff_id = clerk_id };
-    b->stmt = engine_read(tx, SQL_CLERK_LOCK, "i", clerk_id);
+    b->stmt = engine_read(tx, SQL_CLERK_READ, "i", clerk_id);
     return b->stmt < 0 ? -1 : 0;
 }
 
@@ -151,7 +152,7 @@ static int redeem_read(struct engine_tx *tx, struct ledger_op *op)
     struct redeem_group *g = redeem_group(tx);
     if (!g)
         return -1;
-    if (in->fail_limit > 0 && lock_clerk(tx, g, in->clerk_id) != 0)
+    if (in->fail_limit > 0 && read_clerk(tx, g, in->clerk_id) != 0)
         return -1;
     if (!in->household_id)
         return 0;

@@ -3,6 +3,7 @@ expiry, another county's shop (the code stays unconsumed), and Redis down (api.m
 "Shops, catalog, redemptions", "Conventions" (store unavailable); design.md "Security
 model" (pay codes))."""
 
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -274,26 +275,52 @@ def test_redeem_pay_code_needs_no_pin_even_when_locked(ctx):
 
 # ----------------------------------------------------------------------------- Redis down
 
+@contextlib.contextmanager
+def redis_stopped(ctx):
+    """Redis stopped (and /readyz saying so) for the block, and up again after it."""
+    up = False
+    try:
+        ctx.services("stop-redis")
+        ctx.wait_until(lambda: _redis_down(ctx), timeout=10,
+                       message="/readyz never said redis down")
+        yield
+        ctx.services("start-redis")
+        up = True
+    finally:
+        if not up:
+            ctx.services("start-redis", check=False)
+    ctx.wait_until(lambda: _redis_up(ctx), timeout=20, message="/readyz never said redis ok")
+
+
+def test_redeem_pay_code_replay_while_redis_is_down_is_the_stored_answer(ctx):
+    """A pay code spent, then Redis stops: the same key and body again is answered from
+    the record (the 201, replayed), not 503, since a stored answer comes before the
+    refusal Redis's absence decides; a new key is 503 and spends nothing."""
+    w = fx(ctx)
+    h, tok = _resident(ctx, w.VA["id"], 500)
+    pc = new_pay_code(ctx, tok)["pay_code"]
+    key = new_key("down")
+    first = redeemed(ctx, w.c1, paying(pc, points=10), key=key)
+    with redis_stopped(ctx):
+        again = redeem(ctx, w.c1, paying(pc, points=10), key=key)
+        other = redeem(ctx, w.c1, paying(pc, points=10))
+    d = expect_json(again, 201)
+    expect_eq((d["id"], d["balance"], d["replayed"]), (first["id"], 490, True),
+              "the replay with Redis down")
+    expect_error(other, 503, "unavailable")
+    expect_eq(balance_of(ctx, h["id"]), 490, "spent once")
+
+
 def test_redeem_redis_down_pay_codes_unavailable_card_still_works(ctx):
     w = fx(ctx)
     h, tok = _resident(ctx, w.VA["id"], 500)
     pc = new_pay_code(ctx, tok)["pay_code"]
     during = {}
-    restarted = False
-    try:
-        ctx.services("stop-redis")
-        ctx.wait_until(lambda: _redis_down(ctx), timeout=10,
-                       message="/readyz never said redis down")
+    with redis_stopped(ctx):
         during["issue"] = [ctx.post("/v1/residents/pay-code", token=tok) for _ in range(4)]
         during["pay"] = [redeem(ctx, w.c1, paying(pc, points=10)) for _ in range(4)]
         during["card"] = [redeem(ctx, w.c1, card(h, points=10)) for _ in range(4)]
         during["png"] = ctx.get("/v1/residents/pay-code.png", token=tok)
-        ctx.services("start-redis")
-        restarted = True
-    finally:
-        if not restarted:
-            ctx.services("start-redis", check=False)
-    ctx.wait_until(lambda: _redis_up(ctx), timeout=20, message="/readyz never said redis ok")
     for r in during["issue"]:
         expect_error(r, 503, "unavailable")
     for r in during["pay"]:

@@ -394,24 +394,30 @@ def test_security_adjustments_have_a_daily_limit_per_region_admin(ctx):
     srv.stop()
 
 
+def _at_once(n, fn):
+    """fn(0) .. fn(n-1) from n threads released together; their results in order."""
+    out = [None] * n
+    barrier = threading.Barrier(n)
+
+    def one(i):
+        barrier.wait()
+        out[i] = fn(i)
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    return out
+
+
 def test_security_daily_limit_holds_under_concurrent_adjustments(ctx):
     f = fx(ctx)
     srv = ctx.start_server({"WB_ADJUST_DAILY_LIMIT": "100"})
     ra = mk_staff(ctx, "region_admin", f.A["id"])
     tok = ra.token
     hs = [mk_household(ctx, f.VA["id"]) for _ in range(4)]
-    out = []
-    barrier = threading.Barrier(12)
-
-    def one(i):
-        barrier.wait()
-        out.append(_adjust(ctx, hs[i % 4]["id"], 25, tok, client=srv.client).status)
-
-    ts = [threading.Thread(target=one, args=(i,)) for i in range(12)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(60)
+    out = _at_once(12, lambda i: _adjust(ctx, hs[i % 4]["id"], 25, tok, client=srv.client).status)
     expect_eq(sorted(out), [201] * 4 + [403] * 8, "four of 25 fit in 100")
     total = sum(get_household(ctx, h["id"])["balance"] for h in hs)
     expect_eq(total, 100, "points adjusted")
@@ -431,18 +437,8 @@ def test_security_daily_limit_holds_for_one_admin_over_two_servers(ctx):
         ra = mk_staff(ctx, "region_admin", f.A["id"])
         tok = ra.token
         hs = [mk_household(ctx, f.VA["id"]) for _ in range(12)]
-        out = [None] * 12
-        barrier = threading.Barrier(12)
-
-        def one(i):
-            barrier.wait()
-            out[i] = _adjust(ctx, hs[i]["id"], 25, tok, client=(a, b)[i % 2].client).status
-
-        ts = [threading.Thread(target=one, args=(i,)) for i in range(12)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(60)
+        out = _at_once(12, lambda i: _adjust(ctx, hs[i]["id"], 25, tok,
+                                             client=(a, b)[i % 2].client).status)
         expect_eq(sorted(out), [201] * 4 + [403] * 8, "four of 25 fit in 100")
         expect_eq(sum(get_household(ctx, h["id"])["balance"] for h in hs), 100, "points adjusted")
     finally:
